@@ -1,0 +1,94 @@
+"""`[tool.agorschema]` settings from pyproject.toml, with defaults for a project that has none."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+DEFAULTS = {
+    "schema": "schema",
+    "generated": "generated",
+    "migrations": "drizzle",
+    "dialects": ["sqlite", "postgres"],
+    "database": "sqlite:///agor.db",
+    "migrations_table": "__drizzle_migrations",
+    "migrations_schema": "drizzle",
+    "lock_timeout": 60.0,
+}
+
+
+class ConfigError(Exception):
+    """A bad [tool.agorschema] setting; the CLI reports it with exit code 2."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Resolved settings; every path is absolute, anchored at the project root."""
+
+    root: Path
+    schema: Path
+    generated: Path
+    migrations: Path
+    dialects: tuple[str, ...]
+    database: str
+    migrations_table: str = "__drizzle_migrations"
+    migrations_schema: str = "drizzle"
+    lock_timeout: float = 60.0
+    source: Path | None = field(default=None)
+
+    def migrations_dir(self, dialect: str) -> Path:
+        """drizzle/<dialect>: one drizzle-kit folder per dialect."""
+        return self.migrations / dialect
+
+
+def find_project_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above `start` holding a pyproject.toml (else `start`)."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").is_file():
+            return folder
+    return here
+
+
+def load_config(root: Path | None = None) -> Config:
+    """Read [tool.agorschema] from <root>/pyproject.toml, falling back to the defaults."""
+    root = find_project_root(root)
+    pyproject = root / "pyproject.toml"
+    settings: dict = {}
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{pyproject}: invalid TOML: {exc}") from None
+        settings = data.get("tool", {}).get("agorschema", {}) or {}
+    unknown = sorted(set(settings) - set(DEFAULTS))
+    if unknown:
+        raise ConfigError(
+            f"{pyproject}: [tool.agorschema] has unknown setting(s) {', '.join(unknown)}; "
+            f"valid: {', '.join(DEFAULTS)}"
+        )
+    merged = {**DEFAULTS, **settings}
+    dialects = tuple(merged["dialects"])
+    for name in dialects:
+        if name not in ("sqlite", "postgres"):
+            raise ConfigError(
+                f"{pyproject}: [tool.agorschema] dialects has {name!r}; valid: sqlite, postgres"
+            )
+    return Config(
+        root=root,
+        schema=root / merged["schema"],
+        generated=root / merged["generated"],
+        migrations=root / merged["migrations"],
+        dialects=dialects,
+        database=str(merged["database"]),
+        migrations_table=str(merged["migrations_table"]),
+        migrations_schema=str(merged["migrations_schema"]),
+        lock_timeout=float(merged["lock_timeout"]),
+        source=pyproject if pyproject.is_file() else None,
+    )
