@@ -1,0 +1,122 @@
+"""Validated spec → `Snapshot` for one dialect (the state a migration must reach).
+
+Names follow drizzle's conventions so imported projects round-trip: foreign keys
+`<table>_<cols>_<reftable>_<refcols>_fk`, uniques `<table>_<cols>_unique`, composite primary
+keys `<table>_<cols>_pk`. Enum checks are `<table>_<column>_enum`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from agor_schema import expr
+from agor_schema.dialects.base import Dialect, string_literal
+from agor_schema.snapshot import Check, Column, ForeignKey, Index, PrimaryKey, Snapshot, Table
+from agor_schema.spec.models import ColumnSpec, SchemaSpec, TableSpec
+from agor_schema.spec.types import LogicalType
+from agor_schema.spec.validate import timestamp_ms
+
+
+def build_snapshot(spec: SchemaSpec, dialect: Dialect) -> Snapshot:
+    """The dialect's snapshot of a validated schema (id/prevId are set when written)."""
+    snapshot = dialect.empty_snapshot()
+    for name, table in spec.tables.items():
+        snapshot.tables[name] = build_table(name, table, spec, dialect)
+    return snapshot
+
+
+def build_table(name: str, spec: TableSpec, schema: SchemaSpec, dialect: Dialect) -> Table:
+    table = Table(name=name)
+    types = {c: s.logical_type for c, s in spec.columns.items()}
+    for column_name, column in spec.columns.items():
+        table.columns[column_name] = build_column(name, column_name, column, types, dialect)
+    if spec.primary_key:
+        pk_name = f"{name}_{'_'.join(spec.primary_key)}_pk"
+        table.primary_keys[pk_name] = PrimaryKey(pk_name, list(spec.primary_key))
+        for column_name in spec.primary_key:
+            table.columns[column_name].not_null = True
+    for column_name, column in spec.columns.items():
+        if column.unique:
+            dialect.add_unique(table, f"{name}_{column_name}_unique", [column_name])
+    for columns in spec.unique:
+        dialect.add_unique(table, f"{name}_{'_'.join(columns)}_unique", list(columns))
+    for index_name, index in spec.indexes.items():
+        parts = dialect.index_columns_for(
+            table, index.columns, [expr.render(e, dialect, types) for e in index.expressions]
+        )
+        where = expr.render(index.where, dialect, types) if index.where else None
+        table.indexes[index_name] = Index(index_name, parts, unique=index.unique, where=where)
+    for fk in _foreign_keys(name, spec):
+        table.foreign_keys[fk.name] = fk
+    for check_name, check in spec.checks.items():
+        table.checks[check_name] = Check(check_name, expr.render(check.sql, dialect, types))
+    for column_name, column in spec.columns.items():
+        if column.enum and (column.enum_check or (column.enum_check is None and
+                                                  (spec.enum_check or schema.enum_check))):
+            values = ", ".join(string_literal(v) for v in column.enum)
+            check_name = f"{name}_{column_name}_enum"
+            table.checks[check_name] = Check(
+                check_name, expr.render(f'"{column_name}" IN ({values})', dialect, types)
+            )
+    return table
+
+
+def build_column(
+    table: str, name: str, spec: ColumnSpec, types: dict[str, LogicalType], dialect: Dialect
+) -> Column:
+    lt = spec.logical_type
+    column = Column(
+        name=name,
+        type=dialect.column_type(lt),
+        primary_key=spec.primary_key,
+        not_null=spec.not_null or spec.primary_key,
+        default=default_for(spec, lt, types, dialect) if spec.has_default else None,
+    )
+    if spec.autoincrement:
+        dialect.apply_autoincrement(table, column, lt)
+    return column
+
+
+def default_for(spec: ColumnSpec, lt: LogicalType, types: dict, dialect: Dialect) -> Any:
+    """The snapshot default: a SQL fragment, or a JSON bool/number as drizzle stores them."""
+    value = spec.default
+    if isinstance(value, dict) and set(value) == {"sql"}:
+        return dialect.wrap_default_expression(expr.render(value["sql"], dialect, types))
+    if lt.name == "json":
+        return dialect.json_default(value)
+    if lt.name == "timestamp":
+        if value == "now":
+            return dialect.now_default()
+        ms = timestamp_ms(value)
+        iso = dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).isoformat(
+            timespec="milliseconds").replace("+00:00", "Z")
+        return dialect.timestamp_default(ms, iso)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, (dt.date, dt.datetime)):
+        return string_literal(value.isoformat())
+    return string_literal(str(value))
+
+
+def _foreign_keys(table: str, spec: TableSpec) -> list[ForeignKey]:
+    result = []
+    for column_name, column in spec.columns.items():
+        if column.references:
+            target_table, target_column = column.references.split(".")
+            result.append(_fk(table, [column_name], target_table, [target_column],
+                              column.on_delete, column.on_update, None))
+    for fk in spec.foreign_keys:
+        result.append(_fk(table, fk.columns, fk.references.table, fk.references.columns,
+                          fk.on_delete, fk.on_update, fk.name))
+    return result
+
+
+def _fk(table: str, columns: list[str], target: str, target_columns: list[str],
+        on_delete: str | None, on_update: str | None, name: str | None) -> ForeignKey:
+    name = name or f"{table}_{'_'.join(columns)}_{target}_{'_'.join(target_columns)}_fk"
+    return ForeignKey(name=name, table_from=table, table_to=target, columns_from=list(columns),
+                      columns_to=list(target_columns), on_delete=on_delete or "no action",
+                      on_update=on_update or "no action")

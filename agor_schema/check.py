@@ -1,0 +1,132 @@
+"""`check`: do schema, generated files, snapshots, journals and migration files agree?
+
+No database is needed. When the schema sources hash to what the last compile recorded, the
+schema is not recompiled (no pydantic, no sqlglot): only checksums and journals are read.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from agor_schema.config import Config
+from agor_schema.manifest import CUSTOM, file_digest, manifest_path, read_manifest, source_hash
+
+
+@dataclass
+class CheckResult:
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    recompiled: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict:
+        return {"ok": self.ok, "problems": self.problems, "notes": self.notes,
+                "recompiled": self.recompiled}
+
+
+def check_project(cfg: Config) -> CheckResult:
+    """Every inconsistency, each as one actionable sentence (SchemaErrors on bad input)."""
+    result = CheckResult()
+    manifest = read_manifest(cfg)
+    if manifest is None:
+        result.problems.append(
+            f"{_rel(cfg, manifest_path(cfg))} is missing: run `agorschema compile` and commit")
+        return result
+    if manifest.source != source_hash(cfg):
+        result.recompiled = True
+        _check_schema_compiled(cfg, result)
+    _check_checksums(cfg, manifest, result)
+    for dialect in cfg.dialects:
+        _check_folder(cfg, dialect, manifest, result)
+    return result
+
+
+def _check_schema_compiled(cfg: Config, result: CheckResult) -> None:
+    from agor_schema.compiler import DestructiveChange, compile_project
+
+    try:
+        compiled = compile_project(cfg, write=False, allow_destructive=True)
+    except DestructiveChange:  # pragma: no cover - allow_destructive=True
+        return
+    for dialect, out in compiled.outputs.items():
+        if out.migration is not None:
+            kinds = ", ".join(sorted({op.kind for op in out.operations}))
+            result.problems.append(
+                f"the schema changed since the last compile ({dialect}: {kinds}): "
+                "run `agorschema compile` and commit the new migration")
+    for path, text in compiled.files.items():
+        if not path.is_file() or path.read_bytes() != text.encode("utf-8"):
+            result.problems.append(
+                f"{_rel(cfg, path)} is stale: run `agorschema compile` (do not edit it by hand)")
+    if not result.problems:
+        result.notes.append("schema sources changed without changing the schema; "
+                            "`agorschema compile` refreshes the checksum")
+
+
+def _check_checksums(cfg: Config, manifest, result: CheckResult) -> None:
+    for rel, digest in sorted(manifest.files.items()):
+        path = cfg.root / rel
+        if not path.is_file():
+            result.problems.append(f"{rel} is recorded by compile but missing")
+        elif digest != CUSTOM and file_digest(path) != digest:
+            result.problems.append(
+                f"{rel} was edited by hand after `agorschema compile` wrote it; revert it "
+                "(git checkout) and change the schema instead, or use `agorschema new` for SQL")
+
+
+def _check_folder(cfg: Config, dialect: str, manifest, result: CheckResult) -> None:
+    from agor_schema.journal import JournalError, has_code, read_journal
+
+    folder = cfg.migrations_dir(dialect)
+    if not (folder / "meta" / "_journal.json").exists():
+        return
+    try:
+        journal = read_journal(folder)
+    except JournalError as exc:
+        result.problems.append(str(exc))
+        return
+    prefixes: dict[str, str] = {}
+    previous_when = None
+    for entry in journal.entries:
+        prefix = entry.tag.split("_", 1)[0]
+        if prefix in prefixes:
+            result.problems.append(
+                f"{dialect}: tags {prefixes[prefix]} and {entry.tag} share the prefix {prefix} "
+                "(parallel branches?): renumber one and regenerate")
+        prefixes[prefix] = entry.tag
+        if previous_when is not None and entry.when <= previous_when:
+            result.problems.append(
+                f"{dialect}: {entry.tag} has when={entry.when}, not above the previous entry's "
+                f"{previous_when}: drizzle's runtime would skip it; give it a later `when`")
+        previous_when = entry.when
+        sql = folder / f"{entry.tag}.sql"
+        rel = _rel(cfg, sql)
+        if not sql.is_file():
+            result.problems.append(f"{dialect}: journal entry {entry.tag} has no file {rel}")
+        elif manifest.files.get(rel) == CUSTOM and not has_code(sql.read_text(encoding="utf-8")):
+            result.problems.append(
+                f"{rel} is a custom migration with no statement yet: write its SQL (an empty "
+                "file breaks SQLite runtimes)")
+    seen: dict[str, str] = {}
+    for snap in sorted((folder / "meta").glob("*_snapshot.json")):
+        try:
+            prev = json.loads(snap.read_text(encoding="utf-8")).get("prevId")
+        except (OSError, json.JSONDecodeError) as exc:
+            result.problems.append(f"{_rel(cfg, snap)}: unreadable snapshot ({exc})")
+            continue
+        if prev in seen:
+            result.problems.append(
+                f"{dialect}: snapshots {seen[prev]} and {snap.name} share prevId {prev} "
+                "(a collision from parallel branches): drop one and regenerate")
+        seen[prev] = snap.name
+
+
+def _rel(cfg: Config, path) -> str:
+    try:
+        return path.resolve().relative_to(cfg.root.resolve()).as_posix()
+    except ValueError:
+        return str(path)

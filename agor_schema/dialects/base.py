@@ -1,0 +1,134 @@
+"""What every dialect provides, and the pieces both dialects share.
+
+A dialect turns logical types and neutral values into its own SQL (for snapshots), reads and
+writes drizzle-kit snapshot JSON, and renders operations as statements. Shared helpers here
+(table ordering, JSON literals) keep the two dialect modules about their differences only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from agor_schema import ops as o
+from agor_schema.snapshot import Snapshot, Table
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+    from agor_schema.snapshot import Column
+    from agor_schema.spec.types import LogicalType
+
+
+class Dialect:
+    """The DDL half of a dialect; subclasses also inherit the runtime half."""
+
+    name: str = ""
+    sqlglot_dialect: str = ""
+    snapshot_version: str = ""
+    journal_dialect: str = ""
+
+    # ---- types and values (spec -> snapshot)
+    def column_type(self, lt: LogicalType) -> str:
+        raise NotImplementedError
+
+    def now_default(self) -> Any:
+        """Default for `default: now` on a timestamp column."""
+        raise NotImplementedError
+
+    def timestamp_default(self, epoch_ms: int, iso: str) -> Any:
+        raise NotImplementedError
+
+    def json_default(self, value: Any) -> str:
+        raise NotImplementedError
+
+    def wrap_default_expression(self, sql: str) -> str:
+        """How an expression default is written after DEFAULT."""
+        return sql
+
+    def rewrite_expression(self, tree: exp.Expression, column_types: Mapping[str, LogicalType]):
+        """Type-aware rewrites of a neutral expression for this dialect."""
+        return tree
+
+    def apply_autoincrement(self, table: str, column: Column, lt: LogicalType) -> None:
+        raise NotImplementedError
+
+    def add_unique(self, table: Table, name: str, columns: list[str]) -> None:
+        raise NotImplementedError
+
+    def index_columns_for(self, table: Table, columns: list[str], expressions: list[str]):
+        """Index parts; both dialects keep IndexColumn objects, serialised differently."""
+        from agor_schema.snapshot import IndexColumn
+
+        return [IndexColumn(c) for c in columns] + [
+            IndexColumn(e, is_expression=True) for e in expressions
+        ]
+
+    # ---- snapshot JSON
+    def snapshot_to_json(self, snapshot: Snapshot) -> dict:
+        raise NotImplementedError
+
+    def snapshot_from_json(self, document: Mapping[str, Any]) -> Snapshot:
+        raise NotImplementedError
+
+    def empty_snapshot(self) -> Snapshot:
+        return Snapshot(dialect=self.name)
+
+    # ---- SQL
+    def quote(self, identifier: str) -> str:
+        raise NotImplementedError
+
+    def render(self, operations: Sequence[o.Op], old: Snapshot, new: Snapshot) -> list[str]:
+        """The statements of one migration, in an order the database accepts."""
+        raise NotImplementedError
+
+    def default_sql(self, value: Any) -> str:
+        """A snapshot default as it follows DEFAULT in DDL."""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
+
+    def lint(self, operation: o.Op, old: Snapshot, new: Snapshot) -> list[tuple[str, str]]:
+        """(severity, message) findings this dialect has about one operation."""
+        return []
+
+
+def string_literal(text: str) -> str:
+    """A SQL string literal with single quotes doubled."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def compact_json(value: Any) -> str:
+    """JSON text as drizzle writes defaults: no spaces, keys in the given order."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def dependency_order(tables: Sequence[Table]) -> list[Table]:
+    """Tables with foreign key targets first; cycles and self references keep input order."""
+    by_name = {t.name: t for t in tables}
+    ordered: list[Table] = []
+    state: dict[str, int] = {}  # 1 = visiting, 2 = done
+
+    def visit(table: Table) -> None:
+        if state.get(table.name):
+            return
+        state[table.name] = 1
+        for fk in table.foreign_keys.values():
+            target = by_name.get(fk.table_to)
+            if target is not None and target.name != table.name and not state.get(target.name):
+                visit(target)
+        state[table.name] = 2
+        ordered.append(table)
+
+    for table in tables:
+        visit(table)
+    return ordered
+
+
+def group_by_table(operations: Sequence[o.Op]) -> dict[str, list[o.Op]]:
+    """Operations per table, tables in order of first appearance."""
+    groups: dict[str, list[o.Op]] = {}
+    for op in operations:
+        groups.setdefault(op.table, []).append(op)
+    return groups

@@ -1,0 +1,371 @@
+"""PostgreSQL: native boolean, timestamptz and jsonb, identity columns, ALTER for every change."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from agor_schema import ops as o
+from agor_schema.dialects.base import Dialect, compact_json, dependency_order, string_literal
+from agor_schema.dialects.postgres_runtime import PostgresRuntime
+from agor_schema.snapshot import (
+    Check,
+    Column,
+    ForeignKey,
+    Index,
+    IndexColumn,
+    PrimaryKey,
+    Snapshot,
+    Table,
+    Unique,
+)
+from agor_schema.spec.types import LogicalType
+
+TYPES = {
+    "text": "text",
+    "integer": "integer",
+    "bigint": "bigint",
+    "real": "real",
+    "double": "double precision",
+    "boolean": "boolean",
+    "timestamp": "timestamp with time zone",
+    "date": "date",
+    "json": "jsonb",
+    "uuid": "uuid",
+    "bytes": "bytea",
+}
+MAX_VALUES = {"integer": "2147483647", "bigint": "9223372036854775807"}
+
+
+class PostgresDialect(PostgresRuntime, Dialect):
+    name = "postgres"
+    sqlglot_dialect = "postgres"
+    snapshot_version = "7"
+    journal_dialect = "postgresql"
+
+    # ------------------------------------------------------------------ values
+    def column_type(self, lt: LogicalType) -> str:
+        if lt.name == "varchar":
+            return f"varchar({lt.length})"
+        if lt.name == "numeric":
+            if lt.precision is None:
+                return "numeric"
+            return f"numeric({lt.precision})" if lt.scale is None else \
+                f"numeric({lt.precision}, {lt.scale})"
+        return TYPES[lt.name]
+
+    def now_default(self) -> str:
+        return "now()"
+
+    def timestamp_default(self, epoch_ms: int, iso: str) -> str:
+        return string_literal(iso)
+
+    def json_default(self, value: Any) -> str:
+        return f"{string_literal(compact_json(value))}::jsonb"
+
+    def apply_autoincrement(self, table: str, column: Column, lt: LogicalType) -> None:
+        column.identity = {
+            "type": "byDefault",
+            "name": f"{table}_{column.name}_seq",
+            "schema": "public",
+            "increment": "1",
+            "startWith": "1",
+            "minValue": "1",
+            "maxValue": MAX_VALUES.get(column.type, MAX_VALUES["bigint"]),
+            "cache": "1",
+            "cycle": False,
+        }
+
+    def add_unique(self, table: Table, name: str, columns: list[str]) -> None:
+        table.uniques[name] = Unique(name, list(columns))
+
+    # ------------------------------------------------------------------ snapshot JSON
+    def snapshot_to_json(self, snapshot: Snapshot) -> dict:
+        extra = snapshot.extra
+        return {
+            "id": snapshot.id,
+            "prevId": snapshot.prev_id,
+            "version": "7",
+            "dialect": "postgresql",
+            "tables": {
+                f"{t.schema or 'public'}.{t.name}": self._table_json(t)
+                for t in snapshot.tables.values()
+            },
+            "enums": extra.get("enums", {}),
+            "schemas": extra.get("schemas", {}),
+            "sequences": extra.get("sequences", {}),
+            "roles": extra.get("roles", {}),
+            "policies": extra.get("policies", {}),
+            "views": extra.get("views", {}),
+            "_meta": {"columns": {}, "schemas": {}, "tables": {}},
+        }
+
+    def _table_json(self, table: Table) -> dict:
+        columns = {}
+        for c in table.columns.values():
+            doc: dict[str, Any] = {"name": c.name, "type": c.type, "primaryKey": c.primary_key,
+                                   "notNull": c.not_null}
+            if c.generated is not None:
+                doc["generated"] = c.generated
+            if c.identity is not None:
+                doc["identity"] = c.identity
+            if c.default is not None:
+                doc["default"] = c.default
+            columns[c.name] = doc
+        indexes = {}
+        for ix in table.indexes.values():
+            doc = {"name": ix.name, "columns": [_index_column_json(c) for c in ix.columns],
+                   "isUnique": ix.unique}
+            if ix.where is not None:
+                doc["where"] = ix.where
+            doc.update({"concurrently": ix.concurrently, "method": ix.method, "with": ix.with_})
+            indexes[ix.name] = doc
+        foreign_keys = {}
+        for fk in table.foreign_keys.values():
+            doc = {"name": fk.name, "tableFrom": fk.table_from, "tableTo": fk.table_to}
+            if fk.schema_to:
+                doc["schemaTo"] = fk.schema_to
+            doc.update({"columnsFrom": list(fk.columns_from), "columnsTo": list(fk.columns_to),
+                        "onDelete": fk.on_delete, "onUpdate": fk.on_update})
+            foreign_keys[fk.name] = doc
+        return {
+            "name": table.name,
+            "schema": table.schema,
+            "columns": columns,
+            "indexes": indexes,
+            "foreignKeys": foreign_keys,
+            "compositePrimaryKeys": {
+                pk.name: {"name": pk.name, "columns": list(pk.columns)}
+                for pk in table.primary_keys.values()
+            },
+            "uniqueConstraints": {
+                u.name: {"name": u.name, "nullsNotDistinct": u.nulls_not_distinct,
+                         "columns": list(u.columns)}
+                for u in table.uniques.values()
+            },
+            "policies": table.extra.get("policies", {}),
+            "checkConstraints": {
+                ch.name: {"name": ch.name, "value": ch.value} for ch in table.checks.values()
+            },
+            "isRLSEnabled": table.extra.get("isRLSEnabled", False),
+        }
+
+    def snapshot_from_json(self, document: Mapping[str, Any]) -> Snapshot:
+        tables = {}
+        for key, raw in (document.get("tables") or {}).items():
+            name = raw.get("name", key.split(".")[-1])
+            table = Table(name=name, schema=raw.get("schema", "") or "",
+                          extra={"policies": raw.get("policies") or {},
+                                 "isRLSEnabled": bool(raw.get("isRLSEnabled", False))})
+            for cname, c in (raw.get("columns") or {}).items():
+                table.columns[c.get("name", cname)] = Column(
+                    name=c.get("name", cname),
+                    type=c["type"],
+                    primary_key=bool(c.get("primaryKey", False)),
+                    not_null=bool(c.get("notNull", False)),
+                    default=c.get("default"),
+                    identity=c.get("identity"),
+                    generated=c.get("generated"),
+                )
+            for iname, ix in (raw.get("indexes") or {}).items():
+                table.indexes[iname] = Index(
+                    name=ix.get("name", iname),
+                    columns=[_index_column_from_json(c) for c in ix.get("columns", [])],
+                    unique=bool(ix.get("isUnique", False)),
+                    where=ix.get("where"),
+                    method=ix.get("method", "btree"),
+                    concurrently=bool(ix.get("concurrently", False)),
+                    with_=ix.get("with") or {},
+                )
+            for fname, fk in (raw.get("foreignKeys") or {}).items():
+                table.foreign_keys[fname] = ForeignKey(
+                    name=fk.get("name", fname),
+                    table_from=fk.get("tableFrom", name),
+                    table_to=fk["tableTo"],
+                    columns_from=list(fk.get("columnsFrom", [])),
+                    columns_to=list(fk.get("columnsTo", [])),
+                    on_delete=fk.get("onDelete") or "no action",
+                    on_update=fk.get("onUpdate") or "no action",
+                    schema_to=fk.get("schemaTo"),
+                )
+            for pname, pk in (raw.get("compositePrimaryKeys") or {}).items():
+                table.primary_keys[pname] = PrimaryKey(pk.get("name", pname), list(pk["columns"]))
+            for uname, u in (raw.get("uniqueConstraints") or {}).items():
+                table.uniques[uname] = Unique(u.get("name", uname), list(u["columns"]),
+                                              bool(u.get("nullsNotDistinct", False)))
+            for cname, ch in (raw.get("checkConstraints") or {}).items():
+                table.checks[cname] = Check(ch.get("name", cname), ch["value"])
+            tables[name] = table
+        extra = {k: document.get(k) or {} for k in
+                 ("enums", "schemas", "sequences", "roles", "policies", "views")}
+        return Snapshot(dialect="postgres", tables=tables, id=document.get("id", ""),
+                        prev_id=document.get("prevId", ""), extra=extra)
+
+    # ------------------------------------------------------------------ SQL
+    def quote(self, identifier: str) -> str:
+        return f'"{identifier}"'
+
+    def _identity_sql(self, identity: dict) -> str:
+        kind = "ALWAYS" if identity.get("type") == "always" else "BY DEFAULT"
+        cycle = " CYCLE" if identity.get("cycle") else ""
+        return (
+            f'GENERATED {kind} AS IDENTITY (sequence name "{identity["name"]}" '
+            f'INCREMENT BY {identity.get("increment", "1")} MINVALUE {identity.get("minValue", "1")} '
+            f'MAXVALUE {identity.get("maxValue", MAX_VALUES["bigint"])} '
+            f'START WITH {identity.get("startWith", "1")} CACHE {identity.get("cache", "1")}{cycle})'
+        )
+
+    def _column_sql(self, c: Column) -> str:
+        parts = [f"{self.quote(c.name)} {c.type}"]
+        if c.primary_key:
+            parts.append("PRIMARY KEY")
+        if c.default is not None:
+            parts.append(f"DEFAULT {self.default_sql(c.default)}")
+        if c.generated:
+            parts.append(f"GENERATED ALWAYS AS ({c.generated['as']}) STORED")
+        if c.not_null and c.identity is None:
+            parts.append("NOT NULL")
+        if c.identity is not None:
+            parts.append(self._identity_sql(c.identity))
+        return " ".join(parts)
+
+    def table_ref(self, table: Table | str, schema: str = "") -> str:
+        if isinstance(table, Table):
+            table, schema = table.name, table.schema
+        return f"{self.quote(schema)}.{self.quote(table)}" if schema else self.quote(table)
+
+    def create_table_sql(self, table: Table) -> str:
+        q = self.quote
+        lines = [self._column_sql(c) for c in table.columns.values()]
+        for pk in table.primary_keys.values():
+            lines.append(f'CONSTRAINT {q(pk.name)} PRIMARY KEY({",".join(q(c) for c in pk.columns)})')
+        for u in table.uniques.values():
+            lines.append(f"CONSTRAINT {q(u.name)} {self._unique_body(u)}")
+        for ch in table.checks.values():
+            lines.append(f"CONSTRAINT {q(ch.name)} CHECK ({ch.value})")
+        return f"CREATE TABLE {self.table_ref(table)} (\n\t" + ",\n\t".join(lines) + "\n);\n"
+
+    def _unique_body(self, u: Unique) -> str:
+        nnd = " NULLS NOT DISTINCT" if u.nulls_not_distinct else ""
+        return f'UNIQUE{nnd}({",".join(self.quote(c) for c in u.columns)})'
+
+    def add_fk_sql(self, table: Table | str, fk: ForeignKey) -> str:
+        q = self.quote
+        return (
+            f"ALTER TABLE {self.table_ref(table)} ADD CONSTRAINT {q(fk.name)} FOREIGN KEY "
+            f'({",".join(q(c) for c in fk.columns_from)}) REFERENCES '
+            f'{q(fk.schema_to or "public")}.{q(fk.table_to)}({",".join(q(c) for c in fk.columns_to)}) '
+            f"ON DELETE {fk.on_delete} ON UPDATE {fk.on_update};"
+        )
+
+    def create_index_sql(self, table: Table | str, index: Index) -> str:
+        parts = []
+        for c in index.columns:
+            text = f"({c.expression})" if c.is_expression else self.quote(c.expression)
+            if c.opclass:
+                text += f" {c.opclass}"
+            else:
+                if not c.asc:
+                    text += " DESC"
+                if not (c.asc and c.nulls == "last") and not (not c.asc and c.nulls == "first"):
+                    text += f" NULLS {c.nulls.upper()}"
+            parts.append(text)
+        unique = "UNIQUE " if index.unique else ""
+        concurrently = " CONCURRENTLY" if index.concurrently else ""
+        where = f" WHERE {index.where}" if index.where else ""
+        return (f"CREATE {unique}INDEX{concurrently} {self.quote(index.name)} ON "
+                f"{self.table_ref(table)} USING {index.method} ({','.join(parts)}){where};")
+
+    def render(self, operations: Sequence[o.Op], old: Snapshot, new: Snapshot) -> list[str]:
+        q = self.quote
+        out: list[str] = []
+        of = lambda *kinds: [op for op in operations if isinstance(op, kinds)]  # noqa: E731
+        created = dependency_order([op.definition for op in of(o.CreateTable)])
+        out += [self.create_table_sql(t) for t in created]
+        out += [f"DROP TABLE {self.table_ref(op.definition)} CASCADE;" for op in of(o.DropTable)]
+        out += [f"ALTER TABLE {q(op.old)} RENAME TO {q(op.table)};" for op in of(o.RenameTable)]
+        out += [f"ALTER TABLE {q(op.table)} RENAME COLUMN {q(op.old)} TO {q(op.new)};"
+                for op in of(o.RenameColumn)]
+        out += [f"ALTER INDEX {q(op.old)} RENAME TO {q(op.new)};" for op in of(o.RenameIndex)]
+        out += [f"ALTER TABLE {q(op.table)} DROP CONSTRAINT {q(op.unique.name)};"
+                for op in of(o.DropUnique)]
+        out += [f"ALTER TABLE {q(op.table)} DROP CONSTRAINT {q(op.check.name)};"
+                for op in of(o.DropCheck)]
+        out += [f"ALTER TABLE {q(op.table)} DROP CONSTRAINT {q(op.fk.name)};\n"
+                for op in of(o.DropForeignKey)]
+        out += [f"DROP INDEX {q(op.index.name)};" for op in of(o.DropIndex)]
+        out += [f"ALTER TABLE {q(op.table)} DROP CONSTRAINT {q(op.pk.name)};"
+                for op in of(o.DropPrimaryKey)]
+        alters = of(o.AlterColumn)
+        out += [s for op in alters for s in self._alter_column_sql(op, dropping=True)]
+        out += [s for op in alters for s in self._alter_column_sql(op, dropping=False)]
+        out += [f'ALTER TABLE {q(op.table)} ADD CONSTRAINT {q(op.pk.name)} PRIMARY KEY'
+                f'({",".join(q(c) for c in op.pk.columns)});' for op in of(o.AddPrimaryKey)]
+        out += [f"ALTER TABLE {q(op.table)} ADD COLUMN {self._column_sql(op.column)};"
+                for op in of(o.AddColumn)]
+        out += [self.add_fk_sql(t, fk) for t in created for fk in t.foreign_keys.values()]
+        out += [self.create_index_sql(t, ix) for t in created for ix in t.indexes.values()]
+        out += [self.add_fk_sql(op.table, op.fk) for op in of(o.AddForeignKey)]
+        out += [self.create_index_sql(op.table, op.index) for op in of(o.CreateIndex)]
+        out += [f"ALTER TABLE {q(op.table)} DROP COLUMN {q(op.column.name)};"
+                for op in of(o.DropColumn)]
+        out += [f"ALTER TABLE {q(op.table)} ADD CONSTRAINT {q(op.unique.name)} "
+                f"{self._unique_body(op.unique)};" for op in of(o.AddUnique)]
+        out += [f"ALTER TABLE {q(op.table)} ADD CONSTRAINT {q(op.check.name)} CHECK "
+                f"({op.check.value});" for op in of(o.AddCheck)]
+        return out
+
+    def _alter_column_sql(self, op: o.AlterColumn, *, dropping: bool) -> list[str]:
+        """ALTER COLUMN statements; the `dropping` pass removes keys/identity/defaults first."""
+        q = self.quote
+        head = f"ALTER TABLE {q(op.table)} ALTER COLUMN {q(op.new.name)}"
+        old, new = op.old, op.new
+        changed = op.changed()
+        if dropping:
+            out = []
+            if old.primary_key and not new.primary_key:
+                out.append(f"ALTER TABLE {q(op.table)} DROP CONSTRAINT {q(op.table + '_pkey')};")
+            if old.identity and not new.identity:
+                out.append(f"{head} DROP IDENTITY;")
+            if old.default is not None and ("type" in changed or new.default is None):
+                out.append(f"{head} DROP DEFAULT;")
+            return out
+        out = []
+        if "type" in changed:
+            out.append(f'{head} SET DATA TYPE {new.type} USING {q(new.name)}::{new.type};')
+        if new.default is not None and (new.default != old.default or "type" in changed):
+            out.append(f"{head} SET DEFAULT {self.default_sql(new.default)};")
+        if new.not_null and not old.not_null:
+            if new.default is not None:
+                out.append(f"UPDATE {q(op.table)} SET {q(new.name)} = "
+                           f"{self.default_sql(new.default)} WHERE {q(new.name)} IS NULL;")
+            out.append(f"{head} SET NOT NULL;")
+        if old.not_null and not new.not_null and not new.primary_key:
+            out.append(f"{head} DROP NOT NULL;")
+        if new.primary_key and not old.primary_key:
+            out.append(f"ALTER TABLE {q(op.table)} ADD PRIMARY KEY ({q(new.name)});")
+        if new.identity and not old.identity:
+            out.append(f"{head} ADD {self._identity_sql(new.identity)};")
+        return out
+
+
+def _index_column_json(c: IndexColumn) -> dict:
+    if c.is_expression:
+        doc = {"expression": c.expression, "asc": c.asc, "isExpression": True, "nulls": c.nulls}
+    else:
+        doc = {"expression": c.expression, "isExpression": False, "asc": c.asc, "nulls": c.nulls}
+    if c.opclass:
+        doc["opclass"] = c.opclass
+    return doc
+
+
+def _index_column_from_json(raw: Any) -> IndexColumn:
+    if isinstance(raw, str):  # snapshot versions <= 6 stored bare names
+        return IndexColumn(raw)
+    return IndexColumn(
+        expression=raw["expression"],
+        is_expression=bool(raw.get("isExpression", False)),
+        asc=bool(raw.get("asc", True)),
+        nulls=raw.get("nulls", "last"),
+        opclass=raw.get("opclass"),
+    )

@@ -1,0 +1,449 @@
+"""SQLite: types by storage class, epoch-ms timestamps, 0/1 booleans, and the table rebuild.
+
+SQLite's ALTER TABLE can add, drop and rename columns and rename tables; every other change
+(type, nullability, default, keys, checks, foreign keys) is made by drizzle-kit's rebuild:
+`__new_<t>`, copy every kept row, drop, rename, re-create indexes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from agor_schema import ops as o
+from agor_schema.dialects.base import (
+    Dialect,
+    compact_json,
+    dependency_order,
+    group_by_table,
+    string_literal,
+)
+from agor_schema.dialects.sqlite_runtime import SQLiteRuntime
+from agor_schema.snapshot import (
+    Check,
+    Column,
+    ForeignKey,
+    Index,
+    IndexColumn,
+    PrimaryKey,
+    Snapshot,
+    Table,
+    Unique,
+)
+from agor_schema.spec.types import LogicalType
+
+NOW_MS_SQL = "CAST(ROUND((JULIANDAY('now') - 2440587.5) * 86400000) AS INTEGER)"
+UUID_V4_SQL = (
+    "LOWER(HEX(RANDOMBLOB(4))) || '-' || LOWER(HEX(RANDOMBLOB(2))) || '-4' || "
+    "SUBSTR(LOWER(HEX(RANDOMBLOB(2))), 2) || '-' || SUBSTR('89ab', 1 + (ABS(RANDOM()) % 4), 1) "
+    "|| SUBSTR(LOWER(HEX(RANDOMBLOB(2))), 2) || '-' || LOWER(HEX(RANDOMBLOB(6)))"
+)
+TYPES = {
+    "text": "text",
+    "integer": "integer",
+    "bigint": "integer",
+    "real": "real",
+    "double": "real",
+    "numeric": "numeric",
+    "boolean": "integer",
+    "timestamp": "integer",
+    "date": "text",
+    "json": "text",
+    "uuid": "text(36)",
+    "bytes": "blob",
+}
+FK_OFF = "PRAGMA foreign_keys=OFF;"
+FK_ON = "PRAGMA foreign_keys=ON;"
+
+
+class SQLiteDialect(SQLiteRuntime, Dialect):
+    name = "sqlite"
+    sqlglot_dialect = "sqlite"
+    snapshot_version = "6"
+    journal_dialect = "sqlite"
+
+    # ------------------------------------------------------------------ values
+    def column_type(self, lt: LogicalType) -> str:
+        if lt.name == "varchar":
+            return f"text({lt.length})"
+        return TYPES[lt.name]
+
+    def now_default(self) -> str:
+        return f"({NOW_MS_SQL})"
+
+    def timestamp_default(self, epoch_ms: int, iso: str) -> int:
+        return epoch_ms
+
+    def json_default(self, value: Any) -> str:
+        return string_literal(compact_json(value))
+
+    def wrap_default_expression(self, sql: str) -> str:
+        return sql if _is_plain_literal(sql) else f"({sql})"
+
+    def rewrite_expression(self, tree, column_types: Mapping[str, LogicalType]):
+        from sqlglot import exp
+
+        from agor_schema.expr import interval_milliseconds, parse
+
+        def rewrite(node: exp.Expression) -> exp.Expression:
+            if isinstance(node, exp.CurrentTimestamp) or (
+                isinstance(node, exp.Anonymous) and node.name.lower() == "now"
+            ):
+                return parse(NOW_MS_SQL).copy()
+            if isinstance(node, exp.Uuid):
+                return exp.Paren(this=parse(UUID_V4_SQL).copy())
+            if isinstance(node, exp.Interval):
+                return exp.Literal.number(interval_milliseconds(node))
+            if isinstance(node, exp.Boolean):
+                return exp.Literal.number(1 if node.this else 0)
+            if isinstance(node, (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)):
+                _timestamp_literals_to_ms(node, column_types)
+            return node
+
+        return tree.transform(rewrite)
+
+    def apply_autoincrement(self, table: str, column: Column, lt: LogicalType) -> None:
+        column.autoincrement = True
+
+    def add_unique(self, table: Table, name: str, columns: list[str]) -> None:
+        """SQLite keeps uniques as unique indexes named <table>_<cols>_unique (as drizzle)."""
+        table.indexes[name] = Index(name, [IndexColumn(c) for c in columns], unique=True)
+
+    # ------------------------------------------------------------------ snapshot JSON
+    def snapshot_to_json(self, snapshot: Snapshot) -> dict:
+        internal: dict = {}
+        tables = {}
+        for table in snapshot.tables.values():
+            tables[table.name] = self._table_json(table)
+            for index in table.indexes.values():
+                flagged = {c.expression: {"isExpression": True}
+                           for c in index.columns if c.is_expression}
+                if flagged:
+                    internal[index.name] = {"columns": flagged}
+        renames = snapshot.renames or {}
+        return {
+            "version": "6",
+            "dialect": "sqlite",
+            "id": snapshot.id,
+            "prevId": snapshot.prev_id,
+            "tables": tables,
+            "views": snapshot.extra.get("views", {}),
+            "enums": {},
+            "_meta": {
+                "schemas": {},
+                "tables": dict(renames.get("tables", {})),
+                "columns": dict(renames.get("columns", {})),
+            },
+            "internal": {"indexes": internal},
+        }
+
+    def _table_json(self, table: Table) -> dict:
+        columns = {}
+        for c in table.columns.values():
+            doc: dict[str, Any] = {
+                "name": c.name,
+                "type": c.type,
+                "primaryKey": c.primary_key,
+                "notNull": c.not_null,
+                "autoincrement": c.autoincrement,
+            }
+            if c.generated is not None:
+                doc["generated"] = c.generated
+            if c.default is not None:
+                doc["default"] = c.default
+            columns[c.name] = doc
+        indexes = {}
+        for ix in table.indexes.values():
+            doc = {"name": ix.name, "columns": [c.expression for c in ix.columns],
+                   "isUnique": ix.unique}
+            if ix.where is not None:
+                doc["where"] = ix.where
+            indexes[ix.name] = doc
+        return {
+            "name": table.name,
+            "columns": columns,
+            "indexes": indexes,
+            "foreignKeys": {
+                fk.name: {
+                    "name": fk.name,
+                    "tableFrom": fk.table_from,
+                    "tableTo": fk.table_to,
+                    "columnsFrom": list(fk.columns_from),
+                    "columnsTo": list(fk.columns_to),
+                    "onDelete": fk.on_delete,
+                    "onUpdate": fk.on_update,
+                }
+                for fk in table.foreign_keys.values()
+            },
+            "compositePrimaryKeys": {
+                pk.name: {"columns": list(pk.columns), "name": pk.name}
+                for pk in table.primary_keys.values()
+            },
+            "uniqueConstraints": {
+                u.name: {"name": u.name, "columns": list(u.columns)}
+                for u in table.uniques.values()
+            },
+            "checkConstraints": {
+                ch.name: {"name": ch.name, "value": ch.value} for ch in table.checks.values()
+            },
+        }
+
+    def snapshot_from_json(self, document: Mapping[str, Any]) -> Snapshot:
+        internal = (document.get("internal") or {}).get("indexes") or {}
+        tables = {}
+        for key, raw in (document.get("tables") or {}).items():
+            name = raw.get("name", key)
+            table = Table(name=name)
+            for cname, c in (raw.get("columns") or {}).items():
+                table.columns[c.get("name", cname)] = Column(
+                    name=c.get("name", cname),
+                    type=c["type"],
+                    primary_key=bool(c.get("primaryKey", False)),
+                    not_null=bool(c.get("notNull", False)),
+                    autoincrement=bool(c.get("autoincrement", False)),
+                    default=c.get("default"),
+                    generated=c.get("generated"),
+                )
+            for iname, ix in (raw.get("indexes") or {}).items():
+                flagged = (internal.get(iname) or {}).get("columns") or {}
+                table.indexes[iname] = Index(
+                    name=ix.get("name", iname),
+                    columns=[
+                        IndexColumn(c, is_expression=bool((flagged.get(c) or {}).get("isExpression")))
+                        for c in ix.get("columns", [])
+                    ],
+                    unique=bool(ix.get("isUnique", False)),
+                    where=ix.get("where"),
+                )
+            for fname, fk in (raw.get("foreignKeys") or {}).items():
+                table.foreign_keys[fname] = ForeignKey(
+                    name=fk.get("name", fname),
+                    table_from=fk.get("tableFrom", name),
+                    table_to=fk["tableTo"],
+                    columns_from=list(fk.get("columnsFrom", [])),
+                    columns_to=list(fk.get("columnsTo", [])),
+                    on_delete=fk.get("onDelete") or "no action",
+                    on_update=fk.get("onUpdate") or "no action",
+                )
+            for pname, pk in (raw.get("compositePrimaryKeys") or {}).items():
+                table.primary_keys[pname] = PrimaryKey(pk.get("name", pname), list(pk["columns"]))
+            for uname, u in (raw.get("uniqueConstraints") or {}).items():
+                table.uniques[uname] = Unique(u.get("name", uname), list(u["columns"]))
+            for cname, ch in (raw.get("checkConstraints") or {}).items():
+                table.checks[cname] = Check(ch.get("name", cname), ch["value"])
+            tables[name] = table
+        return Snapshot(
+            dialect="sqlite",
+            tables=tables,
+            id=document.get("id", ""),
+            prev_id=document.get("prevId", ""),
+            extra={"views": document.get("views") or {}},
+        )
+
+    # ------------------------------------------------------------------ SQL
+    def quote(self, identifier: str) -> str:
+        return f"`{identifier}`"
+
+    def _column_sql(self, c: Column) -> str:
+        parts = [f"{self.quote(c.name)} {c.type}"]
+        if c.primary_key:
+            parts.append("PRIMARY KEY")
+        if c.autoincrement:
+            parts.append("AUTOINCREMENT")
+        if c.default is not None:
+            parts.append(f"DEFAULT {self.default_sql(c.default)}")
+        if c.generated:
+            parts.append(f"GENERATED ALWAYS AS {c.generated['as']} {c.generated['type'].upper()}")
+        if c.not_null:
+            parts.append("NOT NULL")
+        return " ".join(parts)
+
+    def create_table_sql(self, table: Table, name: str | None = None) -> str:
+        q = self.quote
+        lines = [self._column_sql(c) for c in table.columns.values()]
+        for pk in table.primary_keys.values():
+            lines.append(f"PRIMARY KEY({', '.join(q(c) for c in pk.columns)})")
+        for fk in table.foreign_keys.values():
+            lines.append(
+                f"FOREIGN KEY ({','.join(q(c) for c in fk.columns_from)}) REFERENCES "
+                f"{q(fk.table_to)}({','.join(q(c) for c in fk.columns_to)}) "
+                f"ON UPDATE {fk.on_update} ON DELETE {fk.on_delete}"
+            )
+        for u in table.uniques.values():
+            lines.append(f"CONSTRAINT {u.name} UNIQUE({','.join(q(c) for c in u.columns)})")
+        for ch in table.checks.values():
+            lines.append(f'CONSTRAINT "{ch.name}" CHECK({ch.value})')
+        return f"CREATE TABLE {q(name or table.name)} (\n\t" + ",\n\t".join(lines) + "\n);\n"
+
+    def create_index_sql(self, table: str, index: Index) -> str:
+        parts = ",".join(
+            f"({c.expression})" if c.is_expression else self.quote(c.expression)
+            for c in index.columns
+        )
+        unique = "UNIQUE " if index.unique else ""
+        where = f" WHERE {index.where}" if index.where else ""
+        return f"CREATE {unique}INDEX {self.quote(index.name)} ON {self.quote(table)} ({parts}){where};"
+
+    def render(self, operations: Sequence[o.Op], old: Snapshot, new: Snapshot) -> list[str]:
+        statements: list[str] = []
+        renames = [op for op in operations if isinstance(op, (o.RenameTable, o.RenameColumn))]
+        dropped = [op.definition for op in operations if isinstance(op, o.DropTable)]
+        created = [op.definition for op in operations if isinstance(op, o.CreateTable)]
+        if dropped:
+            statements.append(FK_OFF)
+            for table in reversed(dependency_order(dropped)):
+                statements.append(f"DROP TABLE {self.quote(table.name)};")
+            statements.append(FK_ON)
+        for op in renames:
+            statements.append(self._rename_sql(op))
+        for table in dependency_order(created):
+            statements.append(self.create_table_sql(table))
+            statements.extend(self.create_index_sql(table.name, ix) for ix in table.indexes.values())
+        skip = (o.RenameTable, o.RenameColumn, o.DropTable, o.CreateTable)
+        groups = group_by_table([op for op in operations if not isinstance(op, skip)])
+        for table_name, table_ops in groups.items():
+            statements.extend(self._alter_table(table_name, table_ops, old, new))
+        return statements
+
+    def _rename_sql(self, op: o.RenameTable | o.RenameColumn) -> str:
+        if isinstance(op, o.RenameTable):
+            return f"ALTER TABLE {self.quote(op.old)} RENAME TO {self.quote(op.table)};"
+        return f'ALTER TABLE {self.quote(op.table)} RENAME COLUMN "{op.old}" TO "{op.new}";'
+
+    def needs_rebuild(self, table_ops: Sequence[o.Op], old_table: Table | None) -> bool:
+        """True when ALTER TABLE cannot express one of the changes of this table."""
+        added = {op.column.name for op in table_ops if isinstance(op, o.AddColumn)}
+        for op in table_ops:
+            if isinstance(op, (o.AlterColumn, o.DropForeignKey, o.AddCheck, o.DropCheck,
+                               o.AddPrimaryKey, o.DropPrimaryKey, o.AddUnique, o.DropUnique)):
+                return True
+            if isinstance(op, o.AddForeignKey) and not (
+                len(op.fk.columns_from) == 1 and op.fk.columns_from[0] in added
+            ):
+                return True
+            if isinstance(op, o.AddColumn) and not self._can_add_column(op.column):
+                return True
+            if isinstance(op, o.DropColumn) and old_table and _column_is_bound(old_table,
+                                                                                op.column.name):
+                return True
+        return False
+
+    def _can_add_column(self, c: Column) -> bool:
+        if c.primary_key or c.generated:
+            return False
+        if c.not_null and c.default is None:
+            return False
+        return not (isinstance(c.default, str) and c.default.startswith("("))
+
+    def _alter_table(
+        self, name: str, table_ops: list[o.Op], old: Snapshot, new: Snapshot
+    ) -> list[str]:
+        old_table = old.tables.get(name)  # `old` already carries this migration's renames
+        new_table = new.tables[name]
+        if self.needs_rebuild(table_ops, old_table):
+            return self.rebuild_sql(new_table, old_table, table_ops)
+        statements = []
+        fks = {op.fk.columns_from[0]: op.fk for op in table_ops if isinstance(op, o.AddForeignKey)}
+        for op in table_ops:
+            if isinstance(op, o.DropIndex):
+                statements.append(f"DROP INDEX {self.quote(op.index.name)};")
+            elif isinstance(op, o.RenameIndex):
+                statements.append(f"DROP INDEX {self.quote(op.old)};")
+        for op in table_ops:
+            if isinstance(op, o.AddColumn):
+                sql = f"ALTER TABLE {self.quote(name)} ADD {self._column_sql(op.column)}"
+                fk = fks.get(op.column.name)
+                if fk is not None:
+                    sql += (f" REFERENCES {self.quote(fk.table_to)}({self.quote(fk.columns_to[0])})"
+                            f" ON UPDATE {fk.on_update} ON DELETE {fk.on_delete}")
+                statements.append(sql + ";")
+        for op in table_ops:
+            if isinstance(op, o.CreateIndex):
+                statements.append(self.create_index_sql(name, op.index))
+            elif isinstance(op, o.RenameIndex):
+                statements.append(self.create_index_sql(name, new_table.indexes[op.new]))
+        for op in table_ops:
+            if isinstance(op, o.DropColumn):
+                statements.append(
+                    f"ALTER TABLE {self.quote(name)} DROP COLUMN {self.quote(op.column.name)};"
+                )
+        return statements
+
+    def rebuild_sql(self, new_table: Table, old_table: Table | None,
+                    table_ops: Sequence[o.Op]) -> list[str]:
+        """drizzle-kit's rebuild: every row kept; NULLs filled where a column became NOT NULL."""
+        q = self.quote
+        added = {op.column.name for op in table_ops if isinstance(op, o.AddColumn)}
+        kept = [c for c in new_table.columns.values()
+                if c.name not in added and (old_table is None or c.name in old_table.columns)]
+        temp = f"__new_{new_table.name}"
+        targets = ", ".join(f'"{c.name}"' for c in kept)
+        sources = ", ".join(self._copy_expression(c, old_table) for c in kept)
+        statements = [
+            FK_OFF,
+            self.create_table_sql(new_table, temp),
+            f"INSERT INTO {q(temp)}({targets}) SELECT {sources} FROM {q(new_table.name)};",
+            f"DROP TABLE {q(new_table.name)};",
+            f"ALTER TABLE {q(temp)} RENAME TO {q(new_table.name)};",
+            FK_ON,
+        ]
+        statements.extend(self.create_index_sql(new_table.name, ix)
+                          for ix in new_table.indexes.values())
+        return statements
+
+    def _copy_expression(self, column: Column, old_table: Table | None) -> str:
+        old = old_table.columns.get(column.name) if old_table else None
+        if column.not_null and column.default is not None and old is not None and not old.not_null:
+            return f'COALESCE("{column.name}", {self.default_sql(column.default)})'
+        return f'"{column.name}"'
+
+    def lint(self, operation: o.Op, old: Snapshot, new: Snapshot) -> list[tuple[str, str]]:
+        return []
+
+
+
+
+
+
+def _column_is_bound(table: Table, column: str) -> bool:
+    """A column SQLite's DROP COLUMN refuses: in a key, foreign key, check or unique."""
+    if column in table.primary_key_columns():
+        return True
+    if any(column in fk.columns_from for fk in table.foreign_keys.values()):
+        return True
+    if any(column in u.columns for u in table.uniques.values()):
+        return True
+    if any(column in ch.value for ch in table.checks.values()):
+        return True
+    return any(ix.where and column in ix.where for ix in table.indexes.values())
+
+
+def _is_plain_literal(sql: str) -> bool:
+    text = sql.strip()
+    if text.upper() in ("CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME", "NULL", "TRUE",
+                        "FALSE"):
+        return True
+    if text.startswith("'") and text.endswith("'") and text.count("'") % 2 == 0:
+        return True
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _timestamp_literals_to_ms(node, column_types: Mapping[str, LogicalType]) -> None:
+    """`created_at > '2024-01-01'` compares epoch ms in SQLite storage."""
+    from sqlglot import exp
+
+    from agor_schema.expr import column_type_of
+    from agor_schema.spec.validate import timestamp_ms
+
+    left, right = node.this, node.expression
+    for column_side, literal_side, key in ((left, right, "expression"), (right, left, "this")):
+        lt = column_type_of(column_side, column_types)
+        if lt is not None and lt.name == "timestamp" and isinstance(literal_side, exp.Literal) \
+                and literal_side.is_string:
+            ms = timestamp_ms(literal_side.this)
+            if ms is not None:
+                node.set(key, exp.Literal.number(ms))

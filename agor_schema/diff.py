@@ -1,0 +1,182 @@
+"""Old snapshot × new snapshot → operations, with renames only where `renamed_from` says.
+
+Renames are applied to a copy of the old state first (`Plan.before`), so the rest of the
+comparison, and the dialects rendering it, see old and new under the same names. Tables,
+columns and indexes are matched by name through dicts: cost grows linearly with the schema.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+from agor_schema import ops as o
+from agor_schema.snapshot import Snapshot, Table
+
+
+@dataclass
+class Renames:
+    """Rename hints from the spec: new name -> old name."""
+
+    tables: dict[str, str] = field(default_factory=dict)
+    columns: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, new) -> old
+    indexes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Plan:
+    """The operations of one migration and the states they go between."""
+
+    operations: list[o.Op]
+    before: Snapshot  # the old state with this migration's renames applied
+    after: Snapshot
+    renamed_tables: dict[str, str] = field(default_factory=dict)  # old -> new
+    renamed_columns: dict[tuple[str, str], str] = field(default_factory=dict)  # (t, old) -> new
+
+    @property
+    def empty(self) -> bool:
+        return not self.operations
+
+
+def renames_from_spec(spec) -> Renames:
+    """Collect `renamed_from` hints of tables, columns and indexes from a SchemaSpec."""
+    renames = Renames()
+    for name, table in spec.tables.items():
+        if table.renamed_from:
+            renames.tables[name] = table.renamed_from
+        for column_name, column in table.columns.items():
+            if column.renamed_from:
+                renames.columns[(name, column_name)] = column.renamed_from
+        for index_name, index in table.indexes.items():
+            if index.renamed_from:
+                renames.indexes[index_name] = index.renamed_from
+    return renames
+
+
+def diff(old: Snapshot, new: Snapshot, renames: Renames | None = None) -> Plan:
+    """The operations that turn `old` into `new`."""
+    renames = renames or Renames()
+    before = copy.deepcopy(old)
+    operations: list[o.Op] = []
+    table_renames = _rename_tables(before, new, renames, operations)
+    column_renames = _rename_columns(before, new, renames, operations)
+    for name, table in new.tables.items():
+        if name not in before.tables:
+            operations.append(o.CreateTable(name, table))
+    for name, table in before.tables.items():
+        if name not in new.tables:
+            operations.append(o.DropTable(name, table))
+    for name, table in new.tables.items():
+        if name in before.tables:
+            operations.extend(_diff_table(before.tables[name], table, renames))
+    return Plan(operations, before, new, table_renames, column_renames)
+
+
+def _rename_tables(before: Snapshot, new: Snapshot, renames: Renames, ops: list) -> dict:
+    done = {}
+    for new_name, old_name in renames.tables.items():
+        if new_name in new.tables and new_name not in before.tables and old_name in before.tables:
+            table = before.tables.pop(old_name)
+            table.name = new_name
+            before.tables[new_name] = table
+            for other in before.tables.values():
+                for fk in other.foreign_keys.values():
+                    if fk.table_to == old_name:
+                        fk.table_to = new_name
+                    if fk.table_from == old_name:
+                        fk.table_from = new_name
+            ops.append(o.RenameTable(new_name, old_name))
+            done[old_name] = new_name
+    return done
+
+
+def _rename_columns(before: Snapshot, new: Snapshot, renames: Renames, ops: list) -> dict:
+    done = {}
+    for (table_name, new_col), old_col in renames.columns.items():
+        table = before.tables.get(table_name)
+        target = new.tables.get(table_name)
+        if table is None or target is None or new_col not in target.columns:
+            continue
+        if new_col in table.columns or old_col not in table.columns:
+            continue
+        _rename_column_in(before, table, old_col, new_col)
+        ops.append(o.RenameColumn(table_name, old_col, new_col))
+        done[(table_name, old_col)] = new_col
+    return done
+
+
+def _rename_column_in(snapshot: Snapshot, table: Table, old: str, new: str) -> None:
+    """What the database itself does on RENAME COLUMN: keys, indexes and FKs follow."""
+    table.columns = {(new if k == old else k): v for k, v in table.columns.items()}
+    table.columns[new].name = new
+    swap = lambda names: [new if n == old else n for n in names]  # noqa: E731
+    for ix in table.indexes.values():
+        for part in ix.columns:
+            if not part.is_expression and part.expression == old:
+                part.expression = new
+    for pk in table.primary_keys.values():
+        pk.columns = swap(pk.columns)
+    for u in table.uniques.values():
+        u.columns = swap(u.columns)
+    for fk in table.foreign_keys.values():
+        fk.columns_from = swap(fk.columns_from)
+    for other in snapshot.tables.values():
+        for fk in other.foreign_keys.values():
+            if fk.table_to == table.name:
+                fk.columns_to = swap(fk.columns_to)
+
+
+def _diff_table(old: Table, new: Table, renames: Renames) -> list[o.Op]:
+    name = new.name
+    result: list[o.Op] = []
+    for column_name, column in new.columns.items():
+        previous = old.columns.get(column_name)
+        if previous is None:
+            result.append(o.AddColumn(name, column))
+        elif previous != column:
+            result.append(o.AlterColumn(name, previous, column))
+    for column_name, column in old.columns.items():
+        if column_name not in new.columns:
+            result.append(o.DropColumn(name, column))
+    result.extend(_diff_indexes(old, new, renames))
+    result.extend(_diff_named(name, old.foreign_keys, new.foreign_keys,
+                              o.AddForeignKey, o.DropForeignKey))
+    result.extend(_diff_named(name, old.uniques, new.uniques, o.AddUnique, o.DropUnique))
+    result.extend(_diff_named(name, old.checks, new.checks, o.AddCheck, o.DropCheck))
+    result.extend(_diff_named(name, old.primary_keys, new.primary_keys,
+                              o.AddPrimaryKey, o.DropPrimaryKey))
+    return result
+
+
+def _diff_indexes(old: Table, new: Table, renames: Renames) -> list[o.Op]:
+    result: list[o.Op] = []
+    consumed: set[str] = set()
+    for index_name, index in new.indexes.items():
+        if index_name in old.indexes:
+            continue
+        source = renames.indexes.get(index_name)
+        if source and source in old.indexes and source not in new.indexes:
+            previous = copy.copy(old.indexes[source])
+            previous.name = index_name
+            if previous == index:
+                result.append(o.RenameIndex(new.name, source, index_name))
+                consumed.add(source)
+    renamed_to = {op.new for op in result if isinstance(op, o.RenameIndex)}
+    for index_name, index in old.indexes.items():
+        if index_name in consumed:
+            continue
+        if index_name not in new.indexes or new.indexes[index_name] != index:
+            result.append(o.DropIndex(new.name, index))
+    for index_name, index in new.indexes.items():
+        if index_name in renamed_to:
+            continue
+        if index_name not in old.indexes or old.indexes[index_name] != index:
+            result.append(o.CreateIndex(new.name, index))
+    return result
+
+
+def _diff_named(table: str, old: dict, new: dict, add, drop) -> list[o.Op]:
+    """Constraints are matched by name; a changed one is dropped and added again."""
+    result = [drop(table, item) for key, item in old.items() if new.get(key) != item]
+    result += [add(table, item) for key, item in new.items() if old.get(key) != item]
+    return result

@@ -1,0 +1,72 @@
+"""Input errors that point at the place in a schema file where the problem is.
+
+Every error the user can cause by editing a schema file or a setting is a `SchemaError`:
+the CLI prints `file:line:col: table 'x', column 'y', field 'z': message` and exits 2.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Mark:
+    """Where a YAML node starts: file path and 1-based line and column."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass
+class SchemaError(Exception):
+    """One input problem, located at a file/line/column and a table/column/field."""
+
+    message: str
+    mark: Mark | None = None
+    table: str | None = None
+    column: str | None = None
+    field: str | None = None
+    kind: str | None = None  # e.g. "index", "check", "foreign key"
+    item: str | None = None  # the index / check / foreign key name
+
+    def __str__(self) -> str:
+        where = f"{self.mark}: " if self.mark else ""
+        parts = []
+        if self.table:
+            parts.append(f"table '{self.table}'")
+        if self.column:
+            parts.append(f"column '{self.column}'")
+        if self.kind and self.item:
+            parts.append(f"{self.kind} '{self.item}'")
+        if self.field:
+            parts.append(f"field '{self.field}'")
+        context = ", ".join(parts)
+        return f"{where}{context + ': ' if context else ''}{self.message}"
+
+
+class SchemaErrors(Exception):
+    """All problems found in one validation pass, reported together and sorted by place."""
+
+    def __init__(self, errors: Iterable[SchemaError]):
+        unique: dict[str, SchemaError] = {}
+        for error in errors:
+            unique.setdefault(str(error), error)
+        self.errors = sorted(unique.values(), key=_sort_key)
+        super().__init__("\n".join(str(e) for e in self.errors))
+
+
+def _sort_key(error: SchemaError) -> tuple:
+    mark = error.mark or Mark("", 0, 0)
+    return (mark.file, mark.line, mark.column, error.message)
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """A ' did you mean X?' suffix naming the closest candidate, or '' when none is close."""
+    matches = difflib.get_close_matches(str(word), list(candidates), n=1, cutoff=0.6)
+    return f" did you mean '{matches[0]}'?" if matches else ""

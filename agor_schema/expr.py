@@ -1,0 +1,120 @@
+"""Neutral SQL expressions: parsed once with sqlglot (PostgreSQL flavour), rendered per dialect.
+
+Expressions appear in index `where` clauses, index expressions, checks and `{sql: ...}`
+defaults. This module parses them, lists the columns they name, and renders them; the
+type-aware rewrites that differ between databases (epoch-ms timestamps and 0/1 booleans in
+SQLite) are methods of the dialect (`Dialect.rewrite_expression`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import sqlglot
+from sqlglot import exp
+
+if TYPE_CHECKING:
+    from agor_schema.dialects.base import Dialect
+    from agor_schema.spec.types import LogicalType
+
+
+class ExpressionError(ValueError):
+    """An expression that does not parse, or names something the table lacks."""
+
+
+@lru_cache(maxsize=4096)
+def parse(sql: str) -> exp.Expression:
+    """Parse one neutral SQL expression; ExpressionError with sqlglot's reason if it fails."""
+    if not isinstance(sql, str) or not sql.strip():
+        raise ExpressionError("the expression is empty")
+    try:
+        tree = sqlglot.parse_one(sql, read="postgres")
+    except sqlglot.errors.ParseError as exc:
+        detail = exc.errors[0]["description"] if exc.errors else str(exc)
+        raise ExpressionError(f"cannot parse SQL expression {sql!r}: {detail}") from None
+    except sqlglot.errors.SqlglotError as exc:
+        raise ExpressionError(f"cannot parse SQL expression {sql!r}: {exc}") from None
+    if isinstance(tree, (exp.Select, exp.Insert, exp.Update, exp.Delete, exp.Create, exp.Drop)):
+        raise ExpressionError(f"{sql!r} is a statement; write an expression such as \"a > 0\"")
+    return tree
+
+
+def referenced_columns(tree: exp.Expression) -> list[str]:
+    """Names of the columns an expression reads, in order of appearance."""
+    seen: dict[str, None] = {}
+    for column in tree.find_all(exp.Column):
+        seen.setdefault(column.name, None)
+    return list(seen)
+
+
+def check_columns(sql: str, columns: Mapping[str, object]) -> exp.Expression:
+    """Parse `sql` and make sure every column it names exists; returns the tree."""
+    tree = parse(sql)
+    for name in referenced_columns(tree):
+        if name not in columns:
+            from agor_schema.errors import did_you_mean
+
+            raise ExpressionError(
+                f"{sql!r} names column '{name}', which the table does not have;"
+                f"{did_you_mean(name, columns)} columns: {', '.join(columns)}"
+            )
+    return tree
+
+
+def render(sql: str, dialect: Dialect, column_types: Mapping[str, LogicalType]) -> str:
+    """Render a neutral expression as `dialect` SQL, with the dialect's type-aware rewrites."""
+    tree = parse(sql).copy()
+    for column in tree.find_all(exp.Column):
+        column.set("table", None)
+    tree = dialect.rewrite_expression(tree, column_types)
+    return tree.sql(dialect=dialect.sqlglot_dialect, identify=True)
+
+
+def column_type_of(node: exp.Expression, column_types: Mapping[str, LogicalType]):
+    """The logical type of a bare column node, else None."""
+    if isinstance(node, exp.Column):
+        return column_types.get(node.name)
+    return None
+
+
+INTERVAL_MS = {
+    "millisecond": 1,
+    "milliseconds": 1,
+    "ms": 1,
+    "second": 1000,
+    "seconds": 1000,
+    "sec": 1000,
+    "secs": 1000,
+    "minute": 60_000,
+    "minutes": 60_000,
+    "min": 60_000,
+    "mins": 60_000,
+    "hour": 3_600_000,
+    "hours": 3_600_000,
+    "day": 86_400_000,
+    "days": 86_400_000,
+    "week": 604_800_000,
+    "weeks": 604_800_000,
+}
+
+
+def interval_milliseconds(node: exp.Interval) -> int:
+    """Length of a fixed-size interval literal (`interval '1 day'`) in milliseconds."""
+    amount_text = node.this.name if node.this is not None else ""
+    unit = node.unit.name if node.unit is not None else ""
+    parts = amount_text.split()
+    if not unit and len(parts) == 2:
+        amount_text, unit = parts
+    try:
+        amount = float(amount_text)
+    except ValueError:
+        raise ExpressionError(f"cannot read interval {node.sql()!r}") from None
+    factor = INTERVAL_MS.get(unit.lower())
+    if factor is None:
+        raise ExpressionError(
+            f"interval unit {unit!r} has no fixed length; use seconds, minutes, hours, days "
+            "or weeks"
+        )
+    return int(round(amount * factor))

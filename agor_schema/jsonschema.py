@@ -1,0 +1,43 @@
+"""JSON Schema of the DSL for editors (yaml-language-server), from the pydantic models."""
+
+from __future__ import annotations
+
+import json
+
+from agor_schema.spec.models import SchemaSpec
+
+SCHEMA_ID = "https://agorschema.dev/schema/agorschema.schema.json"
+PER_DIALECT = {
+    "type": "object",
+    "properties": {"sqlite": {}, "postgres": {}},
+    "additionalProperties": False,
+    "description": "A different value for each dialect.",
+}
+
+
+def dsl_json_schema() -> dict:
+    """The model's JSON Schema, widened for the shorthands the YAML accepts."""
+    schema = SchemaSpec.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "agorschema schema file"
+    defs = schema["$defs"]
+    table = defs["TableSpec"]["properties"]
+    table["columns"]["additionalProperties"] = {
+        "anyOf": [{"$ref": "#/$defs/ColumnSpec"},
+                  {"type": "string", "description": "Shorthand: a nullable column of this type."}]
+    }
+    table["indexes"]["additionalProperties"] = {
+        "anyOf": [{"$ref": "#/$defs/IndexSpec"},
+                  {"type": "array", "items": {"type": "string"}, "description": "Columns."}]
+    }
+    table["checks"]["additionalProperties"] = {
+        "anyOf": [{"type": "string"}, {"$ref": "#/$defs/CheckSpec"}]
+    }
+    index = defs["IndexSpec"]["properties"]
+    index["where"] = {"anyOf": [{"type": "string"}, PER_DIALECT, {"type": "null"}]}
+    index["expressions"]["items"] = {"anyOf": [{"type": "string"}, PER_DIALECT]}
+    return schema
+
+
+def dsl_json_schema_text() -> str:
+    return json.dumps(dsl_json_schema(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"

@@ -1,0 +1,107 @@
+"""Findings about a migration's operations: destructive changes stop `compile`.
+
+Generic rules (data loss) live here; what a change costs in one database (a SQLite rebuild
+under cascading foreign keys, a PostgreSQL rewrite or long lock) is `Dialect.lint`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+from agor_schema import ops as o
+from agor_schema.diff import Plan
+
+DESTRUCTIVE = "destructive"
+WARNING = "warning"
+_QUOTED = re.compile(r"'((?:[^']|'')*)'")
+_TEXT_WIDTH = re.compile(r"^(?:varchar|text)\((\d+)\)$")
+_NARROWER = {("bigint", "integer"), ("double precision", "real"), ("text", "varchar")}
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: str  # "destructive" | "warning"
+    dialect: str
+    table: str
+    column: str | None
+    message: str
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        where = f"{self.table}.{self.column}" if self.column else self.table
+        return f"[{self.dialect}] {self.severity}: {where}: {self.message}"
+
+
+def lint_plan(plan: Plan, dialect) -> list[Finding]:
+    """Every finding for one dialect's migration, generic rules first."""
+    findings: list[Finding] = []
+    for op in plan.operations:
+        for severity, message, column in _generic(op, plan):
+            findings.append(Finding(severity, dialect.name, op.table, column, message))
+        for severity, message in dialect.lint(op, plan.before, plan.after):
+            findings.append(Finding(severity, dialect.name, op.table, _column_of(op), message))
+    return findings
+
+
+def _column_of(op: o.Op) -> str | None:
+    if isinstance(op, (o.AddColumn, o.DropColumn)):
+        return op.column.name
+    if isinstance(op, o.AlterColumn):
+        return op.new.name
+    return None
+
+
+def _generic(op: o.Op, plan: Plan) -> list[tuple[str, str, str | None]]:
+    if isinstance(op, o.DropTable):
+        return [(DESTRUCTIVE, f"drops table '{op.table}' and every row in it", None)]
+    if isinstance(op, o.DropColumn):
+        return [(DESTRUCTIVE, f"drops column '{op.column.name}' and its values", op.column.name)]
+    if isinstance(op, o.AlterColumn):
+        return _alter_findings(op, plan)
+    if isinstance(op, o.AddColumn) and op.column.not_null and op.column.default is None \
+            and op.column.identity is None:
+        return [(WARNING, f"adds NOT NULL column '{op.column.name}' without a default: fails "
+                 "when the table has rows; give it a default", op.column.name)]
+    if isinstance(op, o.AddCheck) and op.check.name.endswith("_enum"):
+        before = plan.before.tables.get(op.table)
+        old = before.checks.get(op.check.name) if before else None
+        if old is not None:
+            removed = sorted(set(_QUOTED.findall(old.value)) - set(_QUOTED.findall(op.check.value)))
+            if removed:
+                return [(DESTRUCTIVE, f"removes enum value(s) {', '.join(removed)}: rows holding "
+                         "them make the migration fail", None)]
+    return []
+
+
+def _alter_findings(op: o.AlterColumn, plan: Plan) -> list[tuple[str, str, str | None]]:
+    out = []
+    column = op.new.name
+    if op.old.type != op.new.type and _narrows(op.old.type, op.new.type):
+        out.append((DESTRUCTIVE, f"narrows type {op.old.type} -> {op.new.type}: values that do "
+                    "not fit are lost or make the migration fail", column))
+    elif op.old.type != op.new.type:
+        out.append((WARNING, f"changes type {op.old.type} -> {op.new.type}: existing values "
+                    "are converted", column))
+    if op.new.not_null and not op.old.not_null and op.new.default is None:
+        out.append((WARNING, f"makes '{column}' NOT NULL without a default: fails if any row "
+                    "holds NULL", column))
+    return out
+
+
+def _narrows(old: str, new: str) -> bool:
+    old_base, new_base = old.split("(")[0], new.split("(")[0]
+    if (old_base, new_base) in _NARROWER:
+        return True
+    old_width, new_width = _TEXT_WIDTH.match(old), _TEXT_WIDTH.match(new)
+    if old_width and new_width:
+        return int(new_width.group(1)) < int(old_width.group(1))
+    if old == "text" and new_width:
+        return True
+    if old_base == new_base == "numeric":
+        old_p = re.findall(r"\d+", old)
+        new_p = re.findall(r"\d+", new)
+        return bool(new_p) and (not old_p or [int(x) for x in new_p] < [int(x) for x in old_p])
+    return False

@@ -1,0 +1,152 @@
+"""Migration folders in drizzle-kit's layout: next tag, SQL file, snapshot, journal entry.
+
+`drizzle/<dialect>/NNNN_<slug>.sql`, `meta/NNNN_snapshot.json`, `meta/_journal.json`, as
+drizzle-kit 0.31 writes them, plus `drizzle/agorschema.sum`, the checksums of everything
+compile wrote, so `check` can tell a hand edit from a generated file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agor_schema import ops as o
+from agor_schema.journal import BREAKPOINT, Journal, JournalEntry, JournalError, read_journal
+from agor_schema.snapshot import ORIGIN_ID, Snapshot, chain, dump_snapshot_json
+
+CUSTOM_PLACEHOLDER = "-- Custom SQL migration file, put your code below! --"
+MANIFEST_NAME = "agorschema.sum"
+_SLUG_UNSAFE = re.compile(r"[^a-z0-9_]+")
+
+
+@dataclass
+class FolderState:
+    """What a dialect's migration folder holds now."""
+
+    folder: Path
+    journal: Journal
+    last_snapshot: dict | None  # JSON of the lexicographically last meta/*_snapshot.json
+    snapshot_files: list[Path] = field(default_factory=list)
+
+    @property
+    def last_id(self) -> str:
+        return (self.last_snapshot or {}).get("id", ORIGIN_ID)
+
+
+@dataclass
+class MigrationFiles:
+    """The files of one new migration, as bytes, before anything is written."""
+
+    dialect: str
+    tag: str
+    entry: JournalEntry
+    sql: str
+    snapshot: str
+    custom: bool = False
+
+    def paths(self, folder: Path) -> dict[Path, str]:
+        prefix = self.tag.split("_", 1)[0]
+        return {
+            folder / f"{self.tag}.sql": self.sql,
+            folder / "meta" / f"{prefix}_snapshot.json": self.snapshot,
+        }
+
+
+def read_folder(folder: Path, journal_dialect: str) -> FolderState:
+    """Journal and last snapshot of a folder; an absent folder is an empty history."""
+    try:
+        journal = read_journal(folder)
+    except JournalError:
+        if (folder / "meta" / "_journal.json").exists():
+            raise
+        journal = Journal(dialect=journal_dialect)
+    meta = folder / "meta"
+    files = sorted(p for p in meta.glob("*.json") if not p.name.startswith("_")) \
+        if meta.is_dir() else []
+    last = json.loads(files[-1].read_text(encoding="utf-8")) if files else None
+    return FolderState(folder, journal, last, files)
+
+
+def next_when(journal: Journal) -> int:
+    """Now in epoch ms (or SOURCE_DATE_EPOCH, for reproducible output), above every `when`."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    now = int(epoch) * 1000 if epoch and epoch.isdigit() else int(time.time() * 1000)
+    latest = max((e.when for e in journal.entries), default=0)
+    return max(now, latest + 1)
+
+
+def next_tag(journal: Journal, slug: str) -> tuple[int, str]:
+    idx = journal.entries[-1].idx + 1 if journal.entries else 0
+    return idx, f"{idx:04d}_{slug}"
+
+
+def slug_for(operations: list[o.Op], name: str | None = None) -> str:
+    """--name, else a name derived from the change: add_users_email, create_posts, ..."""
+    if name:
+        return name
+    if operations and all(isinstance(op, o.CreateTable) for op in operations) \
+            and len(operations) > 3:
+        return "init"
+    first = operations[0]
+    words = {
+        o.CreateTable: lambda op: f"create_{op.table}",
+        o.DropTable: lambda op: f"drop_{op.table}",
+        o.RenameTable: lambda op: f"rename_{op.old}_to_{op.table}",
+        o.AddColumn: lambda op: f"add_{op.table}_{op.column.name}",
+        o.DropColumn: lambda op: f"drop_{op.table}_{op.column.name}",
+        o.RenameColumn: lambda op: f"rename_{op.table}_{op.old}_to_{op.new}",
+        o.AlterColumn: lambda op: f"alter_{op.table}_{op.new.name}",
+        o.CreateIndex: lambda op: f"add_index_{op.index.name}",
+        o.DropIndex: lambda op: f"drop_index_{op.index.name}",
+        o.RenameIndex: lambda op: f"rename_index_{op.old}",
+    }
+    make = words.get(type(first), lambda op: f"{op.kind}_{op.table}")
+    slug = make(first)
+    if len(operations) > 1:
+        slug += "_and_more"
+    slug = _SLUG_UNSAFE.sub("_", slug.lower()).strip("_")
+    return slug[:60].rstrip("_") or "migration"
+
+
+def sql_text(statements: list[str]) -> str:
+    """Statements joined by drizzle's breakpoint marker plus newline, nothing after the last."""
+    return (BREAKPOINT + "\n").join(statements)
+
+
+def meta_renames(renamed_tables: dict, renamed_columns: dict) -> dict:
+    """SQLite `_meta` records of this migration's renames, as drizzle-kit writes them."""
+    return {
+        "tables": {f'"{old}"': f'"{new}"' for old, new in renamed_tables.items()},
+        "columns": {f'"{t}"."{old}"': f'"{t}"."{new}"' for (t, old), new in renamed_columns.items()},
+    }
+
+
+def migration_files(dialect, state: FolderState, snapshot: Snapshot, statements: list[str],
+                    slug: str, *, custom: bool = False, renames: dict | None = None
+                    ) -> MigrationFiles:
+    """Everything one new migration consists of; ids chain from the folder's last snapshot."""
+    idx, tag = next_tag(state.journal, slug)
+    snapshot.renames = renames or {}
+    document = chain(snapshot, dialect, state.last_id, salt=tag if custom else "")
+    entry = JournalEntry(idx=idx, version=dialect.snapshot_version, when=next_when(state.journal),
+                         tag=tag, breakpoints=True)
+    text = CUSTOM_PLACEHOLDER if custom else sql_text(statements)
+    return MigrationFiles(dialect.name, tag, entry, text, dump_snapshot_json(document), custom)
+
+
+def write_migration(state: FolderState, files: MigrationFiles) -> list[Path]:
+    """Write the SQL file, the snapshot and the updated journal; return the paths written."""
+    from agor_schema.journal import write_journal
+
+    written = []
+    for path, text in files.paths(state.folder).items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text.encode("utf-8"))
+        written.append(path)
+    state.journal.entries.append(files.entry)
+    written.append(write_journal(state.folder, state.journal))
+    return written

@@ -1,0 +1,125 @@
+"""Typed schema-change operations: what the differ produces and the dialects render.
+
+One operation means the same logical change in every dialect; how it becomes SQL (an ALTER,
+a SQLite table rebuild, a PostgreSQL identity change) is the dialect's business.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agor_schema.snapshot import Check, Column, ForeignKey, Index, PrimaryKey, Table, Unique
+
+
+@dataclass(frozen=True)
+class Op:
+    """Base of every operation: the (new) name of the table it touches."""
+
+    table: str
+
+    @property
+    def kind(self) -> str:
+        """snake_case operation name, e.g. 'add_column' (used in JSON output and slugs)."""
+        name = type(self).__name__
+        return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+
+
+@dataclass(frozen=True)
+class CreateTable(Op):
+    definition: Table
+
+
+@dataclass(frozen=True)
+class DropTable(Op):
+    definition: Table
+
+
+@dataclass(frozen=True)
+class RenameTable(Op):
+    old: str
+
+
+@dataclass(frozen=True)
+class AddColumn(Op):
+    column: Column
+
+
+@dataclass(frozen=True)
+class DropColumn(Op):
+    column: Column
+
+
+@dataclass(frozen=True)
+class RenameColumn(Op):
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class AlterColumn(Op):
+    """Type, nullability, default, key or identity of a column changed."""
+
+    old: Column
+    new: Column
+
+    def changed(self) -> list[str]:
+        """Which properties differ: type, not_null, default, primary_key, autoincrement, ..."""
+        fields = ("type", "not_null", "default", "primary_key", "autoincrement", "identity",
+                  "generated")
+        return [f for f in fields if getattr(self.old, f) != getattr(self.new, f)]
+
+
+@dataclass(frozen=True)
+class CreateIndex(Op):
+    index: Index
+
+
+@dataclass(frozen=True)
+class DropIndex(Op):
+    index: Index
+
+
+@dataclass(frozen=True)
+class RenameIndex(Op):
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class AddForeignKey(Op):
+    fk: ForeignKey
+
+
+@dataclass(frozen=True)
+class DropForeignKey(Op):
+    fk: ForeignKey
+
+
+@dataclass(frozen=True)
+class AddUnique(Op):
+    unique: Unique
+
+
+@dataclass(frozen=True)
+class DropUnique(Op):
+    unique: Unique
+
+
+@dataclass(frozen=True)
+class AddCheck(Op):
+    check: Check
+
+
+@dataclass(frozen=True)
+class DropCheck(Op):
+    check: Check
+
+
+@dataclass(frozen=True)
+class AddPrimaryKey(Op):
+    pk: PrimaryKey
+
+
+@dataclass(frozen=True)
+class DropPrimaryKey(Op):
+    pk: PrimaryKey

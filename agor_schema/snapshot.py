@@ -1,0 +1,143 @@
+"""Schema state per dialect in drizzle-kit's snapshot shape, and its JSON form.
+
+`Snapshot` is the typed form of a drizzle-kit snapshot (SQLite v6 / PostgreSQL v7) that the
+differ compares. It is built from a validated spec (`build_snapshot`) or read from a
+`meta/NNNN_snapshot.json` written by drizzle-kit or by us (`Dialect.snapshot_from_json`).
+Ids are derived from the content and the previous id, so output is deterministic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agor_schema.dialects.base import Dialect
+
+ORIGIN_ID = "00000000-0000-0000-0000-000000000000"
+
+
+@dataclass
+class Column:
+    """A column as the snapshot records it: the dialect's SQL type and default fragment."""
+
+    name: str
+    type: str
+    primary_key: bool = False
+    not_null: bool = False
+    autoincrement: bool = False
+    default: Any = None  # SQL fragment, or a JSON bool/number; None = no default
+    identity: dict | None = None  # PostgreSQL identity column settings
+    generated: dict | None = None  # {"as": sql, "type": "stored"|"virtual"}
+
+
+@dataclass
+class IndexColumn:
+    """One part of an index: a column name or a raw SQL expression."""
+
+    expression: str
+    is_expression: bool = False
+    asc: bool = True
+    nulls: str = "last"
+    opclass: str | None = None
+
+
+@dataclass
+class Index:
+    name: str
+    columns: list[IndexColumn]
+    unique: bool = False
+    where: str | None = None
+    method: str = "btree"
+    concurrently: bool = False
+    with_: dict = field(default_factory=dict)
+
+
+@dataclass
+class ForeignKey:
+    name: str
+    table_from: str
+    table_to: str
+    columns_from: list[str]
+    columns_to: list[str]
+    on_delete: str = "no action"
+    on_update: str = "no action"
+    schema_to: str | None = None
+
+
+@dataclass
+class PrimaryKey:
+    """A composite primary key (single-column keys live on the column)."""
+
+    name: str
+    columns: list[str]
+
+
+@dataclass
+class Unique:
+    name: str
+    columns: list[str]
+    nulls_not_distinct: bool = False
+
+
+@dataclass
+class Check:
+    name: str
+    value: str
+
+
+@dataclass
+class Table:
+    name: str
+    columns: dict[str, Column] = field(default_factory=dict)
+    indexes: dict[str, Index] = field(default_factory=dict)
+    foreign_keys: dict[str, ForeignKey] = field(default_factory=dict)
+    primary_keys: dict[str, PrimaryKey] = field(default_factory=dict)
+    uniques: dict[str, Unique] = field(default_factory=dict)
+    checks: dict[str, Check] = field(default_factory=dict)
+    schema: str = ""
+    extra: dict = field(default_factory=dict)  # policies, isRLSEnabled: kept on round trips
+
+    def primary_key_columns(self) -> list[str]:
+        """Columns of the primary key, composite or single."""
+        for pk in self.primary_keys.values():
+            return list(pk.columns)
+        return [c.name for c in self.columns.values() if c.primary_key]
+
+
+@dataclass
+class Snapshot:
+    """One dialect's whole schema state, as in `meta/NNNN_snapshot.json`."""
+
+    dialect: str
+    tables: dict[str, Table] = field(default_factory=dict)
+    id: str = ORIGIN_ID
+    prev_id: str = ""
+    extra: dict = field(default_factory=dict)  # enums, views, sequences, ... kept verbatim
+    renames: dict = field(default_factory=dict)  # SQLite `_meta`: {"tables": {}, "columns": {}}
+
+
+def derive_id(prev_id: str, content: Any) -> str:
+    """A UUID-shaped id from the previous id and the content: same input, same id."""
+    digest = hashlib.sha256(
+        (prev_id + "\n" + json.dumps(content, sort_keys=True, ensure_ascii=False)).encode()
+    ).hexdigest()
+    # shape it as a version-4 UUID so tools that expect one are satisfied
+    variant = "89ab"[int(digest[16], 16) % 4]
+    return f"{digest[:8]}-{digest[8:12]}-4{digest[13:16]}-{variant}{digest[17:20]}-{digest[20:32]}"
+
+
+def dump_snapshot_json(document: dict) -> str:
+    """drizzle-kit's serialisation: JSON.stringify(obj, null, 2), no trailing newline."""
+    return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+def chain(snapshot: Snapshot, dialect: Dialect, prev_id: str, salt: str = "") -> dict:
+    """The snapshot's JSON document with id/prevId set, id derived from content + prev_id."""
+    snapshot.prev_id = prev_id
+    snapshot.id = ORIGIN_ID
+    body = dialect.snapshot_to_json(snapshot)
+    snapshot.id = derive_id(prev_id + salt, body)
+    return dialect.snapshot_to_json(snapshot)

@@ -1,0 +1,231 @@
+"""YAML loading that remembers where every key and value came from (file, line, column).
+
+PyYAML's composer gives nodes with marks; we build plain Python data from them and keep a
+map from data path (tuple of keys/indexes) to the mark, so later stages can point at the
+exact place of a problem.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from agor_schema.errors import Mark, SchemaError, SchemaErrors
+
+Path_ = tuple  # a data path: ("tables", "users", "columns", "email", "type")
+_SPLIT_KEY = re.compile(r"^\s*\d+\s*\)\s*$")
+_SPLIT_VALUE = re.compile(r"\(\s*\d+\s*$")
+SCHEMA_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class Document:
+    """Plain data plus the marks of its values and keys, and aliases from merged overrides."""
+
+    data: Any
+    marks: dict[Path_, Mark] = field(default_factory=dict)
+    key_marks: dict[Path_, Mark] = field(default_factory=dict)
+    aliases: dict[Path_, Path_] = field(default_factory=dict)
+
+    def mark(self, path: Path_, *, key: bool = False) -> Mark | None:
+        """The mark of the deepest known node on `path` (the key's mark if `key`)."""
+        path = self._unalias(tuple(path))
+        if key and path in self.key_marks:
+            return self.key_marks[path]
+        for end in range(len(path), -1, -1):
+            found = self.marks.get(path[:end])
+            if found:
+                return found
+        return None
+
+    def _unalias(self, path: Path_) -> Path_:
+        for _ in range(8):  # overrides nest a few levels at most
+            for end in range(len(path), 0, -1):
+                target = self.aliases.get(path[:end])
+                if target is not None:
+                    path = target + path[end:]
+                    break
+            else:
+                return path
+        return path
+
+
+def schema_files(source: Path) -> list[Path]:
+    """The YAML files of a schema: the file itself, or every *.yaml/*.yml in the folder, sorted."""
+    if source.is_dir():
+        return sorted(p for p in source.iterdir() if p.suffix in SCHEMA_SUFFIXES and p.is_file())
+    return [source]
+
+
+def load_file(path: Path, display: str | None = None) -> Document:
+    """Load one YAML file into a Document; syntax errors become SchemaError with a mark."""
+    name = display or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SchemaError(f"schema file not found: {name}") from None
+    except UnicodeDecodeError as exc:
+        raise SchemaError(f"{name}: not UTF-8 text ({exc.reason})") from None
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = Mark(name, mark.line + 1, mark.column + 1) if mark else Mark(name, 1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise SchemaError(f"YAML syntax error: {problem}", mark=where) from None
+    except yaml.YAMLError as exc:
+        raise SchemaError(f"YAML error: {exc}", mark=Mark(name, 1, 1)) from None
+    finally:
+        loader.dispose()
+    if node is None:
+        raise SchemaError(
+            "the file is empty; a schema file is a mapping with a 'tables:' key",
+            mark=Mark(name, 1, 1),
+        )
+    doc = Document(data=None)
+    doc.data = _build(node, (), doc, name, loader)
+    if not isinstance(doc.data, dict):
+        raise SchemaError(
+            "a schema file must be a mapping with a 'tables:' key, "
+            f"not a {type(doc.data).__name__}",
+            mark=doc.marks.get(()),
+        )
+    return doc
+
+
+def _build(node: yaml.Node, path: Path_, doc: Document, name: str, loader: yaml.SafeLoader) -> Any:
+    doc.marks[path] = _mark(node, name)
+    if isinstance(node, yaml.MappingNode):
+        return _build_mapping(node, path, doc, name, loader)
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(item, (*path, i), doc, name, loader) for i, item in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)
+
+
+def _build_mapping(
+    node: yaml.MappingNode, path: Path_, doc: Document, name: str, loader: yaml.SafeLoader
+) -> dict:
+    loader.flatten_mapping(node)
+    result: dict = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if isinstance(key_node, yaml.ScalarNode) and _SPLIT_KEY.match(str(key_node.value)):
+            _raise_split_type(node, key_node, path, name, loader)
+        if not isinstance(key, (str, int, float, bool)) or key is None:
+            raise SchemaError(f"keys must be plain names, got {key!r}", mark=_mark(key_node, name))
+        key = str(key) if not isinstance(key, str) else key
+        if key in result:
+            raise SchemaError(
+                f"key '{key}' appears twice in the same mapping (first at line "
+                f"{doc.key_marks[(*path, key)].line}); YAML keeps only one of them",
+                mark=_mark(key_node, name),
+            )
+        doc.key_marks[(*path, key)] = _mark(key_node, name)
+        result[key] = _build(value_node, (*path, key), doc, name, loader)
+    return result
+
+
+def _raise_split_type(
+    node: yaml.MappingNode, key_node: yaml.Node, path: Path_, name: str, loader: yaml.SafeLoader
+) -> None:
+    """`{type: numeric(12,2)}` in flow style: YAML split the type at the comma."""
+    head = ""
+    for other_key, other_value in node.value:
+        if isinstance(other_value, yaml.ScalarNode) and _SPLIT_VALUE.search(str(other_value.value)):
+            head = f"{other_key.value}: {other_value.value}"
+            fixed = f'{other_key.value}: "{other_value.value},{str(key_node.value).strip()}"'
+            break
+    else:
+        fixed = 'type: "numeric(12,2)"'
+    raise SchemaError(
+        f"YAML split the value at the comma inside a flow mapping ({{...}}): it read "
+        f"'{head}' and a key '{key_node.value}'; quote the value: {{{fixed}}}",
+        mark=_mark(key_node, name),
+    )
+
+
+def _mark(node: yaml.Node, name: str) -> Mark:
+    return Mark(name, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def load_sources(source: Path, root: Path | None = None) -> Document:
+    """Load and merge every schema file of `source`; a table defined twice is an error."""
+    files = schema_files(source)
+    if not files:
+        raise SchemaError(f"no schema files (*.yaml, *.yml) found in {source}")
+    merged = Document(data={"tables": {}})
+    errors: list[SchemaError] = []
+    for path in files:
+        display = _display(path, root)
+        doc = load_file(path, display)
+        _merge_file(merged, doc, errors)
+    if errors:
+        raise SchemaErrors(errors)
+    return merged
+
+
+def _display(path: Path, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return str(path.resolve().relative_to(root.resolve()))
+        except ValueError:
+            pass
+    return str(path)
+
+
+def _merge_file(merged: Document, doc: Document, errors: list[SchemaError]) -> None:
+    skipped: set[Path_] = set()  # subtrees of this file not taken into the merge
+    for key, value in doc.data.items():
+        if key != "tables":
+            if key in merged.data and merged.data[key] != value:
+                errors.append(
+                    SchemaError(
+                        f"'{key}' is set differently in two files (also at "
+                        f"{merged.key_marks[(key,)]})",
+                        mark=doc.key_marks[(key,)],
+                    )
+                )
+            merged.data[key] = value
+            continue
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            errors.append(
+                SchemaError(
+                    "'tables' must be a mapping of table names", mark=doc.marks[("tables",)]
+                )
+            )
+            skipped.add(("tables",))
+            continue
+        for table, spec in value.items():
+            if table in merged.data["tables"]:
+                first = merged.key_marks[("tables", table)]
+                errors.append(
+                    SchemaError(
+                        f"table '{table}' is defined twice (first at {first}); "
+                        "each table lives in exactly one file",
+                        mark=doc.key_marks[("tables", table)],
+                        table=table,
+                    )
+                )
+                skipped.add(("tables", table))
+                continue
+            merged.data["tables"][table] = spec
+    _copy_marks(merged, doc, skipped)
+
+
+def _copy_marks(merged: Document, doc: Document, skipped: set[Path_]) -> None:
+    """Take the file's marks in one pass, except those of skipped subtrees."""
+    for store_from, store_to in ((doc.marks, merged.marks), (doc.key_marks, merged.key_marks)):
+        for path, mark in store_from.items():
+            if path[:1] == ("tables",) and len(path) <= 1:
+                store_to.setdefault(path, mark)
+            elif path[:2] in skipped or path[:1] in skipped:
+                continue
+            elif path:
+                store_to[path] = mark

@@ -1,0 +1,470 @@
+"""From authored YAML to a validated `SchemaSpec` per dialect, with located errors.
+
+Two layers: pydantic checks the shape (keys, types of values), then `_Checker` checks what
+spans several places (foreign key targets, index columns, expressions, defaults vs types).
+Every problem becomes a SchemaError naming file:line:col, table, column and field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from agor_schema.errors import SchemaError, SchemaErrors, did_you_mean
+from agor_schema.spec.loader import Document, Path_
+from agor_schema.spec.models import (
+    CheckSpec,
+    ColumnSpec,
+    ForeignKeySpec,
+    ForeignKeyTarget,
+    IndexSpec,
+    SchemaSpec,
+    TableSpec,
+)
+from agor_schema.spec.resolve import resolve
+from agor_schema.spec.types import LogicalType
+
+TYPE_FAMILIES = {"varchar": "text", "bigint": "integer", "double": "real"}
+PG_IDENTIFIER_MAX = 63
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def validate_schema(doc: Document, dialects: tuple[str, ...]) -> dict[str, SchemaSpec]:
+    """Validate the merged document once per dialect; raise SchemaErrors with every problem."""
+    specs: dict[str, SchemaSpec] = {}
+    errors: list[SchemaError] = []
+    for dialect in dialects:
+        try:
+            resolved = resolve(doc, dialect)
+        except SchemaErrors as exc:
+            errors.extend(exc.errors)
+            continue
+        try:
+            spec = SchemaSpec.model_validate(resolved.data)
+        except ValidationError as exc:
+            errors.extend(_translate(exc, resolved))
+            continue
+        found = _Checker(spec, resolved, dialect).run()
+        if found:
+            errors.extend(found)
+            continue
+        specs[dialect] = spec
+    if errors:
+        raise SchemaErrors(errors)
+    return specs
+
+
+# ---------------------------------------------------------------- pydantic errors
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """Which DSL model the location `loc` sits in (for listing valid keys)."""
+    model: type[BaseModel] | None = SchemaSpec
+    i = 0
+    while i < len(loc) and model is not None:
+        key = loc[i]
+        step = {
+            (SchemaSpec, "tables"): TableSpec,
+            (TableSpec, "columns"): ColumnSpec,
+            (TableSpec, "indexes"): IndexSpec,
+            (TableSpec, "checks"): CheckSpec,
+            (TableSpec, "foreign_keys"): ForeignKeySpec,
+        }.get((model, key))
+        if step is not None:
+            if i + 1 >= len(loc) - 1:
+                return step if i + 2 == len(loc) else model
+            model, i = step, i + 2
+            continue
+        if (model, key) == (ForeignKeySpec, "references"):
+            model, i = ForeignKeyTarget, i + 1
+            continue
+        return model
+    return model
+
+
+def _context(loc: tuple) -> dict[str, Any]:
+    """table / column / kind / item / field named by a location."""
+    ctx: dict[str, Any] = {}
+    if len(loc) >= 2 and loc[0] == "tables":
+        ctx["table"] = loc[1]
+        rest = loc[2:]
+        kinds = {"indexes": "index", "checks": "check", "foreign_keys": "foreign key"}
+        if len(rest) >= 2 and rest[0] == "columns":
+            ctx["column"] = rest[1]
+            rest = rest[2:]
+        elif len(rest) >= 2 and rest[0] in kinds:
+            ctx["kind"], ctx["item"] = kinds[rest[0]], str(rest[1])
+            rest = rest[2:]
+        if rest:
+            ctx["field"] = ".".join(str(p) for p in rest)
+    elif loc:
+        ctx["field"] = ".".join(str(p) for p in loc)
+    return ctx
+
+
+def _translate(exc: ValidationError, doc: Document) -> list[SchemaError]:
+    result = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        kind = err["type"]
+        ctx = _context(loc)
+        mark = doc.mark(loc, key=kind == "extra_forbidden")
+        value = err.get("input")
+        if kind == "extra_forbidden":
+            model = _model_at(loc[:-1]) or SchemaSpec
+            valid = [f.alias or name for name, f in model.model_fields.items()]
+            message = (
+                f"unknown key '{loc[-1]}';{did_you_mean(str(loc[-1]), valid)} "
+                f"valid keys: {', '.join(valid)}"
+            )
+        elif kind == "missing":
+            message = f"missing required key '{loc[-1]}'"
+        elif kind == "literal_error":
+            expected = err.get("ctx", {}).get("expected", "")
+            options = re.findall(r"'([^']*)'", expected)
+            message = (
+                f"{value!r} is not valid here;{did_you_mean(str(value), options)} "
+                f"valid: {', '.join(options)}"
+            )
+        elif kind in ("bool_type", "bool_parsing"):
+            message = f"must be true or false, got {value!r}"
+        elif kind in ("string_type",):
+            message = f"must be a string, got {_describe(value)}"
+        elif kind in ("list_type",):
+            message = f"must be a list, got {_describe(value)}"
+        elif kind in ("dict_type", "model_type", "model_attributes_type"):
+            message = f"must be a mapping, got {_describe(value)}"
+        elif kind == "too_short" and loc[-1:] == ("columns",):
+            message = "a table needs at least one column"
+        elif kind == "value_error":
+            message = str(err["msg"]).removeprefix("Value error, ")
+        else:
+            message = err["msg"]
+        if kind == "value_error" and ctx.get("field") is None and loc and loc[-1] == "type":
+            ctx["field"] = "type"
+        result.append(SchemaError(message, mark=mark, **ctx))
+    return result
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"{type(value).__name__} {value!r}"
+
+
+# ---------------------------------------------------------------- cross-reference checks
+
+
+class _Checker:
+    """Checks that need the whole schema: references, names, expressions, defaults."""
+
+    def __init__(self, spec: SchemaSpec, doc: Document, dialect: str):
+        self.spec, self.doc, self.dialect = spec, doc, dialect
+        self.errors: list[SchemaError] = []
+        self.index_owner: dict[str, str] = {}
+
+    def error(self, message: str, path: Path_, *, key: bool = False, **ctx: Any) -> None:
+        self.errors.append(SchemaError(message, mark=self.doc.mark(path, key=key), **ctx))
+
+    def run(self) -> list[SchemaError]:
+        for name, table in self.spec.tables.items():
+            self.check_table(name, table)
+        return self.errors
+
+    def check_table(self, name: str, table: TableSpec) -> None:
+        path = ("tables", name)
+        self.check_identifier(name, path, table=name)
+        if table.renamed_from and table.renamed_from in self.spec.tables:
+            self.error(
+                f"renamed_from '{table.renamed_from}' names a table that still exists",
+                (*path, "renamed_from"), table=name, field="renamed_from",
+            )
+        pk_columns = [c for c, s in table.columns.items() if s.primary_key]
+        if table.primary_key and pk_columns:
+            self.error(
+                "both 'primary_key:' on the table and 'primary_key: true' on column "
+                f"'{pk_columns[0]}'; keep one", (*path, "primary_key"), table=name,
+                field="primary_key",
+            )
+        if len(pk_columns) > 1:
+            self.error(
+                f"columns {', '.join(pk_columns)} are each marked primary_key; for a composite "
+                f"key write 'primary_key: [{', '.join(pk_columns)}]' on the table",
+                (*path, "columns", pk_columns[1], "primary_key"), table=name,
+                column=pk_columns[1], field="primary_key",
+            )
+        for column, spec in table.columns.items():
+            self.check_column(name, table, column, spec)
+        self.check_column_list(name, table, table.primary_key or [], (*path, "primary_key"),
+                               "primary_key")
+        for i, cols in enumerate(table.unique):
+            self.check_column_list(name, table, cols, (*path, "unique", i), "unique")
+        for index_name, index in table.indexes.items():
+            self.check_index(name, table, index_name, index)
+        for check_name, check in table.checks.items():
+            self.check_expression(
+                name, table, check.sql or "", (*path, "checks", check_name),
+                kind="check", item=check_name,
+            )
+        for i, fk in enumerate(table.foreign_keys):
+            self.check_foreign_key(name, table, fk, (*path, "foreign_keys", i))
+
+    def check_identifier(self, ident: str, path: Path_, **ctx: Any) -> None:
+        if len(ident.encode()) > PG_IDENTIFIER_MAX:
+            self.error(
+                f"name '{ident}' is longer than {PG_IDENTIFIER_MAX} bytes; PostgreSQL would "
+                "truncate it", path, key=True, **ctx,
+            )
+        if not ident or any(ch in ident for ch in '`"\x00'):
+            self.error(f"name {ident!r} must not be empty or contain quotes", path, key=True,
+                       **ctx)
+
+    def check_column_list(
+        self, table: str, spec: TableSpec, columns: list[str], path: Path_, field: str
+    ) -> None:
+        for i, column in enumerate(columns):
+            if column not in spec.columns:
+                self.error(
+                    f"column '{column}' does not exist in table '{table}';"
+                    f"{did_you_mean(column, spec.columns)} columns: {', '.join(spec.columns)}",
+                    (*path, i), table=table, field=field,
+                )
+
+    def check_column(self, table: str, spec: TableSpec, name: str, col: ColumnSpec) -> None:
+        path = ("tables", table, "columns", name)
+        ctx = {"table": table, "column": name}
+        self.check_identifier(name, path, **ctx)
+        lt = col.logical_type
+        if col.autoincrement and not (col.primary_key and lt.is_integer):
+            self.error("autoincrement needs an integer or bigint column with primary_key: true",
+                       (*path, "autoincrement"), field="autoincrement", **ctx)
+        if col.renamed_from and col.renamed_from in spec.columns:
+            self.error(f"renamed_from '{col.renamed_from}' names a column that still exists",
+                       (*path, "renamed_from"), field="renamed_from", **ctx)
+        if col.enum is not None:
+            if lt.name not in ("text", "varchar"):
+                self.error(f"enum needs a text or varchar column, not {lt}", (*path, "enum"),
+                           field="enum", **ctx)
+            if not col.enum:
+                self.error("enum needs at least one value", (*path, "enum"), field="enum", **ctx)
+        elif col.enum_check:
+            self.error("enum_check needs an 'enum:' list of values", (*path, "enum_check"),
+                       field="enum_check", **ctx)
+        if (col.on_delete or col.on_update) and not col.references:
+            which = "on_delete" if col.on_delete else "on_update"
+            self.error(f"{which} needs 'references: table.column'", (*path, which),
+                       field=which, **ctx)
+        if col.on_delete == "set null" and col.not_null:
+            self.error("on_delete: set null on a not_null column would fail on every delete",
+                       (*path, "on_delete"), field="on_delete", **ctx)
+        if col.has_default:
+            problem = default_problem(col.default, lt, col, spec)
+            if problem:
+                self.error(problem, (*path, "default"), field="default", **ctx)
+        if col.references:
+            self.check_reference(table, spec, [name], col.references, (*path, "references"), ctx)
+
+    def check_reference(
+        self, table: str, spec: TableSpec, columns: list[str], target: str | ForeignKeyTarget,
+        path: Path_, ctx: dict,
+    ) -> None:
+        if isinstance(target, str):
+            if target.count(".") != 1 or not all(target.split(".")):
+                self.error(f"references must be 'table.column', got {target!r}", path,
+                           field="references", **ctx)
+                return
+            target_table, target_column = target.split(".")
+            target_columns = [target_column]
+        else:
+            target_table, target_columns = target.table, target.columns
+        ref = self.spec.tables.get(target_table)
+        if ref is None:
+            self.error(
+                f"references table '{target_table}', which does not exist"
+                f"{' in ' + self.dialect if target_table in self._all_tables() else ''};"
+                f"{did_you_mean(target_table, self.spec.tables)}",
+                path, field="references", **ctx,
+            )
+            return
+        if len(target_columns) != len(columns):
+            self.error(f"{len(columns)} column(s) reference {len(target_columns)} column(s)",
+                       path, field="references", **ctx)
+            return
+        for own, other in zip(columns, target_columns):
+            other_spec = ref.columns.get(other)
+            if other_spec is None:
+                self.error(
+                    f"references column '{target_table}.{other}', which does not exist;"
+                    f"{did_you_mean(other, ref.columns)} columns: {', '.join(ref.columns)}",
+                    path, field="references", **ctx,
+                )
+                return
+            own_spec = spec.columns.get(own)
+            if own_spec is None:
+                continue
+            if _family(own_spec.logical_type) != _family(other_spec.logical_type):
+                self.error(
+                    f"type {own_spec.type} of '{table}.{own}' does not match type "
+                    f"{other_spec.type} of the referenced column '{target_table}.{other}'",
+                    path, field="references", **ctx,
+                )
+        if not _is_key(ref, target_columns):
+            self.error(
+                f"'{target_table}({', '.join(target_columns)})' is not a primary key or unique; "
+                "a foreign key must reference one (PostgreSQL requires it)",
+                path, field="references", **ctx,
+            )
+
+    def _all_tables(self) -> set[str]:
+        tables = self.doc.data.get("tables") or {}
+        return set(tables)
+
+    def check_index(self, table: str, spec: TableSpec, name: str, index: IndexSpec) -> None:
+        path = ("tables", table, "indexes", name)
+        ctx = {"kind": "index", "item": name}
+        self.check_identifier(name, path, table=table, **ctx)
+        owner = self.index_owner.get(name)
+        if owner is not None:
+            self.error(f"index name '{name}' is already used by table '{owner}'; index names "
+                       "are shared by the whole database", path, key=True, table=table, **ctx)
+        self.index_owner[name] = table
+        if name in self.spec.tables:
+            self.error(f"index name '{name}' is also a table name", path, key=True, table=table,
+                       **ctx)
+        for i, column in enumerate(index.columns):
+            if column not in spec.columns:
+                self.error(
+                    f"column '{column}' does not exist in table '{table}';"
+                    f"{did_you_mean(column, spec.columns)} columns: {', '.join(spec.columns)}",
+                    (*path, "columns", i), field="columns", table=table, **ctx,
+                )
+        for i, sql in enumerate(index.expressions):
+            self.check_expression(table, spec, sql, (*path, "expressions", i),
+                                  field="expressions", **ctx)
+        if index.where is not None:
+            self.check_expression(table, spec, index.where, (*path, "where"), field="where",
+                                  **ctx)
+
+    def check_expression(
+        self, table: str, spec: TableSpec, sql: str, path: Path_, **ctx: Any
+    ) -> None:
+        from agor_schema.expr import ExpressionError, check_columns
+
+        try:
+            check_columns(sql, spec.columns)
+        except ExpressionError as exc:
+            self.error(str(exc), path, table=table, **ctx)
+
+    def check_foreign_key(
+        self, table: str, spec: TableSpec, fk: ForeignKeySpec, path: Path_
+    ) -> None:
+        ctx = {"table": table, "kind": "foreign key", "item": fk.name or ",".join(fk.columns)}
+        for i, column in enumerate(fk.columns):
+            if column not in spec.columns:
+                self.error(
+                    f"column '{column}' does not exist in table '{table}';"
+                    f"{did_you_mean(column, spec.columns)}",
+                    (*path, "columns", i), field="columns", **ctx,
+                )
+                return
+        self.check_reference(table, spec, fk.columns, fk.references, (*path, "references"), ctx)
+
+
+def _family(lt: LogicalType) -> str:
+    return TYPE_FAMILIES.get(lt.name, lt.name)
+
+
+def _is_key(table: TableSpec, columns: list[str]) -> bool:
+    """True when `columns` are exactly the table's primary key or a unique set."""
+    wanted = set(columns)
+    pk = set(table.primary_key or [c for c, s in table.columns.items() if s.primary_key])
+    if wanted == pk:
+        return True
+    if len(columns) == 1 and table.columns.get(columns[0]) and table.columns[columns[0]].unique:
+        return True
+    if any(set(u) == wanted for u in table.unique):
+        return True
+    return any(
+        ix.unique and not ix.expressions and ix.where is None and set(ix.columns) == wanted
+        for ix in table.indexes.values()
+    )
+
+
+def default_problem(value: Any, lt: LogicalType, col: ColumnSpec, table: TableSpec) -> str | None:
+    """Why `value` cannot be the default of a column of type `lt`, or None when it can."""
+    if isinstance(value, dict):
+        if set(value) == {"sql"} and isinstance(value["sql"], str):
+            from agor_schema.expr import ExpressionError, check_columns
+
+            try:
+                check_columns(value["sql"], {})
+            except ExpressionError as exc:
+                return f"{exc} (a default cannot read columns)"
+            return None
+        if lt.name != "json":
+            return (
+                "a mapping default must be {sql: \"...\"} or {sqlite: ..., postgres: ...}, "
+                f"got keys {', '.join(map(str, value))}"
+            )
+    name = lt.name
+    if value == "now" and name != "timestamp":
+        return f"'now' is only a default for timestamp columns; this column is {lt}"
+    if name == "boolean" and not isinstance(value, bool):
+        return f"a boolean column's default must be true or false, got {value!r}"
+    if lt.is_integer and (isinstance(value, bool) or not isinstance(value, int)):
+        return f"an {name} column's default must be a whole number, got {value!r}"
+    if name in ("real", "double", "numeric") and (
+        isinstance(value, bool) or not isinstance(value, (int, float))
+    ):
+        return f"a {name} column's default must be a number, got {value!r}"
+    if name in ("text", "varchar") and not isinstance(value, str):
+        return f"a {name} column's default must be a string, got {value!r} (quote it)"
+    if name == "varchar" and isinstance(value, str) and len(value) > (lt.length or 0):
+        return f"default {value!r} is longer than {lt}"
+    if col.enum and isinstance(value, str) and value not in col.enum:
+        return f"default {value!r} is not one of the enum values: {', '.join(col.enum)}"
+    if name == "timestamp" and value != "now":
+        if not isinstance(value, (str, dt.datetime, dt.date)) or _timestamp_ms(value) is None:
+            return (
+                f"a timestamp default must be now, an ISO 8601 time such as "
+                f"'2024-01-01T00:00:00Z', or {{sql: ...}}; got {value!r}"
+            )
+    if name == "date" and not (
+        isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DATE.match(value))
+    ):
+        return f"a date default must be an ISO date such as '2024-01-31', got {value!r}"
+    if name == "uuid":
+        try:
+            uuid.UUID(str(value))
+        except ValueError:
+            return f"a uuid default must be a UUID or {{sql: gen_random_uuid()}}, got {value!r}"
+    if name == "bytes":
+        return "a bytes column's default must be {sql: ...}"
+    return None
+
+
+def _timestamp_ms(value: Any) -> int | None:
+    """Epoch milliseconds of an ISO time (naive times are UTC), or None if unreadable."""
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, dt.date):
+        moment = dt.datetime(value.year, value.month, value.day)
+    else:
+        try:
+            moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return int(round(moment.timestamp() * 1000))
+
+
+timestamp_ms = _timestamp_ms
