@@ -101,6 +101,7 @@ def compile_project(cfg: Config, *, name: str | None = None, custom: bool = Fals
     from agor_schema.jsonschema import dsl_json_schema_text
     from agor_schema.lint import lint_plan
     from agor_schema.migrations import meta_renames, migration_files, read_folder, slug_for
+    from agor_schema.typescript import typescript_schema
 
     specs = load_specs(cfg)
     source = _relative(cfg.schema, cfg.root)
@@ -112,6 +113,8 @@ def compile_project(cfg: Config, *, name: str | None = None, custom: bool = Fals
         snapshot = build_snapshot(spec, dialect)
         out = DialectOutput(dialect_name, full_ddl(snapshot, dialect, spec, source))
         files[cfg.generated / f"{dialect_name}.sql"] = out.ddl
+        files[cfg.generated / f"schema.{dialect_name}.ts"] = typescript_schema(
+            spec, snapshot, dialect, source)
         state = read_folder(cfg.migrations_dir(dialect_name), dialect.journal_dialect)
         previous = dialect.snapshot_from_json(state.last_snapshot) if state.last_snapshot \
             else dialect.empty_snapshot()

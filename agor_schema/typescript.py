@@ -1,0 +1,166 @@
+"""drizzle-orm TypeScript schemas generated from the spec (`generated/schema.<dialect>.ts`).
+
+Apps that query with drizzle-orm get both dialects' table objects from the one YAML source,
+and drizzle-kit sees the same state as our snapshots (so `drizzle-kit generate` on these
+files reports no change). Builders differ per dialect: `Dialect.ts_column` and friends.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from agor_schema.snapshot import Snapshot, Table
+from agor_schema.spec.models import SchemaSpec
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
+_JS_RESERVED = {"default", "delete", "new", "class", "function", "export", "import", "enum",
+                "var", "let", "const", "in", "for", "if", "do", "switch", "case", "return"}
+
+
+@cache
+def _template():
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("agor_schema", "templates"),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    return env.get_template("drizzle_schema.ts.j2")
+
+
+def ts_string(text: str) -> str:
+    """A single-quoted TypeScript string literal."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def ts_sql(text: str) -> str:
+    """A drizzle sql`...` template holding raw SQL."""
+    return "sql`" + text.replace("\\", "\\\\").replace("`", "\\`").replace("${", "\\${") + "`"
+
+
+def ts_key(name: str) -> str:
+    return name if _IDENTIFIER.match(name) else ts_string(name)
+
+
+def table_const(name: str) -> str:
+    const = re.sub(r"\W", "_", name)
+    return f"{const}Table" if const in _JS_RESERVED or const[0].isdigit() else const
+
+
+def typescript_schema(spec: SchemaSpec, snapshot: Snapshot, dialect, source: str) -> str:
+    """The drizzle-orm schema module for one dialect."""
+    tables = [_table_context(spec, snapshot.tables[name], dialect) for name in snapshot.tables]
+    builders = " ".join(c["builder"] for t in tables for c in t["columns"]) + " " + \
+        " ".join(e for t in tables for e in t["extras"])
+    preamble = dialect.ts_preamble(builders)
+    used = builders + " " + preamble
+    imports = [name for name in dialect.ts_imports() if re.search(rf"\b{name}[(<]", used)]
+    imports.insert(0, dialect.ts_table_fn)
+    return _template().render(
+        source=source, dialect=dialect.name, folder=dialect.name, module=dialect.ts_module,
+        imports=sorted(set(imports), key=imports.index), table_fn=dialect.ts_table_fn,
+        preamble=preamble, tables=tables,
+    )
+
+
+def _table_context(spec: SchemaSpec, table: Table, dialect) -> dict:
+    table_spec = spec.tables[table.name]
+    columns = []
+    single_fks = {fk.columns_from[0]: fk for fk in table.foreign_keys.values()
+                  if len(fk.columns_from) == 1 and fk.name == _default_fk_name(fk)}
+    for column in table.columns.values():
+        column_spec = table_spec.columns[column.name]
+        builder = dialect.ts_column(column, column_spec.logical_type)
+        if column.name in table_spec.columns and column_spec.unique:
+            builder += ".unique()"
+        fk = single_fks.get(column.name)
+        if fk is not None:
+            builder += _ts_references(fk)
+        columns.append({"key": ts_key(column.name), "builder": builder})
+    column_uniques = {name for name, c in table_spec.columns.items() if c.unique}
+    extras = dialect.ts_table_extras(table, set(single_fks), column_uniques)
+    return {"name": table.name, "const": table_const(table.name), "comment": table_spec.comment,
+            "columns": columns, "extras": extras}
+
+
+def _default_fk_name(fk) -> str:
+    return f"{fk.table_from}_{'_'.join(fk.columns_from)}_{fk.table_to}_{'_'.join(fk.columns_to)}_fk"
+
+
+def _ts_references(fk) -> str:
+    actions = []
+    if fk.on_delete != "no action":
+        actions.append(f"onDelete: {ts_string(fk.on_delete)}")
+    if fk.on_update != "no action":
+        actions.append(f"onUpdate: {ts_string(fk.on_update)}")
+    options = f", {{ {', '.join(actions)} }}" if actions else ""
+    target = f"{table_const(fk.table_to)}.{fk.columns_to[0]}" if _IDENTIFIER.match(
+        fk.columns_to[0]) else f"{table_const(fk.table_to)}[{ts_string(fk.columns_to[0])}]"
+    return f".references(() => {target}{options})"
+
+
+def index_builder(index, table_var: str = "table") -> str:
+    """index('n').on(...).where(sql`...`) — the same in both dialects."""
+    fn = "uniqueIndex" if index.unique else "index"
+    parts = []
+    for part in index.columns:
+        if part.is_expression:
+            parts.append(ts_sql(part.expression))
+        elif _IDENTIFIER.match(part.expression):
+            parts.append(f"{table_var}.{part.expression}")
+        else:
+            parts.append(f"{table_var}[{ts_string(part.expression)}]")
+    text = f"{fn}({ts_string(index.name)}).on({', '.join(parts)})"
+    if index.where:
+        text += f".where({ts_sql(index.where)})"
+    return text
+
+
+def column_refs(columns: list[str], table_var: str) -> str:
+    return ", ".join(f"{table_var}.{c}" if _IDENTIFIER.match(c) else f"{table_var}[{ts_string(c)}]"
+                     for c in columns)
+
+
+def common_extras(table: Table, inline_fks: set[str], column_uniques: set[str], *,
+                  unique_in_indexes: bool) -> list[str]:
+    """Composite keys, foreign keys, checks and indexes as drizzle extra-config entries."""
+    extras = []
+    for pk in table.primary_keys.values():
+        extras.append(f"primaryKey({{ name: {ts_string(pk.name)}, columns: "
+                      f"[{column_refs(pk.columns, 'table')}] }})")
+    for fk in table.foreign_keys.values():
+        if len(fk.columns_from) == 1 and fk.columns_from[0] in inline_fks:
+            continue
+        text = (f"foreignKey({{ name: {ts_string(fk.name)}, columns: "
+                f"[{column_refs(fk.columns_from, 'table')}], foreignColumns: "
+                f"[{column_refs(fk.columns_to, table_const(fk.table_to))}] }})")
+        if fk.on_delete != "no action":
+            text += f".onDelete({ts_string(fk.on_delete)})"
+        if fk.on_update != "no action":
+            text += f".onUpdate({ts_string(fk.on_update)})"
+        extras.append(text)
+    for u in table.uniques.values():
+        if len(u.columns) == 1 and u.columns[0] in column_uniques \
+                and u.name == f"{table.name}_{u.columns[0]}_unique":
+            continue  # written as .unique() on the column
+        extras.append(f"unique({ts_string(u.name)}).on({column_refs(u.columns, 'table')})")
+    for index in table.indexes.values():
+        if unique_in_indexes and _is_unique_constraint(table, index):
+            cols = [c.expression for c in index.columns]
+            if not (len(cols) == 1 and cols[0] in column_uniques):
+                extras.append(f"unique({ts_string(index.name)}).on({column_refs(cols, 'table')})")
+            continue
+        extras.append(index_builder(index))
+    for check in table.checks.values():
+        extras.append(f"check({ts_string(check.name)}, {ts_sql(check.value)})")
+    return extras
+
+
+def _is_unique_constraint(table: Table, index) -> bool:
+    """SQLite keeps `.unique()` / `unique()` as <table>_<cols>_unique indexes."""
+    cols = [c.expression for c in index.columns]
+    return index.unique and not index.where and index.name == f"{table.name}_{'_'.join(cols)}_unique"
