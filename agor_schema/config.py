@@ -69,11 +69,19 @@ def load_config(root: Path | None = None) -> Config:
         settings = data.get("tool", {}).get("agorschema", {}) or {}
     unknown = sorted(set(settings) - set(DEFAULTS))
     if unknown:
+        from agor_schema.errors import did_you_mean
+
+        hints = "".join(did_you_mean(name, DEFAULTS) for name in unknown)
         raise ConfigError(
-            f"{pyproject}: [tool.agorschema] has unknown setting(s) {', '.join(unknown)}; "
-            f"valid: {', '.join(DEFAULTS)}"
+            f"{pyproject}: [tool.agorschema] has unknown setting(s) {', '.join(unknown)};"
+            f"{hints} valid: {', '.join(DEFAULTS)}"
         )
     merged = {**DEFAULTS, **settings}
+    if not isinstance(merged["dialects"], list):
+        raise ConfigError(
+            f"{pyproject}: [tool.agorschema] dialects must be a list such as "
+            f'["sqlite", "postgres"], got {merged["dialects"]!r}'
+        )
     dialects = tuple(merged["dialects"])
     for name in dialects:
         if name not in ("sqlite", "postgres"):

@@ -66,6 +66,29 @@ def _sort_key(error: SchemaError) -> tuple:
     return (mark.file, mark.line, mark.column, error.message)
 
 
+KINDS = {"indexes": "index", "checks": "check", "foreign_keys": "foreign key"}
+
+
+def path_context(path: tuple) -> dict[str, str]:
+    """table / column / kind / item / field named by a data path such as
+    ("tables", "users", "columns", "email", "type"), as SchemaError keyword arguments."""
+    ctx: dict[str, str] = {}
+    if len(path) >= 2 and path[0] == "tables":
+        ctx["table"] = str(path[1])
+        rest = path[2:]
+        if len(rest) >= 2 and rest[0] == "columns":
+            ctx["column"] = str(rest[1])
+            rest = rest[2:]
+        elif len(rest) >= 2 and rest[0] in KINDS:
+            ctx["kind"], ctx["item"] = KINDS[rest[0]], str(rest[1])
+            rest = rest[2:]
+        if rest:
+            ctx["field"] = ".".join(str(p) for p in rest)
+    elif path:
+        ctx["field"] = ".".join(str(p) for p in path)
+    return ctx
+
+
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """A ' did you mean X?' suffix naming the closest candidate, or '' when none is close."""
     matches = difflib.get_close_matches(str(word), list(candidates), n=1, cutoff=0.6)

@@ -14,12 +14,13 @@ from typing import Any
 
 import yaml
 
-from agor_schema.errors import Mark, SchemaError, SchemaErrors
+from agor_schema.errors import Mark, SchemaError, SchemaErrors, path_context
+from agor_schema.spec import SCHEMA_SUFFIXES, schema_files  # noqa: F401 (re-exported)
 
 Path_ = tuple  # a data path: ("tables", "users", "columns", "email", "type")
 _SPLIT_KEY = re.compile(r"^\s*\d+\s*\)\s*$")
 _SPLIT_VALUE = re.compile(r"\(\s*\d+\s*$")
-SCHEMA_SUFFIXES = (".yaml", ".yml")
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass
@@ -54,30 +55,25 @@ class Document:
         return path
 
 
-def schema_files(source: Path) -> list[Path]:
-    """The YAML files of a schema: the file itself, or every *.yaml/*.yml in the folder, sorted."""
-    if source.is_dir():
-        return sorted(p for p in source.iterdir() if p.suffix in SCHEMA_SUFFIXES and p.is_file())
-    return [source]
-
-
 def load_file(path: Path, display: str | None = None) -> Document:
     """Load one YAML file into a Document; syntax errors become SchemaError with a mark."""
     name = display or str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise SchemaError(f"schema file not found: {name}") from None
-    except UnicodeDecodeError as exc:
-        raise SchemaError(f"{name}: not UTF-8 text ({exc.reason})") from None
-    loader = yaml.SafeLoader(text)
+        raise SchemaError(
+            f"schema file or folder not found: {name}; set 'schema' in [tool.agorschema] to a "
+            "YAML file or a folder of them"
+        ) from None
+    except UnicodeDecodeError:
+        raise _not_utf8(path.read_bytes(), name) from None
+    loader = _SAFE_LOADER(text)  # libyaml's parser when present: same nodes and marks, ~10x faster
     try:
-        node = loader.get_single_node()
+        node = _compose(loader, text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = Mark(name, mark.line + 1, mark.column + 1) if mark else Mark(name, 1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise SchemaError(f"YAML syntax error: {problem}", mark=where) from None
+        raise SchemaError(f"YAML syntax error: {_yaml_problem(exc)}", mark=where) from None
     except yaml.YAMLError as exc:
         raise SchemaError(f"YAML error: {exc}", mark=Mark(name, 1, 1)) from None
     finally:
@@ -96,6 +92,54 @@ def load_file(path: Path, display: str | None = None) -> Document:
             mark=doc.marks.get(()),
         )
     return doc
+
+
+def _compose(loader: yaml.SafeLoader, text: str) -> yaml.Node | None:
+    """The document's node; on a syntax error, re-parse with PyYAML for its clearer wording."""
+    try:
+        return loader.get_single_node()
+    except yaml.YAMLError:
+        if isinstance(loader, yaml.SafeLoader):
+            raise
+    fallback = yaml.SafeLoader(text)
+    try:
+        return fallback.get_single_node()
+    finally:
+        fallback.dispose()
+
+
+def _not_utf8(raw: bytes, name: str) -> SchemaError:
+    """The error for a file that is not UTF-8, at the line and column of the first bad byte."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:  # the whole file: offsets are file offsets
+        before = raw[: exc.start]
+        return SchemaError(
+            f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x}: {exc.reason}); "
+            "save it as UTF-8",
+            mark=Mark(name, before.count(b"\n") + 1, exc.start - before.rfind(b"\n")),
+        )
+    return SchemaError("the file is not UTF-8 text; save it as UTF-8", mark=Mark(name, 1, 1))
+
+
+def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
+    """PyYAML's problem in words, with where the unfinished construct began and a hint."""
+    problem = (exc.problem or exc.context or "invalid YAML").replace("<stream end>",
+                                                                      "the end of the file")
+    started = exc.context_mark
+    if exc.context and started is not None and started is not exc.problem_mark:
+        problem += f" ({exc.context} that starts at line {started.line + 1}, " \
+                   f"column {started.column + 1})"
+    problem = problem.replace("end of stream", "end of the file")
+    if "'\\t'" in problem:
+        problem += "; indent with spaces, not tabs"
+    elif "quoted scalar" in problem:
+        problem += "; close the quote"
+    elif "flow" in problem:
+        problem += "; close every '{' with '}' and '[' with ']', and quote values with ',' or ':'"
+    elif "block" in problem or "indent" in problem:
+        problem += "; check the indentation of this line (spaces only, aligned with its siblings)"
+    return problem
 
 
 def _build(node: yaml.Node, path: Path_, doc: Document, name: str, loader: yaml.SafeLoader) -> Any:
@@ -122,8 +166,10 @@ def _build_mapping(
         if key in result:
             raise SchemaError(
                 f"key '{key}' appears twice in the same mapping (first at line "
-                f"{doc.key_marks[(*path, key)].line}); YAML keeps only one of them",
+                f"{doc.key_marks[(*path, key)].line}); YAML keeps only one of them: "
+                "remove or rename one",
                 mark=_mark(key_node, name),
+                **path_context((*path, key)),
             )
         doc.key_marks[(*path, key)] = _mark(key_node, name)
         result[key] = _build(value_node, (*path, key), doc, name, loader)
@@ -134,10 +180,10 @@ def _raise_split_type(
     node: yaml.MappingNode, key_node: yaml.Node, path: Path_, name: str, loader: yaml.SafeLoader
 ) -> None:
     """`{type: numeric(12,2)}` in flow style: YAML split the type at the comma."""
-    head = ""
+    head, split_field = "", "type"
     for other_key, other_value in node.value:
         if isinstance(other_value, yaml.ScalarNode) and _SPLIT_VALUE.search(str(other_value.value)):
-            head = f"{other_key.value}: {other_value.value}"
+            head, split_field = f"{other_key.value}: {other_value.value}", str(other_key.value)
             fixed = f'{other_key.value}: "{other_value.value},{str(key_node.value).strip()}"'
             break
     else:
@@ -146,6 +192,7 @@ def _raise_split_type(
         f"YAML split the value at the comma inside a flow mapping ({{...}}): it read "
         f"'{head}' and a key '{key_node.value}'; quote the value: {{{fixed}}}",
         mark=_mark(key_node, name),
+        **path_context((*path, split_field)),
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from agor_schema.errors import SchemaError, did_you_mean
+from agor_schema.errors import SchemaError, did_you_mean, path_context
 from agor_schema.spec.loader import Document, Path_
 
 DIALECTS = ("sqlite", "postgres")
@@ -144,8 +144,10 @@ def _apply_override(raw: dict, path: Path_, dialect: str, doc: Document, errors:
         errors.append(
             SchemaError(
                 f"'{dialect}:' must be a mapping of fields that replace the ones above "
-                f"for {dialect}, got {type(override).__name__}",
+                f"for {dialect}, e.g. {dialect}: {{type: text}}; got {type(override).__name__} "
+                f"{override!r}",
                 mark=doc.mark((*path, dialect)),
+                **path_context((*path, dialect)),
             )
         )
         return base
@@ -173,7 +175,7 @@ def _kept(item: dict, path: Path_, dialect: str, doc: Document, errors: list) ->
                 f"'only: {only}' is not a dialect;{did_you_mean(str(only), DIALECTS)} "
                 "valid: sqlite, postgres",
                 mark=doc.mark((*path, "only")),
-                field="only",
+                **path_context((*path, "only")),
             )
         )
         return False

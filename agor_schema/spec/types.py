@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 # name -> (number of required parameters, description shown in errors)
 LOGICAL_TYPES: dict[str, str] = {
@@ -22,6 +23,14 @@ LOGICAL_TYPES: dict[str, str] = {
     "bytes": "bytes",
 }
 VALID_TYPES_TEXT = ", ".join(LOGICAL_TYPES.values())
+# Names from other languages and databases, so a typo of them still gets a suggestion.
+TYPE_ALIASES: dict[str, str] = {
+    "string": "text", "str": "text", "char": "varchar", "int": "integer", "int4": "integer",
+    "smallint": "integer", "int8": "bigint", "long": "bigint", "float": "real",
+    "float8": "double", "double precision": "double", "decimal": "numeric", "bool": "boolean",
+    "datetime": "timestamp", "timestamptz": "timestamp", "jsonb": "json", "blob": "bytes",
+    "bytea": "bytes", "binary": "bytes",
+}
 _TYPE_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z_ ]*?)\s*(?:\(\s*([^)]*)\s*\))?\s*$")
 
 
@@ -59,15 +68,18 @@ def parse_type(text: str) -> LogicalType:
     """Parse a DSL type string; raise TypeParseError with the nearest valid name."""
     if not isinstance(text, str):
         raise TypeParseError(f"type must be a string such as 'text', got {text!r}")
+    return _parse_type(text)
+
+
+@lru_cache(maxsize=512)  # a schema repeats a handful of type strings thousands of times
+def _parse_type(text: str) -> LogicalType:
     match = _TYPE_RE.match(text)
     if not match:
         raise TypeParseError(f"cannot read type {text!r}; valid: {VALID_TYPES_TEXT}")
     name, args = match.group(1).strip().lower(), match.group(2)
     if name not in LOGICAL_TYPES:
-        from agor_schema.errors import did_you_mean
-
         raise TypeParseError(
-            f"unknown type '{text}';{did_you_mean(name, LOGICAL_TYPES)} valid: {VALID_TYPES_TEXT}"
+            f"unknown type '{text}';{_suggest_type(name)} valid: {VALID_TYPES_TEXT}"
         )
     numbers = _parse_args(text, args)
     if name == "varchar":
@@ -87,6 +99,18 @@ def parse_type(text: str) -> LogicalType:
     if numbers:
         raise TypeParseError(f"type '{text}': {name} takes no parameters")
     return LogicalType(name)
+
+
+def _suggest_type(name: str) -> str:
+    """' did you mean X?' for the logical type nearest to `name` (directly or via an alias)."""
+    import difflib
+
+    candidates = {**{t: t for t in LOGICAL_TYPES}, **TYPE_ALIASES}
+    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    if not matches:
+        return ""
+    logical = LOGICAL_TYPES[candidates[matches[0]]]
+    return f" did you mean '{logical}'?"
 
 
 def _parse_args(text: str, args: str | None) -> list[int]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from agor_schema.errors import SchemaError, SchemaErrors, did_you_mean
+from agor_schema.errors import SchemaError, SchemaErrors, did_you_mean, path_context
 from agor_schema.spec.loader import Document, Path_
 from agor_schema.spec.models import (
     CheckSpec,
@@ -26,7 +26,7 @@ from agor_schema.spec.models import (
     TableSpec,
 )
 from agor_schema.spec.resolve import resolve
-from agor_schema.spec.types import LogicalType
+from agor_schema.spec.types import VALID_TYPES_TEXT, LogicalType
 
 TYPE_FAMILIES = {"varchar": "text", "bigint": "integer", "double": "real"}
 PG_IDENTIFIER_MAX = 63
@@ -88,22 +88,7 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
 
 def _context(loc: tuple) -> dict[str, Any]:
     """table / column / kind / item / field named by a location."""
-    ctx: dict[str, Any] = {}
-    if len(loc) >= 2 and loc[0] == "tables":
-        ctx["table"] = loc[1]
-        rest = loc[2:]
-        kinds = {"indexes": "index", "checks": "check", "foreign_keys": "foreign key"}
-        if len(rest) >= 2 and rest[0] == "columns":
-            ctx["column"] = rest[1]
-            rest = rest[2:]
-        elif len(rest) >= 2 and rest[0] in kinds:
-            ctx["kind"], ctx["item"] = kinds[rest[0]], str(rest[1])
-            rest = rest[2:]
-        if rest:
-            ctx["field"] = ".".join(str(p) for p in rest)
-    elif loc:
-        ctx["field"] = ".".join(str(p) for p in loc)
-    return ctx
+    return dict(path_context(loc))
 
 
 def _translate(exc: ValidationError, doc: Document) -> list[SchemaError]:
@@ -111,7 +96,8 @@ def _translate(exc: ValidationError, doc: Document) -> list[SchemaError]:
     for err in exc.errors():
         loc = tuple(err["loc"])
         kind = err["type"]
-        ctx = _context(loc)
+        # an unknown key is named in the message, not repeated as the field
+        ctx = _context(loc[:-1] if kind == "extra_forbidden" else loc)
         mark = doc.mark(loc, key=kind == "extra_forbidden")
         value = err.get("input")
         if kind == "extra_forbidden":
@@ -123,6 +109,8 @@ def _translate(exc: ValidationError, doc: Document) -> list[SchemaError]:
             )
         elif kind == "missing":
             message = f"missing required key '{loc[-1]}'"
+            if loc[-1] == "type":
+                message += f"; valid types: {VALID_TYPES_TEXT}"
         elif kind == "literal_error":
             expected = err.get("ctx", {}).get("expected", "")
             options = re.findall(r"'([^']*)'", expected)
@@ -263,7 +251,8 @@ class _Checker:
             self.error(f"{which} needs 'references: table.column'", (*path, which),
                        field=which, **ctx)
         if col.on_delete == "set null" and col.not_null:
-            self.error("on_delete: set null on a not_null column would fail on every delete",
+            self.error("on_delete: set null on a not_null column would fail on every delete; "
+                       "use cascade, restrict or no action, or drop not_null",
                        (*path, "on_delete"), field="on_delete", **ctx)
         if col.has_default:
             problem = default_problem(col.default, lt, col, spec)
@@ -287,16 +276,20 @@ class _Checker:
             target_table, target_columns = target.table, target.columns
         ref = self.spec.tables.get(target_table)
         if ref is None:
-            self.error(
-                f"references table '{target_table}', which does not exist"
-                f"{' in ' + self.dialect if target_table in self._all_tables() else ''};"
-                f"{did_you_mean(target_table, self.spec.tables)}",
-                path, field="references", **ctx,
-            )
+            if target_table in self._all_tables():
+                hint = (f" in {self.dialect} (it has 'only:' for the other dialect); give this "
+                        f"column or table the same 'only:', or drop it from '{target_table}'")
+            else:
+                hint = (f";{did_you_mean(target_table, self.spec.tables)} tables: "
+                        f"{', '.join(self.spec.tables)}")
+            self.error(f"references table '{target_table}', which does not exist{hint}",
+                       path, field="references", **ctx)
             return
         if len(target_columns) != len(columns):
-            self.error(f"{len(columns)} column(s) reference {len(target_columns)} column(s)",
-                       path, field="references", **ctx)
+            self.error(f"{len(columns)} column(s) ({', '.join(columns)}) reference "
+                       f"{len(target_columns)} column(s) of '{target_table}' "
+                       f"({', '.join(target_columns)}); list as many referenced columns as "
+                       "columns, in the same order", path, field="references", **ctx)
             return
         for own, other in zip(columns, target_columns):
             other_spec = ref.columns.get(other)
@@ -324,8 +317,8 @@ class _Checker:
             )
 
     def _all_tables(self) -> set[str]:
-        tables = self.doc.data.get("tables") or {}
-        return set(tables)
+        """Tables of every dialect (the marks are shared with the unresolved document)."""
+        return {p[1] for p in self.doc.key_marks if len(p) == 2 and p[0] == "tables"}
 
     def check_index(self, table: str, spec: TableSpec, name: str, index: IndexSpec) -> None:
         path = ("tables", table, "indexes", name)
@@ -333,18 +326,22 @@ class _Checker:
         self.check_identifier(name, path, table=table, **ctx)
         owner = self.index_owner.get(name)
         if owner is not None:
-            self.error(f"index name '{name}' is already used by table '{owner}'; index names "
-                       "are shared by the whole database", path, key=True, table=table, **ctx)
+            first = self.doc.mark(("tables", owner, "indexes", name), key=True)
+            self.error(f"index name '{name}' is already used by table '{owner}' (at {first}); "
+                       "index names are shared by the whole database: rename one", path, key=True,
+                       table=table, **ctx)
         self.index_owner[name] = table
         if name in self.spec.tables:
             self.error(f"index name '{name}' is also a table name", path, key=True, table=table,
                        **ctx)
+        raw = (self.doc.data.get("tables") or {}).get(table, {}).get("indexes", {}).get(name)
+        columns_path = path if isinstance(raw, list) else (*path, "columns")  # shorthand: a list
         for i, column in enumerate(index.columns):
             if column not in spec.columns:
                 self.error(
                     f"column '{column}' does not exist in table '{table}';"
                     f"{did_you_mean(column, spec.columns)} columns: {', '.join(spec.columns)}",
-                    (*path, "columns", i), field="columns", table=table, **ctx,
+                    (*columns_path, i), field="columns", table=table, **ctx,
                 )
         for i, sql in enumerate(index.expressions):
             self.check_expression(table, spec, sql, (*path, "expressions", i),
@@ -402,12 +399,18 @@ def default_problem(value: Any, lt: LogicalType, col: ColumnSpec, table: TableSp
     """Why `value` cannot be the default of a column of type `lt`, or None when it can."""
     if isinstance(value, dict):
         if set(value) == {"sql"} and isinstance(value["sql"], str):
-            from agor_schema.expr import ExpressionError, check_columns
+            from agor_schema.expr import ExpressionError, parse, referenced_columns
 
             try:
-                check_columns(value["sql"], {})
+                read = referenced_columns(parse(value["sql"]))
             except ExpressionError as exc:
-                return f"{exc} (a default cannot read columns)"
+                return str(exc)
+            if read:
+                return (
+                    f"a default cannot read columns, but {value['sql']!r} names "
+                    f"{', '.join(repr(c) for c in read)}; use a constant or a function such as "
+                    "{sql: \"now()\"}"
+                )
             return None
         if lt.name != "json":
             return (
