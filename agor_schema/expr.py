@@ -8,6 +8,7 @@ SQLite) are methods of the dialect (`Dialect.rewrite_expression`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -32,13 +33,26 @@ def parse(sql: str) -> exp.Expression:
     try:
         tree = sqlglot.parse_one(sql, read="postgres")
     except sqlglot.errors.ParseError as exc:
-        detail = exc.errors[0]["description"] if exc.errors else str(exc)
+        detail = _readable(exc.errors[0]["description"] if exc.errors else str(exc))
         raise ExpressionError(f"cannot parse SQL expression {sql!r}: {detail}") from None
     except sqlglot.errors.SqlglotError as exc:
         raise ExpressionError(f"cannot parse SQL expression {sql!r}: {exc}") from None
     if isinstance(tree, (exp.Select, exp.Insert, exp.Update, exp.Delete, exp.Create, exp.Drop)):
         raise ExpressionError(f"{sql!r} is a statement; write an expression such as \"a > 0\"")
     return tree
+
+
+_MISSING_PART = re.compile(r"Required keyword: '(\w+)' missing for <class '[\w.]*?(\w+)'>")
+
+
+def _readable(detail: str) -> str:
+    """sqlglot's parse error, minus its internal class names."""
+    match = _MISSING_PART.search(detail)
+    if match is None:
+        return detail
+    part = {"expression": "right-hand operand", "this": "argument"}.get(match.group(1),
+                                                                         match.group(1))
+    return f"it is incomplete: {match.group(2)} is missing its {part}"
 
 
 def referenced_columns(tree: exp.Expression) -> list[str]:
@@ -77,6 +91,25 @@ def column_type_of(node: exp.Expression, column_types: Mapping[str, LogicalType]
     if isinstance(node, exp.Column):
         return column_types.get(node.name)
     return None
+
+
+def timestamp_literals(node: exp.Expression, column_types: Mapping[str, LogicalType]) -> list:
+    """String literals `node` compares with a timestamp column: `=`, `<>`, `<`, `<=`, `>`,
+    `>=` (either side), `BETWEEN ... AND ...` and `IN (...)`."""
+    if isinstance(node, (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)):
+        pairs = [(node.this, [node.expression]), (node.expression, [node.this])]
+    elif isinstance(node, exp.Between):
+        pairs = [(node.this, [node.args.get("low"), node.args.get("high")])]
+    elif isinstance(node, exp.In):
+        pairs = [(node.this, list(node.expressions))]
+    else:
+        return []
+    found = []
+    for column, others in pairs:
+        lt = column_type_of(column, column_types)
+        if lt is not None and lt.name == "timestamp":
+            found += [o for o in others if isinstance(o, exp.Literal) and o.is_string]
+    return found
 
 
 INTERVAL_MS = {
