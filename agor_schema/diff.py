@@ -56,7 +56,8 @@ def renames_from_spec(spec) -> Renames:
 def diff(old: Snapshot, new: Snapshot, renames: Renames | None = None) -> Plan:
     """The operations that turn `old` into `new`."""
     renames = renames or Renames()
-    before = copy.deepcopy(old)
+    # renames rewrite the old state: copy it only then (a deep copy costs as much as the diff)
+    before = copy.deepcopy(old) if _renames_apply(old, new, renames) else old
     operations: list[o.Op] = []
     table_renames = _rename_tables(before, new, renames, operations)
     column_renames = _rename_columns(before, new, renames, operations)
@@ -70,6 +71,19 @@ def diff(old: Snapshot, new: Snapshot, renames: Renames | None = None) -> Plan:
         if name in before.tables:
             operations.extend(_diff_table(before.tables[name], table, renames))
     return Plan(operations, before, new, table_renames, column_renames)
+
+
+def _renames_apply(old: Snapshot, new: Snapshot, renames: Renames) -> bool:
+    """Would `_rename_tables` or `_rename_columns` change anything? (same tests, read-only)"""
+    for new_name, old_name in renames.tables.items():
+        if new_name in new.tables and new_name not in old.tables and old_name in old.tables:
+            return True
+    for (table_name, new_col), old_col in renames.columns.items():
+        table, target = old.tables.get(table_name), new.tables.get(table_name)
+        if table is not None and target is not None and new_col in target.columns \
+                and new_col not in table.columns and old_col in table.columns:
+            return True
+    return False
 
 
 def _rename_tables(before: Snapshot, new: Snapshot, renames: Renames, ops: list) -> dict:

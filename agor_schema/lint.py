@@ -42,7 +42,10 @@ def lint_plan(plan: Plan, dialect) -> list[Finding]:
         for severity, message, column in _generic(op, plan):
             findings.append(Finding(severity, dialect.name, op.table, column, message))
         for severity, message in dialect.lint(op, plan.before, plan.after):
-            findings.append(Finding(severity, dialect.name, op.table, _column_of(op), message))
+            finding = Finding(severity, dialect.name, op.table, _column_of(op), message)
+            # table-level findings (a SQLite rebuild) come once per table, not once per op
+            if not any(f.table == finding.table and f.message == message for f in findings):
+                findings.append(finding)
     return findings
 
 

@@ -50,7 +50,7 @@ def read_manifest(cfg: Config) -> Manifest | None:
 
 def source_hash(cfg: Config) -> str:
     """Hash of every schema file (name and bytes), the settings and the tool version."""
-    from agor_schema.spec.loader import schema_files
+    from agor_schema.spec import schema_files  # not spec.loader: no PyYAML import
 
     h = hashlib.sha256(f"agorschema {__version__}\n".encode())
     h.update(repr((cfg.dialects, _rel(cfg, cfg.generated), _rel(cfg, cfg.migrations))).encode())

@@ -132,3 +132,16 @@ def group_by_table(operations: Sequence[o.Op]) -> dict[str, list[o.Op]]:
     for op in operations:
         groups.setdefault(op.table, []).append(op)
     return groups
+
+
+def ts_default(value: Any) -> str:
+    """`.default(...)` that drizzle serialises back to exactly this snapshot default."""
+    from agor_schema.typescript import ts_sql
+
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return f".default({'true' if value else 'false'})"
+    if isinstance(value, (int, float)):
+        return f".default({value})"
+    return f".default({ts_sql(str(value))})"

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agor_schema import ops as o
-from agor_schema.dialects.base import Dialect, compact_json, dependency_order, string_literal
+from agor_schema.dialects.base import (
+    Dialect,
+    compact_json,
+    dependency_order,
+    string_literal,
+    ts_default,
+)
 from agor_schema.dialects.postgres_runtime import PostgresRuntime
 from agor_schema.snapshot import (
     Check,
@@ -62,6 +69,45 @@ class PostgresDialect(PostgresRuntime, Dialect):
 
     def json_default(self, value: Any) -> str:
         return f"{string_literal(compact_json(value))}::jsonb"
+
+    def rewrite_expression(self, tree, column_types: Mapping[str, LogicalType]):
+        """A timestamp literal without a UTC offset means UTC, as in SQLite's epoch ms (the
+        server's TimeZone setting must not change what a predicate or check selects)."""
+        import datetime as dt
+
+        from sqlglot import exp
+
+        from agor_schema.expr import timestamp_literals
+        from agor_schema.spec.validate import timestamp_ms
+
+        def rewrite(node: exp.Expression) -> exp.Expression:
+            for literal in timestamp_literals(node, column_types):
+                try:
+                    naive = dt.datetime.fromisoformat(literal.this).tzinfo is None
+                except ValueError:
+                    continue  # has an offset (or Z), or is not ISO: PostgreSQL reads it
+                ms = timestamp_ms(literal.this)
+                if naive and ms is not None:
+                    iso = dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).isoformat(
+                        timespec="milliseconds").replace("+00:00", "Z")
+                    literal.replace(exp.Literal.string(iso))
+            return node
+
+        return tree.transform(rewrite)
+
+    def wrap_default_expression(self, sql: str) -> str:
+        """PostgreSQL's DEFAULT takes a restricted expression: boolean logic, IS, IN, LIKE and
+        comparisons need parentheses there (they are fine in checks and index predicates)."""
+        from sqlglot import exp
+
+        from agor_schema.expr import parse
+
+        try:
+            tree = parse(sql)
+        except ValueError:
+            return f"({sql})"
+        needs_parens = (exp.Connector, exp.Not, exp.Is, exp.Predicate, exp.In, exp.Between)
+        return f"({sql})" if isinstance(tree, needs_parens) else sql
 
     def apply_autoincrement(self, table: str, column: Column, lt: LogicalType) -> None:
         column.identity = {
@@ -201,6 +247,63 @@ class PostgresDialect(PostgresRuntime, Dialect):
         return Snapshot(dialect="postgres", tables=tables, id=document.get("id", ""),
                         prev_id=document.get("prevId", ""), extra=extra)
 
+    # ------------------------------------------------------------------ TypeScript
+    ts_module = "drizzle-orm/pg-core"
+    ts_table_fn = "pgTable"
+
+    def ts_imports(self) -> list[str]:
+        return ["text", "varchar", "integer", "bigint", "real", "doublePrecision", "numeric",
+                "boolean", "timestamp", "date", "jsonb", "uuid", "customType", "index",
+                "uniqueIndex", "primaryKey", "foreignKey", "unique", "check"]
+
+    def ts_preamble(self, builders: str) -> str:
+        if "bytea(" not in builders:
+            return ""
+        return ("const bytea = customType<{ data: Buffer }>({ dataType() { return 'bytea'; } });"
+                "\n")
+
+    def ts_column(self, column: Column, lt: LogicalType) -> str:
+        """The drizzle pg-core builder of a column."""
+        from agor_schema.typescript import ts_string
+
+        name = ts_string(column.name)
+        if lt.name == "numeric" and lt.precision is not None:
+            scale = f", scale: {lt.scale}" if lt.scale is not None else ""
+            numeric = f"numeric({name}, {{ precision: {lt.precision}{scale} }})"
+        else:
+            numeric = f"numeric({name})"
+        builder = {
+            "varchar": f"varchar({name}, {{ length: {lt.length} }})",
+            "integer": f"integer({name})",
+            "bigint": f"bigint({name}, {{ mode: 'number' }})",
+            "real": f"real({name})",
+            "double": f"doublePrecision({name})",
+            "numeric": numeric,
+            "boolean": f"boolean({name})",
+            "timestamp": f"timestamp({name}, {{ withTimezone: true, mode: 'date' }})",
+            "date": f"date({name}, {{ mode: 'string' }})",
+            "json": f"jsonb({name})",
+            "uuid": f"uuid({name})",
+            "bytes": f"bytea({name})",
+        }.get(lt.name, f"text({name})")
+        if column.primary_key:
+            builder += ".primaryKey()"
+        elif column.not_null:
+            builder += ".notNull()"
+        if column.identity:
+            # drizzle fills the same defaults we write (name <table>_<column>_seq, 1..max);
+            # spelling out a bigint maxValue would lose precision in a JS number
+            kind = "Always" if column.identity.get("type") == "always" else "ByDefault"
+            builder += f".generated{kind}AsIdentity()"
+        if column.default == "now()":
+            return builder + ".defaultNow()"
+        return builder + ts_default(column.default)
+
+    def ts_table_extras(self, table: Table, inline_fks: set[str], column_uniques: set[str]):
+        from agor_schema.typescript import common_extras
+
+        return common_extras(table, inline_fks, column_uniques, unique_in_indexes=False)
+
     # ------------------------------------------------------------------ SQL
     def quote(self, identifier: str) -> str:
         return f'"{identifier}"'
@@ -283,7 +386,13 @@ class PostgresDialect(PostgresRuntime, Dialect):
         created = dependency_order([op.definition for op in of(o.CreateTable)])
         out += [self.create_table_sql(t) for t in created]
         out += [f"DROP TABLE {self.table_ref(op.definition)} CASCADE;" for op in of(o.DropTable)]
-        out += [f"ALTER TABLE {q(op.old)} RENAME TO {q(op.table)};" for op in of(o.RenameTable)]
+        for op in of(o.RenameTable):
+            out.append(f"ALTER TABLE {q(op.old)} RENAME TO {q(op.table)};")
+            table = old.tables.get(op.table)
+            if table is not None and any(c.primary_key for c in table.columns.values()):
+                # PostgreSQL named the inline key <table>_pkey; keep the name following the table
+                out.append(f"ALTER TABLE {q(op.table)} RENAME CONSTRAINT "
+                           f"{q(op.old + '_pkey')} TO {q(op.table + '_pkey')};")
         out += [f"ALTER TABLE {q(op.table)} RENAME COLUMN {q(op.old)} TO {q(op.new)};"
                 for op in of(o.RenameColumn)]
         out += [f"ALTER INDEX {q(op.old)} RENAME TO {q(op.new)};" for op in of(o.RenameIndex)]
@@ -291,8 +400,10 @@ class PostgresDialect(PostgresRuntime, Dialect):
                 for op in of(o.DropUnique)]
         out += [f"ALTER TABLE {q(op.table)} DROP CONSTRAINT {q(op.check.name)};"
                 for op in of(o.DropCheck)]
+        # DROP TABLE ... CASCADE already removed the foreign keys that pointed at it
+        gone = {op.table for op in of(o.DropTable)}
         out += [f"ALTER TABLE {q(op.table)} DROP CONSTRAINT {q(op.fk.name)};\n"
-                for op in of(o.DropForeignKey)]
+                for op in of(o.DropForeignKey) if op.fk.table_to not in gone]
         out += [f"DROP INDEX {q(op.index.name)};" for op in of(o.DropIndex)]
         out += [f"ALTER TABLE {q(op.table)} DROP CONSTRAINT {q(op.pk.name)};"
                 for op in of(o.DropPrimaryKey)]
@@ -346,7 +457,75 @@ class PostgresDialect(PostgresRuntime, Dialect):
             out.append(f"ALTER TABLE {q(op.table)} ADD PRIMARY KEY ({q(new.name)});")
         if new.identity and not old.identity:
             out.append(f"{head} ADD {self._identity_sql(new.identity)};")
+            # existing rows already hold ids: start the new sequence above them
+            table_literal = string_literal(q(op.table))
+            out.append(f"SELECT setval(pg_get_serial_sequence({table_literal}, "
+                       f"{string_literal(new.name)}), COALESCE(MAX({q(new.name)}), 0) + 1, false) "
+                       f"FROM {q(op.table)};")
         return out
+
+
+    def lint(self, operation: o.Op, old: Snapshot, new: Snapshot) -> list[tuple[str, str]]:
+        """Operations that rewrite an existing table or hold a long ACCESS EXCLUSIVE lock."""
+        from agor_schema.lint import WARNING
+
+        op = operation
+        if op.table not in old.tables or op.table not in new.tables:
+            return []  # created or dropped in this migration: nothing to rewrite
+        lock = "ACCESS EXCLUSIVE lock (reads and writes wait)"
+        out: list[str] = []
+        if isinstance(op, o.AlterColumn):
+            if op.old.type != op.new.type and _type_change_rewrites(op.old.type, op.new.type):
+                out.append(f"SET DATA TYPE {op.old.type} -> {op.new.type} rewrites the whole "
+                           f"table and its indexes under an {lock}")
+            if op.new.not_null and not op.old.not_null:
+                out.append(f"SET NOT NULL scans every row under an {lock}; on a large table "
+                           "add a CHECK (... IS NOT NULL) NOT VALID and VALIDATE it first")
+            if op.new.identity and not op.old.identity:
+                out.append(f"ADD GENERATED AS IDENTITY takes an {lock}")
+        elif isinstance(op, o.AddColumn):
+            c = op.column
+            if c.identity or c.generated or (isinstance(c.default, str)
+                                             and _VOLATILE.search(c.default)):
+                out.append(f"ADD COLUMN '{c.name}' with a volatile default, identity or "
+                           f"generated value rewrites the whole table under an {lock}")
+        elif isinstance(op, (o.AddPrimaryKey, o.AddUnique)):
+            out.append(f"adding a {'primary key' if isinstance(op, o.AddPrimaryKey) else 'unique'} "
+                       f"constraint builds its index under an {lock}; on a large table build "
+                       "a unique index CONCURRENTLY first and attach it with USING INDEX")
+        elif isinstance(op, o.AddCheck):
+            out.append(f"ADD CHECK scans every row under an {lock}; on a large table add it "
+                       "NOT VALID and VALIDATE CONSTRAINT separately")
+        elif isinstance(op, o.AddForeignKey):
+            out.append(f"ADD FOREIGN KEY validates every row while holding SHARE ROW EXCLUSIVE "
+                       f"locks on '{op.table}' and '{op.fk.table_to}' (writes wait); on a large "
+                       "table add it NOT VALID and VALIDATE CONSTRAINT separately")
+        elif isinstance(op, o.CreateIndex) and not op.index.concurrently:
+            out.append(f"CREATE INDEX '{op.index.name}' blocks writes to '{op.table}' while it "
+                       "builds; on a large table create it CONCURRENTLY (outside a transaction)")
+        return [(WARNING, message) for message in out]
+
+
+_VOLATILE = re.compile(r"random|uuid|clock_timestamp|nextval|timeofday", re.I)
+_VARCHAR = re.compile(r"^(?:varchar|character varying)\((\d+)\)$")
+_NUMERIC = re.compile(r"^numeric\((\d+)(?:,\s*(\d+))?\)$")
+
+
+def _type_change_rewrites(old: str, new: str) -> bool:
+    """False for the binary-coercible changes PostgreSQL makes without touching rows."""
+    old_varchar, new_varchar = _VARCHAR.match(old), _VARCHAR.match(new)
+    if old_varchar and (new == "text" or (new_varchar and int(new_varchar.group(1))
+                                          >= int(old_varchar.group(1)))):
+        return False
+    if old.startswith("varchar") and new == "text":
+        return False
+    old_numeric, new_numeric = _NUMERIC.match(old), _NUMERIC.match(new)
+    if old_numeric and new == "numeric":
+        return False
+    if old_numeric and new_numeric:
+        same_scale = (old_numeric.group(2) or "0") == (new_numeric.group(2) or "0")
+        return not (same_scale and int(new_numeric.group(1)) >= int(old_numeric.group(1)))
+    return True
 
 
 def _index_column_json(c: IndexColumn) -> dict:

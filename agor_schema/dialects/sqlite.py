@@ -7,6 +7,7 @@ SQLite's ALTER TABLE can add, drop and rename columns and rename tables; every o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,6 +18,7 @@ from agor_schema.dialects.base import (
     dependency_order,
     group_by_table,
     string_literal,
+    ts_default,
 )
 from agor_schema.dialects.sqlite_runtime import SQLiteRuntime
 from agor_schema.snapshot import (
@@ -96,7 +98,8 @@ class SQLiteDialect(SQLiteRuntime, Dialect):
                 return exp.Literal.number(interval_milliseconds(node))
             if isinstance(node, exp.Boolean):
                 return exp.Literal.number(1 if node.this else 0)
-            if isinstance(node, (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)):
+            if isinstance(node, (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE,
+                                 exp.Between, exp.In)):
                 _timestamp_literals_to_ms(node, column_types)
             return node
 
@@ -239,6 +242,47 @@ class SQLiteDialect(SQLiteRuntime, Dialect):
             prev_id=document.get("prevId", ""),
             extra={"views": document.get("views") or {}},
         )
+
+    # ------------------------------------------------------------------ TypeScript
+    ts_module = "drizzle-orm/sqlite-core"
+    ts_table_fn = "sqliteTable"
+
+    def ts_imports(self) -> list[str]:
+        return ["text", "integer", "real", "blob", "numeric", "index", "uniqueIndex",
+                "primaryKey", "foreignKey", "unique", "check"]
+
+    def ts_preamble(self, builders: str) -> str:
+        return ""
+
+    def ts_column(self, column: Column, lt: LogicalType) -> str:
+        """The drizzle sqlite-core builder of a column (mode keeps the app-side type)."""
+        from agor_schema.typescript import ts_string
+
+        name = ts_string(column.name)
+        builder = {
+            "varchar": f"text({name}, {{ length: {lt.length} }})",
+            "uuid": f"text({name}, {{ length: 36 }})",
+            "integer": f"integer({name})",
+            "bigint": f"integer({name}, {{ mode: 'number' }})",
+            "boolean": f"integer({name}, {{ mode: 'boolean' }})",
+            "timestamp": f"integer({name}, {{ mode: 'timestamp_ms' }})",
+            "real": f"real({name})",
+            "double": f"real({name})",
+            "numeric": f"numeric({name})",
+            "json": f"text({name}, {{ mode: 'json' }})",
+            "bytes": f"blob({name})",
+        }.get(lt.name, f"text({name})")
+        if column.primary_key:
+            builder += ".primaryKey({ autoIncrement: true })" if column.autoincrement \
+                else ".primaryKey()"
+        elif column.not_null:
+            builder += ".notNull()"
+        return builder + ts_default(column.default)
+
+    def ts_table_extras(self, table: Table, inline_fks: set[str], column_uniques: set[str]):
+        from agor_schema.typescript import common_extras
+
+        return common_extras(table, inline_fks, column_uniques, unique_in_indexes=True)
 
     # ------------------------------------------------------------------ SQL
     def quote(self, identifier: str) -> str:
@@ -398,7 +442,35 @@ class SQLiteDialect(SQLiteRuntime, Dialect):
         return f'"{column.name}"'
 
     def lint(self, operation: o.Op, old: Snapshot, new: Snapshot) -> list[tuple[str, str]]:
-        return []
+        """A rebuild of a table that others reference with row-changing ON DELETE actions."""
+        from agor_schema.lint import WARNING
+
+        old_table = old.tables.get(operation.table)
+        if old_table is None or operation.table not in new.tables:
+            return []
+        if not self._op_rebuilds(operation, old_table):
+            return []
+        children = sorted(
+            {(t.name, fk.on_delete) for t in new.tables.values() if t.name != operation.table
+             for fk in t.foreign_keys.values()
+             if fk.table_to == operation.table and fk.on_delete in ("cascade", "set null",
+                                                                    "set default")}
+        )
+        if not children:
+            return []
+        refs = ", ".join(f"{name} (ON DELETE {action})" for name, action in children)
+        return [(WARNING, f"SQLite rebuilds '{operation.table}' (copy, DROP TABLE, rename); "
+                 f"{refs} reference it: with foreign keys on, the "
+                 "DROP TABLE deletes or changes those child rows. agorschema's runner turns "
+                 "foreign keys off before the transaction; a runtime that only runs the "
+                 "migration's PRAGMA inside a transaction (drizzle-orm better-sqlite3) loses them")]
+
+    def _op_rebuilds(self, op: o.Op, old_table: Table) -> bool:
+        """Does this operation alone force the table rebuild (see `needs_rebuild`)?"""
+        if isinstance(op, o.AddForeignKey):
+            return any(c in old_table.columns for c in op.fk.columns_from) \
+                or len(op.fk.columns_from) != 1
+        return self.needs_rebuild([op], old_table)
 
 
 
@@ -423,7 +495,7 @@ def _is_plain_literal(sql: str) -> bool:
     if text.upper() in ("CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME", "NULL", "TRUE",
                         "FALSE"):
         return True
-    if text.startswith("'") and text.endswith("'") and text.count("'") % 2 == 0:
+    if re.fullmatch(r"'(?:[^']|'')*'", text):  # one string literal, not `'a' || 'b'`
         return True
     try:
         float(text)
@@ -433,17 +505,14 @@ def _is_plain_literal(sql: str) -> bool:
 
 
 def _timestamp_literals_to_ms(node, column_types: Mapping[str, LogicalType]) -> None:
-    """`created_at > '2024-01-01'` compares epoch ms in SQLite storage."""
+    """`created_at > '2024-01-01'` (also BETWEEN and IN) compares epoch ms in SQLite storage."""
     from sqlglot import exp
 
-    from agor_schema.expr import column_type_of
+    from agor_schema.expr import timestamp_literals
     from agor_schema.spec.validate import timestamp_ms
 
-    left, right = node.this, node.expression
-    for column_side, literal_side, key in ((left, right, "expression"), (right, left, "this")):
-        lt = column_type_of(column_side, column_types)
-        if lt is not None and lt.name == "timestamp" and isinstance(literal_side, exp.Literal) \
-                and literal_side.is_string:
-            ms = timestamp_ms(literal_side.this)
-            if ms is not None:
-                node.set(key, exp.Literal.number(ms))
+    for literal in timestamp_literals(node, column_types):
+        ms = timestamp_ms(literal.this)
+        if ms is not None:
+            literal.replace(exp.Literal.number(ms))
+
