@@ -103,6 +103,14 @@ def slug_for(operations: list[o.Op], name: str | None = None) -> str:
         o.CreateIndex: lambda op: f"add_index_{op.index.name}",
         o.DropIndex: lambda op: f"drop_index_{op.index.name}",
         o.RenameIndex: lambda op: f"rename_index_{op.old}",
+        o.AddCheck: lambda op: f"add_check_{op.check.name}",
+        o.DropCheck: lambda op: f"drop_check_{op.check.name}",
+        o.AddForeignKey: lambda op: f"add_fk_{op.table}_{'_'.join(op.fk.columns_from)}",
+        o.DropForeignKey: lambda op: f"drop_fk_{op.table}_{'_'.join(op.fk.columns_from)}",
+        o.AddUnique: lambda op: f"add_unique_{op.unique.name}",
+        o.DropUnique: lambda op: f"drop_unique_{op.unique.name}",
+        o.AddPrimaryKey: lambda op: f"add_pk_{op.table}",
+        o.DropPrimaryKey: lambda op: f"drop_pk_{op.table}",
     }
     make = words.get(type(first), lambda op: f"{op.kind}_{op.table}")
     slug = make(first)

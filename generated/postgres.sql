@@ -16,6 +16,7 @@ CREATE TABLE "users" (
 	"tenant_id" text DEFAULT 'default' NOT NULL,
 	CONSTRAINT "users_email_unique" UNIQUE("email"),
 	CONSTRAINT "users_email_has_at" CHECK ("email" LIKE '%@%'),
+	CONSTRAINT "users_email_length" CHECK (LENGTH("email") <= 320),
 	CONSTRAINT "users_role_enum" CHECK ("role" IN ('owner', 'admin', 'member', 'viewer'))
 );
 

@@ -24,6 +24,7 @@ export const users = pgTable('users', {
   index('users_admin_recent_idx').on(table.created_at).where(sql`"is_admin" = TRUE`),
   index('users_tenant_idx').on(table.tenant_id, table.created_at),
   check('users_email_has_at', sql`"email" LIKE '%@%'`),
+  check('users_email_length', sql`LENGTH("email") <= 320`),
   check('users_role_enum', sql`"role" IN ('owner', 'admin', 'member', 'viewer')`),
 ]);
 
