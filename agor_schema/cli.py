@@ -64,7 +64,7 @@ def main() -> None:
     and a safe runner. Settings come from [tool.agorschema] in pyproject.toml."""
 
 
-@main.command("compile")
+@main.command("compile", short_help="Validate the schema; write generated/ and new migrations.")
 @click.option("--name", default=None, help="Slug of the new migration (default: derived from the change).")
 @click.option("--allow-destructive", is_flag=True, help="Write migrations that drop tables, columns or data.")
 @FORMAT_OPTION
@@ -102,7 +102,7 @@ def compile_command(name: str | None, allow_destructive: bool, output_format: st
         click.echo(f"  {_short(path, cfg.root)}")
 
 
-@main.command("new")
+@main.command("new", short_help="Add a custom (hand-written SQL) migration to every dialect.")
 @click.argument("name")
 @PROJECT_OPTION
 @input_errors
@@ -116,7 +116,7 @@ def new_command(name: str, project: Path | None) -> None:
         click.echo(f"{dialect}: wrote {out.migration.tag}.sql: write its SQL, then commit")
 
 
-@main.command("check")
+@main.command("check", short_help="Fail when schema, generated files and migrations disagree.")
 @FORMAT_OPTION
 @PROJECT_OPTION
 @input_errors

@@ -1,5 +1,279 @@
-"""SQLite runtime half of the dialect: connections, bookkeeping, locking (filled by the runner work)."""
+"""SQLite runtime half of the dialect: connections, bookkeeping, locking, transactions.
+
+Design notes (why, not what):
+
+* The connection uses ``isolation_level=None`` so Python's sqlite3 never opens or commits
+  transactions behind our back; every migration is ``BEGIN IMMEDIATE`` … ``COMMIT``.
+  ``BEGIN IMMEDIATE`` takes the write lock up front, so concurrent starters queue on the
+  busy timeout instead of failing on a lock upgrade, and each re-reads the bookkeeping
+  table inside its own write transaction (that re-read is what makes "exactly once" hold).
+* ``PRAGMA foreign_keys`` is a no-op inside a transaction. drizzle-kit's table rebuilds
+  put ``PRAGMA foreign_keys=OFF`` inside the migration, which SQLite ignores, so
+  ``DROP TABLE`` of a parent cascades into its children. For a migration that rebuilds
+  tables the runner therefore switches foreign keys off *before* ``BEGIN``, skips the
+  PRAGMA lines, runs ``PRAGMA foreign_key_check`` before ``COMMIT`` and restores the
+  previous setting afterwards. Other migrations run with foreign keys enforced.
+* Python's sqlite3 runs one statement per ``execute()``; chunks holding several
+  statements are split at the boundaries ``sqlite3.complete_statement`` recognises
+  (it understands quotes, comments and trigger bodies). ``executescript`` is never
+  used: it commits the open transaction.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agor_schema.db import (
+    MEMORY,
+    CommitCheckFailed,
+    ConnectError,
+    LockTimeout,
+    Record,
+    Statement,
+    anchor_sqlite_url,
+    sqlite_path,
+)
+from agor_schema.journal import has_code, skip_space_and_comments
+
+if TYPE_CHECKING:
+    from agor_schema.journal import MigrationFile
+
+_FK_PRAGMA = re.compile(r"^\s*PRAGMA\s+(?:main\.)?foreign_keys\s*(?:=\s*\S+?)?\s*;?\s*$", re.I)
+_FK_ON = re.compile(r"=\s*(on|1|true|yes)\b", re.I)
+_REBUILD = re.compile(r"__new_", re.I)
+FK_NOTE = "not sent: foreign keys are switched off before BEGIN for this migration"
+FK_ON_NOTE = "not sent: foreign keys are restored after COMMIT"
+
+
+def _lock_timeout(exc: sqlite3.OperationalError) -> LockTimeout | None:
+    """SQLITE_BUSY after the busy timeout: another writer kept the database."""
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return LockTimeout(
+            f"another writer kept the database locked for longer than the busy timeout "
+            f"({text}); retry later or raise lock_timeout"
+        )
+    return None
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def split_sqlite_statements(sql: str) -> list[tuple[int, str]]:
+    """(offset of code start, text) of each statement in `sql`, code-less pieces dropped."""
+    pieces: list[tuple[int, str]] = []
+    start = 0
+    pos = sql.find(";")
+    while pos >= 0:
+        candidate = sql[start : pos + 1]
+        if sqlite3.complete_statement(candidate):
+            if has_code(candidate):
+                pieces.append((start + skip_space_and_comments(candidate), candidate))
+            start = pos + 1
+        pos = sql.find(";", pos + 1)
+    tail = sql[start:]
+    if has_code(tail):
+        pieces.append((start + skip_space_and_comments(tail), tail))
+    return pieces
 
 
 class SQLiteRuntime:
-    """Runtime behaviour of SQLite used by the runner."""
+    """Runtime behaviour of SQLite used by the runner (mixed into the SQLite dialect)."""
+
+    name = "sqlite"
+    default_migrations_table = "__drizzle_migrations"
+
+    # --- connections -----------------------------------------------------------------------
+
+    def anchor_url(self, url: str, root: Path) -> str:
+        """Relative file URLs from settings are relative to the project root, not the cwd."""
+        return anchor_sqlite_url(url, root)
+
+    def connect(
+        self, url: str, *, timeout: float = 60.0, create: bool = True
+    ) -> sqlite3.Connection:
+        """Open the file in autocommit mode with a busy timeout and foreign keys enforced.
+
+        With ``create=False`` (status, dry run) a missing file is not created: an empty
+        in-memory database stands in for it, which correctly reports nothing applied.
+        """
+        path = sqlite_path(url)
+        if not create and path != MEMORY and not Path(path).exists():
+            path = MEMORY
+        try:
+            conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+            conn.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.Error as exc:
+            raise ConnectError(f"cannot open SQLite database {path!r}: {exc}") from None
+        return conn
+
+    def close_connection(self, conn: sqlite3.Connection) -> None:
+        conn.close()
+
+    @property
+    def db_errors(self) -> tuple[type[BaseException], ...]:
+        """Exceptions that mean "the database refused a statement"."""
+        return (sqlite3.Error,)
+
+    def describe_db_error(self, exc: BaseException) -> str:
+        return f"{type(exc).__name__}: {exc}"
+
+    def error_line(self, exc: BaseException, statement: Statement) -> int:
+        """SQLite reports no position; the statement's first line is the best we know."""
+        return statement.line
+
+    # --- bookkeeping -----------------------------------------------------------------------
+
+    def migrations_table_sql(self, table: str, schema: str | None) -> str:
+        """drizzle-orm ignores `migrationsSchema` for SQLite: the table lives in main."""
+        return _quote(table)
+
+    def read_migration_records(
+        self, conn: sqlite3.Connection, table: str, schema: str | None
+    ) -> list[Record] | None:
+        """All bookkeeping rows, or None when the table does not exist yet (one query)."""
+        try:
+            rows = conn.execute(
+                f"SELECT id, hash, created_at FROM {self.migrations_table_sql(table, schema)}"
+            ).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return None
+            raise
+        return [Record(row[0], str(row[1]), int(row[2])) for row in rows]
+
+    def ensure_migrations_table(
+        self, conn: sqlite3.Connection, table: str, schema: str | None
+    ) -> None:
+        """drizzle-orm's own DDL (SERIAL is not a rowid alias: id stays NULL, as in drizzle)."""
+        try:
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.migrations_table_sql(table, schema)} "
+                "(id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)"
+            )
+        except sqlite3.OperationalError as exc:
+            raise _lock_timeout(exc) or exc from None
+
+    def record_migration(
+        self, conn: sqlite3.Connection, table: str, schema: str | None, hash: str, when: int
+    ) -> None:
+        conn.execute(
+            f'INSERT INTO {self.migrations_table_sql(table, schema)} ("hash", "created_at") '
+            "VALUES (?, ?)",
+            (hash, when),
+        )
+
+    def update_migration_hash(
+        self, conn: Any, table: str, schema: str | None, when: int, old: str, new: str
+    ) -> None:
+        """Accept an edited file (--allow-changed): drizzle-orm never reads `hash` back."""
+        conn.execute(
+            f"UPDATE {self.migrations_table_sql(table, schema)} SET hash = ? "
+            "WHERE created_at = ? AND hash = ?",
+            (new, when, old),
+        )
+
+    # --- locking and transactions ------------------------------------------------------------
+
+    @contextmanager
+    def migration_lock(
+        self, conn: sqlite3.Connection, table: str, schema: str | None, timeout: float
+    ) -> Iterator[None]:
+        """No run-wide lock: each migration's BEGIN IMMEDIATE (busy timeout) serializes writers."""
+        yield
+
+    def migration_statements(self, migration: MigrationFile) -> list[Statement]:
+        """One Statement per SQL statement; PRAGMA foreign_keys lines carry a note instead."""
+        out: list[Statement] = []
+        for chunk in migration.chunks:
+            for offset, sql in split_sqlite_statements(chunk.sql):
+                line = chunk.first_line + chunk.sql.count("\n", 0, offset)
+                note = None
+                if _FK_PRAGMA.match(sql[skip_space_and_comments(sql):]):
+                    note = FK_ON_NOTE if _FK_ON.search(sql) else FK_NOTE
+                out.append(Statement(sql=sql, line=line, note=note))
+        return out
+
+    def _rebuilds_tables(self, statements: list[Statement]) -> bool:
+        return any(s.note is not None or _REBUILD.search(s.sql) for s in statements)
+
+    @contextmanager
+    def migration_transaction(
+        self, conn: sqlite3.Connection, statements: list[Statement]
+    ) -> Iterator[None]:
+        """BEGIN IMMEDIATE … COMMIT, foreign keys off around it for table rebuilds."""
+        fk_off = self._rebuilds_tables(statements)
+        previous = conn.execute("PRAGMA foreign_keys").fetchone()[0]
+        if fk_off:
+            conn.execute("PRAGMA foreign_keys=OFF")
+        try:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise _lock_timeout(exc) or exc from None
+            try:
+                yield
+                if fk_off:
+                    self._foreign_key_check(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        finally:
+            if fk_off:
+                conn.execute(f"PRAGMA foreign_keys={'ON' if previous else 'OFF'}")
+
+    def _foreign_key_check(self, conn: sqlite3.Connection) -> None:
+        rows = conn.execute("PRAGMA foreign_key_check").fetchall()
+        if not rows:
+            return
+        shown = "; ".join(
+            f"{table} rowid {rowid} → {parent} (foreign key #{fkid})"
+            for table, rowid, parent, fkid in rows[:5]
+        )
+        more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+        raise CommitCheckFailed(
+            f"foreign key check failed: {len(rows)} row(s) reference missing parents: "
+            f"{shown}{more}",
+            statement="PRAGMA foreign_key_check (run before COMMIT)",
+        )
+
+    def execute_statement(self, conn: sqlite3.Connection, statement: Statement) -> None:
+        if statement.note is None:
+            conn.execute(statement.sql).fetchall()
+
+    # --- dry run -------------------------------------------------------------------------------
+
+    def dry_run_script(
+        self, migration: MigrationFile, statements: list[Statement], table: str,
+        schema: str | None,
+    ) -> str:
+        """The SQL the runner would send for one migration, in order."""
+        lines: list[str] = []
+        fk_off = self._rebuilds_tables(statements)
+        if fk_off:
+            lines.append("PRAGMA foreign_keys=OFF;  -- before BEGIN: it rebuilds tables")
+        lines.append("BEGIN IMMEDIATE;")
+        for st in statements:
+            text = st.sql.strip()
+            if st.note:
+                lines.append(f"-- line {st.line}: {text}  -- {st.note}")
+            else:
+                lines.append(text if text.endswith(";") else text + ";")
+        if fk_off:
+            lines.append("PRAGMA foreign_key_check;  -- any row aborts the migration")
+        lines.append(
+            f'INSERT INTO {self.migrations_table_sql(table, schema)} ("hash", "created_at") '
+            f"VALUES ('{migration.hash}', {migration.when});"
+        )
+        lines.append("COMMIT;")
+        if fk_off:
+            lines.append("PRAGMA foreign_keys=<previous setting>;")
+        return "\n".join(lines)

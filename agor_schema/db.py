@@ -1,0 +1,122 @@
+"""Database URLs → connections, and the small types the runner and the dialect runtimes share.
+
+Supported URLs: ``sqlite:///relative.db``, ``sqlite:////absolute.db``, ``sqlite://:memory:``,
+``postgresql://user:pass@host:port/db`` and ``postgres://...`` (psycopg 3, imported lazily so
+that SQLite-only use never pays for it). Connecting itself is a method of the dialect runtime.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+MEMORY = ":memory:"
+
+
+class DatabaseURLError(ValueError):
+    """A URL this tool cannot use; the message shows the accepted forms."""
+
+
+class RuntimeDBError(Exception):
+    """A condition a dialect runtime reports to the runner (not a failed SQL statement)."""
+
+
+class ConnectError(RuntimeDBError):
+    """The database could not be opened or reached."""
+
+
+class LockTimeout(RuntimeDBError):
+    """Another migrate run held the lock for longer than the configured timeout."""
+
+
+class CommitCheckFailed(RuntimeDBError):
+    """A check run just before COMMIT (e.g. SQLite `PRAGMA foreign_key_check`) failed."""
+
+    def __init__(self, message: str, statement: str) -> None:
+        super().__init__(message)
+        self.statement = statement
+
+
+@dataclass(frozen=True)
+class Record:
+    """One bookkeeping row: drizzle's (id, hash, created_at); created_at is the journal `when`."""
+
+    id: int | None
+    hash: str
+    created_at: int
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One unit sent to the database, with the 1-based file line its code starts on.
+
+    `note` set means the runner does not send it and explains why (for example a
+    `PRAGMA foreign_keys` line that SQLite would ignore inside a transaction).
+    """
+
+    sql: str
+    line: int
+    note: str | None = None
+
+
+_SCHEMES = "sqlite:///relative.db, sqlite:////absolute/path.db, sqlite://:memory:, " \
+    "postgresql://user:pass@host:port/db"
+
+
+def scheme_of(url: str) -> str:
+    """Lower-case URL scheme without a driver suffix (`postgresql+psycopg` → `postgresql`)."""
+    if "://" not in url:
+        raise DatabaseURLError(f"not a database URL: {url!r}; use one of: {_SCHEMES}")
+    return url.split("://", 1)[0].lower().split("+", 1)[0]
+
+
+def sqlite_path(url: str) -> str:
+    """The file path (or ':memory:') a sqlite:// URL names; the query string is ignored."""
+    if scheme_of(url) != "sqlite":
+        raise DatabaseURLError(f"not a sqlite URL: {url!r}")
+    rest = url.split("://", 1)[1].split("?", 1)[0]
+    if rest in ("", "/", MEMORY, "/" + MEMORY):
+        return MEMORY
+    if not rest.startswith("/"):
+        raise DatabaseURLError(
+            f"bad sqlite URL {url!r}: use sqlite:///relative.db (three slashes), "
+            "sqlite:////absolute.db (four) or sqlite://:memory:"
+        )
+    return unquote(rest[1:])
+
+
+def anchor_sqlite_url(url: str, root: Path) -> str:
+    """Make a relative sqlite:/// URL absolute against `root` (settings are project-relative)."""
+    path = sqlite_path(url)
+    if path == MEMORY or Path(path).is_absolute():
+        return url
+    return "sqlite:///" + str((root / path).resolve())
+
+
+def postgres_conninfo(url: str) -> str:
+    """A libpq URL for psycopg: any postgres/postgresql[+driver] scheme → postgresql://."""
+    if scheme_of(url) not in ("postgres", "postgresql"):
+        raise DatabaseURLError(f"not a PostgreSQL URL: {url!r}")
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced by ***, for messages and JSON output."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.password is None:
+        return url
+    netloc = re.sub(r":[^:@/]*@", ":***@", parts.netloc, count=1)
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def connect(url: str, **options: Any) -> Any:
+    """Open a connection with the runtime of the dialect the URL names."""
+    from agor_schema.dialects import dialect_for_url
+
+    return dialect_for_url(url).connect(url, **options)

@@ -1,0 +1,84 @@
+"""Shared fixtures: a fresh SQLite URL and a fresh, empty real PostgreSQL database per test.
+
+The PostgreSQL source (environment URL, local throwaway cluster, testcontainers) is
+described in ``tests/pg_cluster.py``. With ``CI=true`` a missing PostgreSQL fails the
+test instead of skipping it, so CI can never pass by skipping every PostgreSQL test.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pg_cluster import NoPostgres, admin_url, connect, create_database, drop_database
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def in_ci() -> bool:
+    """True when the environment says this is a CI run (missing services must fail)."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def missing(reason: str) -> None:
+    """Skip locally, fail under CI=true."""
+    if in_ci():
+        pytest.fail(f"{reason} (CI=true: required, not skipped)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """URL of a not-yet-existing SQLite file in this test's tmp dir (absolute form)."""
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> Iterator[str | None]:
+    """Admin URL of the session's PostgreSQL server, or None (reason in `_pg_problem`)."""
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(admin_url())
+        except NoPostgres as exc:
+            _pg_problem.append(str(exc))
+            yield None
+            return
+        yield url
+
+
+_pg_problem: list[str] = []
+
+
+@pytest.fixture
+def pg_url(pg_admin_url: str | None) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test, as a postgresql:// URL."""
+    if pg_admin_url is None:
+        missing(_pg_problem[-1] if _pg_problem else "no PostgreSQL available")
+        return
+    url = create_database(pg_admin_url)
+    try:
+        yield url
+    finally:
+        drop_database(pg_admin_url, url)
+
+
+@pytest.fixture
+def pg_conn(pg_url: str) -> Iterator[Any]:
+    """An autocommit psycopg connection to `pg_url`, for catalog reads in assertions."""
+    conn = connect(pg_url)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    """The ../shared folder beside the repo (read-only corpus); skipped when absent."""
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} not present (the shared corpus sits beside the repo)")
+    return SHARED
