@@ -94,6 +94,50 @@ class Dialect:
         return []
 
 
+def columns_from_json(raw: Mapping[str, Any]) -> dict[str, Column]:
+    """A snapshot table's `columns` (either dialect; missing optional keys are defaults)."""
+    from agor_schema.snapshot import Column
+
+    columns = {}
+    for key, c in (raw.get("columns") or {}).items():
+        name = c.get("name", key)
+        columns[name] = Column(
+            name=name,
+            type=c["type"],
+            primary_key=bool(c.get("primaryKey", False)),
+            not_null=bool(c.get("notNull", False)),
+            autoincrement=bool(c.get("autoincrement", False)),
+            default=c.get("default"),
+            identity=c.get("identity"),
+            generated=c.get("generated"),
+        )
+    return columns
+
+
+def constraints_from_json(raw: Mapping[str, Any], table: Table) -> None:
+    """Read a snapshot table's foreign keys, composite keys, uniques and checks into `table`."""
+    from agor_schema.snapshot import Check, ForeignKey, PrimaryKey, Unique
+
+    for key, fk in (raw.get("foreignKeys") or {}).items():
+        table.foreign_keys[key] = ForeignKey(
+            name=fk.get("name", key),
+            table_from=fk.get("tableFrom", table.name),
+            table_to=fk["tableTo"],
+            columns_from=list(fk.get("columnsFrom", [])),
+            columns_to=list(fk.get("columnsTo", [])),
+            on_delete=fk.get("onDelete") or "no action",
+            on_update=fk.get("onUpdate") or "no action",
+            schema_to=fk.get("schemaTo"),
+        )
+    for key, pk in (raw.get("compositePrimaryKeys") or {}).items():
+        table.primary_keys[key] = PrimaryKey(pk.get("name", key), list(pk["columns"]))
+    for key, u in (raw.get("uniqueConstraints") or {}).items():
+        table.uniques[key] = Unique(u.get("name", key), list(u["columns"]),
+                                    bool(u.get("nullsNotDistinct", False)))
+    for key, ch in (raw.get("checkConstraints") or {}).items():
+        table.checks[key] = Check(ch.get("name", key), ch["value"])
+
+
 def string_literal(text: str) -> str:
     """A SQL string literal with single quotes doubled."""
     return "'" + text.replace("'", "''") + "'"

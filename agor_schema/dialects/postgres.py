@@ -9,19 +9,19 @@ from typing import Any
 from agor_schema import ops as o
 from agor_schema.dialects.base import (
     Dialect,
+    columns_from_json,
     compact_json,
+    constraints_from_json,
     dependency_order,
     string_literal,
     ts_default,
 )
 from agor_schema.dialects.postgres_runtime import PostgresRuntime
 from agor_schema.snapshot import (
-    Check,
     Column,
     ForeignKey,
     Index,
     IndexColumn,
-    PrimaryKey,
     Snapshot,
     Table,
     Unique,
@@ -203,16 +203,7 @@ class PostgresDialect(PostgresRuntime, Dialect):
             table = Table(name=name, schema=raw.get("schema", "") or "",
                           extra={"policies": raw.get("policies") or {},
                                  "isRLSEnabled": bool(raw.get("isRLSEnabled", False))})
-            for cname, c in (raw.get("columns") or {}).items():
-                table.columns[c.get("name", cname)] = Column(
-                    name=c.get("name", cname),
-                    type=c["type"],
-                    primary_key=bool(c.get("primaryKey", False)),
-                    not_null=bool(c.get("notNull", False)),
-                    default=c.get("default"),
-                    identity=c.get("identity"),
-                    generated=c.get("generated"),
-                )
+            table.columns = columns_from_json(raw)
             for iname, ix in (raw.get("indexes") or {}).items():
                 table.indexes[iname] = Index(
                     name=ix.get("name", iname),
@@ -223,24 +214,7 @@ class PostgresDialect(PostgresRuntime, Dialect):
                     concurrently=bool(ix.get("concurrently", False)),
                     with_=ix.get("with") or {},
                 )
-            for fname, fk in (raw.get("foreignKeys") or {}).items():
-                table.foreign_keys[fname] = ForeignKey(
-                    name=fk.get("name", fname),
-                    table_from=fk.get("tableFrom", name),
-                    table_to=fk["tableTo"],
-                    columns_from=list(fk.get("columnsFrom", [])),
-                    columns_to=list(fk.get("columnsTo", [])),
-                    on_delete=fk.get("onDelete") or "no action",
-                    on_update=fk.get("onUpdate") or "no action",
-                    schema_to=fk.get("schemaTo"),
-                )
-            for pname, pk in (raw.get("compositePrimaryKeys") or {}).items():
-                table.primary_keys[pname] = PrimaryKey(pk.get("name", pname), list(pk["columns"]))
-            for uname, u in (raw.get("uniqueConstraints") or {}).items():
-                table.uniques[uname] = Unique(u.get("name", uname), list(u["columns"]),
-                                              bool(u.get("nullsNotDistinct", False)))
-            for cname, ch in (raw.get("checkConstraints") or {}).items():
-                table.checks[cname] = Check(ch.get("name", cname), ch["value"])
+            constraints_from_json(raw, table)
             tables[name] = table
         extra = {k: document.get(k) or {} for k in
                  ("enums", "schemas", "sequences", "roles", "policies", "views")}

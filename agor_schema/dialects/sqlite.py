@@ -14,7 +14,9 @@ from typing import Any
 from agor_schema import ops as o
 from agor_schema.dialects.base import (
     Dialect,
+    columns_from_json,
     compact_json,
+    constraints_from_json,
     dependency_order,
     group_by_table,
     string_literal,
@@ -22,15 +24,11 @@ from agor_schema.dialects.base import (
 )
 from agor_schema.dialects.sqlite_runtime import SQLiteRuntime
 from agor_schema.snapshot import (
-    Check,
     Column,
-    ForeignKey,
     Index,
     IndexColumn,
-    PrimaryKey,
     Snapshot,
     Table,
-    Unique,
 )
 from agor_schema.spec.types import LogicalType
 
@@ -197,16 +195,7 @@ class SQLiteDialect(SQLiteRuntime, Dialect):
         for key, raw in (document.get("tables") or {}).items():
             name = raw.get("name", key)
             table = Table(name=name)
-            for cname, c in (raw.get("columns") or {}).items():
-                table.columns[c.get("name", cname)] = Column(
-                    name=c.get("name", cname),
-                    type=c["type"],
-                    primary_key=bool(c.get("primaryKey", False)),
-                    not_null=bool(c.get("notNull", False)),
-                    autoincrement=bool(c.get("autoincrement", False)),
-                    default=c.get("default"),
-                    generated=c.get("generated"),
-                )
+            table.columns = columns_from_json(raw)
             for iname, ix in (raw.get("indexes") or {}).items():
                 flagged = (internal.get(iname) or {}).get("columns") or {}
                 table.indexes[iname] = Index(
@@ -218,22 +207,7 @@ class SQLiteDialect(SQLiteRuntime, Dialect):
                     unique=bool(ix.get("isUnique", False)),
                     where=ix.get("where"),
                 )
-            for fname, fk in (raw.get("foreignKeys") or {}).items():
-                table.foreign_keys[fname] = ForeignKey(
-                    name=fk.get("name", fname),
-                    table_from=fk.get("tableFrom", name),
-                    table_to=fk["tableTo"],
-                    columns_from=list(fk.get("columnsFrom", [])),
-                    columns_to=list(fk.get("columnsTo", [])),
-                    on_delete=fk.get("onDelete") or "no action",
-                    on_update=fk.get("onUpdate") or "no action",
-                )
-            for pname, pk in (raw.get("compositePrimaryKeys") or {}).items():
-                table.primary_keys[pname] = PrimaryKey(pk.get("name", pname), list(pk["columns"]))
-            for uname, u in (raw.get("uniqueConstraints") or {}).items():
-                table.uniques[uname] = Unique(u.get("name", uname), list(u["columns"]))
-            for cname, ch in (raw.get("checkConstraints") or {}).items():
-                table.checks[cname] = Check(ch.get("name", cname), ch["value"])
+            constraints_from_json(raw, table)
             tables[name] = table
         return Snapshot(
             dialect="sqlite",
