@@ -151,6 +151,10 @@ def _register_runner_commands() -> None:
         return
     main.add_command(migrate_command, "migrate")
     main.add_command(status_command, "status")
+    from agor_schema.cli_verify import diff_command, verify_command
+
+    main.add_command(diff_command, "diff")
+    main.add_command(verify_command, "verify")
 
 
 _register_runner_commands()

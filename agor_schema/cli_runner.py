@@ -61,7 +61,7 @@ def _when(ms: int | None) -> str:
         return str(ms)
 
 
-@click.command("migrate")
+@click.command("migrate", short_help="Apply pending migrations safely, one transaction each.")
 @click.option("--database", "database", metavar="URL",
               help="Database URL (sqlite:///file.db, postgresql://...); default: from settings.")
 @click.option("--migrations", "migrations", metavar="DIR", type=click.Path(file_okay=False),
@@ -124,7 +124,7 @@ def migrate_command(
                    f"{len(result.skipped)} already applied")
 
 
-@click.command("status")
+@click.command("status", short_help="Show applied and pending migrations and any problems.")
 @click.option("--database", "database", metavar="URL",
               help="Database URL (sqlite:///file.db, postgresql://...); default: from settings.")
 @click.option("--migrations", "migrations", metavar="DIR", type=click.Path(file_okay=False),

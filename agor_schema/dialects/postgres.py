@@ -16,6 +16,7 @@ from agor_schema.dialects.base import (
     string_literal,
     ts_default,
 )
+from agor_schema.dialects.postgres_introspect import PostgresIntrospection
 from agor_schema.dialects.postgres_runtime import PostgresRuntime
 from agor_schema.snapshot import (
     Column,
@@ -44,7 +45,7 @@ TYPES = {
 MAX_VALUES = {"integer": "2147483647", "bigint": "9223372036854775807"}
 
 
-class PostgresDialect(PostgresRuntime, Dialect):
+class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
     name = "postgres"
     sqlglot_dialect = "postgres"
     snapshot_version = "7"

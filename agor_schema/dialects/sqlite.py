@@ -22,6 +22,7 @@ from agor_schema.dialects.base import (
     string_literal,
     ts_default,
 )
+from agor_schema.dialects.sqlite_introspect import SQLiteIntrospection
 from agor_schema.dialects.sqlite_runtime import SQLiteRuntime
 from agor_schema.snapshot import (
     Column,
@@ -56,7 +57,7 @@ FK_OFF = "PRAGMA foreign_keys=OFF;"
 FK_ON = "PRAGMA foreign_keys=ON;"
 
 
-class SQLiteDialect(SQLiteRuntime, Dialect):
+class SQLiteDialect(SQLiteIntrospection, SQLiteRuntime, Dialect):
     name = "sqlite"
     sqlglot_dialect = "sqlite"
     snapshot_version = "6"

@@ -1,0 +1,264 @@
+"""PostgreSQL half of introspection: pg_catalog → `Snapshot`.
+
+Types come from format_type, defaults, check and index expressions from pg_get_expr (the
+database's own spelling, e.g. `'member'::text`), constraints from pg_constraint (columns from
+conkey/confkey, not parsed from text), identity columns with their sequence settings, indexes
+that back no constraint from pg_index. The scratch database is a schema created inside a
+transaction on the same server and rolled back, so nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from agor_schema.introspect import (
+    BOOKKEEPING_TABLE,
+    IntrospectionError,
+    normalize_sql,
+    unquote_identifier,
+)
+from agor_schema.snapshot import (
+    Check,
+    Column,
+    ForeignKey,
+    Index,
+    IndexColumn,
+    PrimaryKey,
+    Snapshot,
+    Table,
+    Unique,
+)
+
+ACTIONS = {"a": "no action", "r": "restrict", "c": "cascade", "n": "set null", "d": "set default"}
+VERIFY_ENV = "AGORSCHEMA_VERIFY_PG_URL"
+
+_TABLES = """
+SELECT c.oid, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = %s AND c.relkind IN ('r', 'p') ORDER BY c.oid
+"""
+_COLUMNS = """
+SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+       pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated,
+       pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname)
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attrelid, a.attnum
+"""
+_SEQUENCE = """
+SELECT s.relname, p.seqincrement, p.seqstart, p.seqmin, p.seqmax, p.seqcache, p.seqcycle
+FROM pg_sequence p JOIN pg_class s ON s.oid = p.seqrelid WHERE p.seqrelid = %s::regclass
+"""
+_CONSTRAINTS = """
+SELECT k.conrelid, k.conname, k.contype,
+       ARRAY(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY u(num, pos)
+             JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.num ORDER BY u.pos),
+       t.relname, tn.nspname,
+       ARRAY(SELECT a.attname FROM unnest(k.confkey) WITH ORDINALITY u(num, pos)
+             JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.num ORDER BY u.pos),
+       k.confdeltype, k.confupdtype, pg_get_expr(k.conbin, k.conrelid),
+       pg_get_constraintdef(k.oid)
+FROM pg_constraint k
+JOIN pg_class c ON c.oid = k.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_class t ON t.oid = k.confrelid
+LEFT JOIN pg_namespace tn ON tn.oid = t.relnamespace
+WHERE n.nspname = %s AND k.contype IN ('p', 'f', 'u', 'c')
+ORDER BY k.conrelid, k.conname
+"""
+_INDEXES = """
+SELECT ix.indrelid, i.relname, ix.indisunique, am.amname, pg_get_expr(ix.indpred, ix.indrelid),
+       ix.indnkeyatts, ix.indkey::int2[], ix.indoption::int2[],
+       ARRAY(SELECT pg_get_indexdef(ix.indexrelid, k, true)
+             FROM generate_series(1, ix.indnkeyatts) k ORDER BY k),
+       ARRAY(SELECT CASE WHEN o.opcdefault THEN '' ELSE o.opcname END
+             FROM unnest(ix.indclass::oid[]) WITH ORDINALITY u(oid, pos)
+             JOIN pg_opclass o ON o.oid = u.oid ORDER BY u.pos)
+FROM pg_index ix
+JOIN pg_class i ON i.oid = ix.indexrelid
+JOIN pg_class t ON t.oid = ix.indrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+JOIN pg_am am ON am.oid = i.relam
+WHERE n.nspname = %s
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = ix.indexrelid
+                  AND k.contype IN ('p', 'u', 'x'))
+ORDER BY ix.indrelid, i.relname
+"""
+
+
+def _type_name(formatted: str) -> str:
+    """format_type's spelling, with `character varying(n)` shortened as DDL writes it."""
+    formatted = re.sub(r"^character varying", "varchar", formatted)
+    return re.sub(r"^numeric\((\d+),(\d+)\)$", r"numeric(\1, \2)", formatted)
+
+
+class PostgresIntrospection:
+    """Read a PostgreSQL schema's tables (mixed into the PostgreSQL dialect)."""
+
+    verify_server_env: str | None = VERIFY_ENV
+
+    # ------------------------------------------------------------------ catalog → Snapshot
+    def introspect(self, conn: Any, *, schema: str | None = None,
+                   exclude: Iterable[str] = (BOOKKEEPING_TABLE,)) -> Snapshot:
+        """The tables of `schema` (default: the connection's current schema)."""
+        if schema is None:
+            schema = conn.execute("SELECT current_schema()").fetchone()[0]
+            if schema is None:
+                raise IntrospectionError("the connection has no current schema (search_path)")
+        skip = set(exclude) | {BOOKKEEPING_TABLE}
+        snapshot = Snapshot(dialect="postgres", extra={})
+        by_oid: dict[int, Table] = {}
+        for oid, name in conn.execute(_TABLES, (schema,)).fetchall():
+            if name in skip:
+                continue
+            by_oid[oid] = snapshot.tables[name] = Table(
+                name=name, extra={"policies": {}, "isRLSEnabled": False})
+        for oid, cname, ctype, notnull, default, identity, generated, sequence in \
+                conn.execute(_COLUMNS, (schema,)).fetchall():
+            table = by_oid.get(oid)
+            if table is None:
+                continue
+            column = Column(name=cname, type=_type_name(ctype), not_null=bool(notnull))
+            if generated:
+                column.generated = {"as": f"({default})" if default else "?", "type": "stored"}
+            elif default is not None:
+                column.default = normalize_sql(default)
+            if identity:
+                column.identity = self._identity(conn, identity, sequence)
+            table.columns[cname] = column
+        for (oid, conname, contype, columns, target, target_schema, target_columns, on_delete,
+             on_update, expression, definition) in conn.execute(_CONSTRAINTS, (schema,)).fetchall():
+            table = by_oid.get(oid)
+            if table is None:
+                continue
+            columns = list(columns)
+            if contype == "p":
+                if len(columns) == 1 and conname == f"{table.name}_pkey":
+                    table.columns[columns[0]].primary_key = True
+                else:
+                    table.primary_keys[conname] = PrimaryKey(conname, columns)
+            elif contype == "u":
+                table.uniques[conname] = Unique(conname, columns,
+                                                "NULLS NOT DISTINCT" in (definition or ""))
+            elif contype == "f":
+                table.foreign_keys[conname] = ForeignKey(
+                    name=conname, table_from=table.name, table_to=target,
+                    columns_from=columns, columns_to=list(target_columns),
+                    on_delete=ACTIONS.get(on_delete, on_delete),
+                    on_update=ACTIONS.get(on_update, on_update),
+                    schema_to=None if target_schema == schema else target_schema)
+            elif contype == "c":
+                value = expression if expression is not None else definition
+                table.checks[conname] = Check(conname, normalize_sql(value))
+        for (oid, iname, unique, method, predicate, nkey, keys, options, texts,
+             opclasses) in conn.execute(_INDEXES, (schema,)).fetchall():
+            table = by_oid.get(oid)
+            if table is None:
+                continue
+            parts = []
+            for position in range(nkey):
+                attnum = keys[position]
+                option = options[position] or 0
+                desc, nulls_first = bool(option & 1), bool(option & 2)
+                text = texts[position]
+                parts.append(IndexColumn(
+                    expression=unquote_identifier(text) if attnum else normalize_sql(text),
+                    is_expression=not attnum,
+                    asc=not desc,
+                    nulls="first" if nulls_first else "last",
+                    opclass=opclasses[position] or None if position < len(opclasses) else None,
+                ))
+            table.indexes[iname] = Index(iname, parts, unique=bool(unique),
+                                         where=normalize_sql(predicate), method=method)
+        return snapshot
+
+    def _identity(self, conn: Any, kind: str, sequence: str | None) -> dict:
+        identity: dict[str, Any] = {"type": "always" if kind == "a" else "byDefault"}
+        if sequence:
+            row = conn.execute(_SEQUENCE, (sequence,)).fetchone()
+            if row:
+                name, increment, start, minimum, maximum, cache, cycle = row
+                identity.update({"name": name, "increment": str(increment),
+                                 "startWith": str(start), "minValue": str(minimum),
+                                 "maxValue": str(maximum), "cache": str(cache),
+                                 "cycle": bool(cycle)})
+        return identity
+
+    # ------------------------------------------------------------------ scratch database
+    def scratch_introspect(self, statements: Sequence[str], conn: Any = None) -> Snapshot:
+        """Apply DDL in a scratch schema inside a transaction on `conn`'s server, read it back
+        and roll everything back. References qualified with "public" are pointed at the
+        scratch schema."""
+        if conn is None:
+            raise IntrospectionError("a PostgreSQL scratch schema needs a connection")
+        scratch = f"agorschema_scratch_{uuid.uuid4().hex[:12]}"
+        quoted = self.quote(scratch)
+        import psycopg
+
+        try:
+            with conn.transaction(force_rollback=True):
+                conn.execute(f"CREATE SCHEMA {quoted}")
+                conn.execute(f"SET LOCAL search_path TO {quoted}, public")
+                for statement in statements:
+                    sql = _retarget(statement.replace("--> statement-breakpoint", ""), quoted)
+                    if not sql.strip():
+                        continue
+                    try:
+                        conn.execute(sql)
+                    except psycopg.Error as exc:
+                        raise IntrospectionError(
+                            f"the expected DDL does not apply to PostgreSQL: "
+                            f"{str(exc).splitlines()[0]}: {statement.strip()[:300]}") from None
+                return self.introspect(conn, schema=scratch)
+        except psycopg.Error as exc:
+            raise IntrospectionError(f"scratch schema failed: {str(exc).splitlines()[0]}") from None
+
+    def require_existing_database(self, url: str) -> None:
+        """Nothing to check before connecting: a missing database fails to connect."""
+
+    # ------------------------------------------------------------------ throwaway database
+    def throwaway_database(self, server_url: str | None = None):
+        """A context manager yielding the URL of a new empty database on `server_url`'s server,
+        dropped afterwards. Raises IntrospectionError when no server is given."""
+        import contextlib
+        from urllib.parse import urlsplit, urlunsplit
+
+        if not server_url:
+            raise IntrospectionError(
+                f"no PostgreSQL server: pass --pg-url or set {VERIFY_ENV}")
+
+        @contextlib.contextmanager
+        def scope():
+            name = f"agorschema_verify_{uuid.uuid4().hex[:12]}"
+            admin = self.connect(server_url)
+            try:
+                admin.execute(f"CREATE DATABASE {self.quote(name)}")
+                parts = urlsplit(server_url)
+                yield urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query,
+                                  parts.fragment))
+            finally:
+                try:
+                    admin.execute(f"DROP DATABASE IF EXISTS {self.quote(name)} WITH (FORCE)")
+                except Exception:  # noqa: BLE001 - PostgreSQL < 13 has no FORCE
+                    admin.execute(f"DROP DATABASE IF EXISTS {self.quote(name)}")
+                finally:
+                    admin.close()
+
+        return scope()
+
+
+_PUBLIC = re.compile(r'"public"\.|\bpublic\.(?=["A-Za-z_])')
+
+
+def _retarget(sql: str, quoted_schema: str) -> str:
+    """Point `"public".` / `public.` qualifiers at the scratch schema (outside literals)."""
+    out = []
+    for token in re.findall(r"'(?:[^']|'')*'|[^']+|'", sql):
+        out.append(token if token.startswith("'") and len(token) > 1
+                   else _PUBLIC.sub(quoted_schema + ".", token))
+    return "".join(out)

@@ -1,0 +1,361 @@
+"""Live database → `Snapshot`, and drift between a database and the schema.
+
+Reading a catalog is a method of the dialect (`dialect.introspect(conn)`, see
+`dialects/*_introspect.py`). Databases rewrite the SQL they store (PostgreSQL turns
+`role = 'member'` into `(role = 'member'::text)`; SQLite keeps the text as written but rewrites
+identifiers on renames), so an introspected snapshot is never compared with a built one. The
+expected side is produced the same way as the live one: the schema's DDL is applied to a
+scratch database of the same engine (`dialect.scratch_introspect`: an in-memory SQLite, or a
+PostgreSQL schema inside a transaction that is rolled back) and read back. Then
+`diff(live, expected)` (the differ of `diff.py`) lists the drift as operations: what would turn
+the database into what the schema says.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from agor_schema import ops as o
+from agor_schema.snapshot import Check, Column, ForeignKey, Index, PrimaryKey, Snapshot, Unique
+
+BOOKKEEPING_TABLE = "__drizzle_migrations"
+
+
+class IntrospectionError(Exception):
+    """The catalog could not be read, or the scratch DDL did not apply."""
+
+
+# ------------------------------------------------------------------ SQL text helpers
+
+
+def balanced(text: str, start: int) -> tuple[str, int]:
+    """The text inside the parenthesis opening at `start` (quotes respected) and its end."""
+    depth = 0
+    i = start
+    quote: str | None = None
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"`[":
+            quote = "]" if ch == "[" else ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return text[start + 1:i], i
+        i += 1
+    raise IntrospectionError(f"unbalanced parentheses in {text!r}")
+
+
+def split_top_level(text: str, sep: str = ",") -> list[str]:
+    """Split at `sep` outside quotes and parentheses; parts stripped, empty ones dropped."""
+    parts: list[str] = []
+    depth = 0
+    quote: str | None = None
+    start = 0
+    for i, ch in enumerate(text):
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"`[":
+            quote = "]" if ch == "[" else ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == sep and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    parts.append(text[start:].strip())
+    return [p for p in parts if p]
+
+
+_TOKEN = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|`(?:[^`]|``)*`|\s+|[^'"`\s]+|.""")
+
+
+def normalize_sql(text: str | None) -> str | None:
+    """SQL text with identifier quoting unified ("x") and runs of whitespace collapsed.
+
+    String literals are kept byte for byte. Both sides of a comparison go through this, so it
+    only removes differences that a database introduces on its own (SQLite rewrites a renamed
+    column as "new" where the original text had `old`)."""
+    if text is None:
+        return None
+    out: list[str] = []
+    for token in _TOKEN.findall(text.strip()):
+        if token.isspace():
+            out.append(" ")
+        elif token[0] == "`":
+            out.append('"' + token[1:-1].replace("``", "`").replace('"', '""') + '"')
+        else:
+            out.append(token)
+    text = "".join(out)
+    text = re.sub(r"\(\s+", "(", text)
+    text = re.sub(r"\s+\)", ")", text)
+    return text
+
+
+def strip_parens(text: str) -> str:
+    """`(expr)` → `expr` when the outer parentheses enclose the whole text (repeatedly)."""
+    text = text.strip()
+    while text.startswith("("):
+        inner, end = balanced(text, 0)
+        if end != len(text) - 1:
+            break
+        text = inner.strip()
+    return text
+
+
+def unquote_identifier(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"`":
+        return text[1:-1].replace(text[0] * 2, text[0])
+    if len(text) >= 2 and text[0] == "[" and text[-1] == "]":
+        return text[1:-1]
+    return text
+
+
+# ------------------------------------------------------------------ expected side
+
+
+def schema_statements(snapshot: Snapshot, dialect: Any) -> list[str]:
+    """The DDL that creates `snapshot` from nothing (what `compiler.full_ddl` prints)."""
+    from agor_schema.diff import diff
+
+    plan = diff(dialect.empty_snapshot(), snapshot)
+    return dialect.render(plan.operations, plan.before, plan.after)
+
+
+def expected_snapshot(snapshot: Snapshot, dialect: Any, conn: Any = None) -> Snapshot:
+    """`snapshot` as the engine stores it: its DDL applied to a scratch database, read back."""
+    return dialect.scratch_introspect(schema_statements(snapshot, dialect), conn)
+
+
+# ------------------------------------------------------------------ drift
+
+
+@dataclass
+class Change:
+    """One difference between a database and what it should hold, for people and JSON."""
+
+    kind: str
+    table: str
+    message: str
+    name: str | None = None  # column, index or constraint name
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "table": self.table, "name": self.name,
+                "message": self.message}
+
+
+@dataclass
+class Drift:
+    """`diff(live, expected)`: the operations that would turn `live` into `expected`."""
+
+    operations: list[o.Op]
+    before: Snapshot
+    after: Snapshot
+    changes: list[Change] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.operations
+
+    def fix_sql(self, dialect: Any) -> list[str]:
+        """The statements the dialect would run to remove the drift."""
+        if not self.operations:
+            return []
+        return dialect.render(self.operations, self.before, self.after)
+
+
+def drift(live: Snapshot, expected: Snapshot, *, actual: str = "database",
+          wanted: str = "schema") -> Drift:
+    """What differs between two introspected snapshots, as operations and readable lines."""
+    from agor_schema.diff import diff
+
+    plan = diff(live, expected)
+    return Drift(plan.operations, plan.before, plan.after,
+                 describe(plan.operations, actual=actual, wanted=wanted))
+
+
+def _fmt_column(c: Column) -> str:
+    parts = [c.type]
+    if c.primary_key:
+        parts.append("primary key")
+    if c.not_null:
+        parts.append("not null")
+    if c.autoincrement:
+        parts.append("autoincrement")
+    if c.identity:
+        parts.append(f"identity {c.identity.get('type', '')}".strip())
+    if c.default is not None:
+        parts.append(f"default {c.default}")
+    if c.generated:
+        parts.append(f"generated as {c.generated.get('as')}")
+    return " ".join(parts)
+
+
+def _fmt_index(ix: Index) -> str:
+    cols = ", ".join(c.expression for c in ix.columns)
+    text = f"{'unique ' if ix.unique else ''}({cols})"
+    if ix.method and ix.method != "btree":
+        text += f" using {ix.method}"
+    if ix.where:
+        text += f" where {ix.where}"
+    return text
+
+
+def _fmt_constraint(item: Any) -> str:
+    if isinstance(item, ForeignKey):
+        return (f"({', '.join(item.columns_from)}) references {item.table_to}"
+                f"({', '.join(item.columns_to)}) on delete {item.on_delete} "
+                f"on update {item.on_update}")
+    if isinstance(item, Check):
+        return f"check ({item.value})"
+    if isinstance(item, Unique):
+        return f"unique ({', '.join(item.columns)})"
+    if isinstance(item, PrimaryKey):
+        return f"primary key ({', '.join(item.columns)})"
+    return str(item)
+
+
+_PAIRED = {
+    o.DropIndex: ("index", lambda op: op.index.name, lambda op: _fmt_index(op.index)),
+    o.CreateIndex: ("index", lambda op: op.index.name, lambda op: _fmt_index(op.index)),
+    o.DropForeignKey: ("foreign key", lambda op: op.fk.name, lambda op: _fmt_constraint(op.fk)),
+    o.AddForeignKey: ("foreign key", lambda op: op.fk.name, lambda op: _fmt_constraint(op.fk)),
+    o.DropUnique: ("unique constraint", lambda op: op.unique.name,
+                   lambda op: _fmt_constraint(op.unique)),
+    o.AddUnique: ("unique constraint", lambda op: op.unique.name,
+                  lambda op: _fmt_constraint(op.unique)),
+    o.DropCheck: ("check", lambda op: op.check.name, lambda op: _fmt_constraint(op.check)),
+    o.AddCheck: ("check", lambda op: op.check.name, lambda op: _fmt_constraint(op.check)),
+    o.DropPrimaryKey: ("primary key", lambda op: op.pk.name, lambda op: _fmt_constraint(op.pk)),
+    o.AddPrimaryKey: ("primary key", lambda op: op.pk.name, lambda op: _fmt_constraint(op.pk)),
+}
+_ADDS = (o.CreateIndex, o.AddForeignKey, o.AddUnique, o.AddCheck, o.AddPrimaryKey)
+
+
+def describe(operations: Sequence[o.Op], *, actual: str = "database",
+             wanted: str = "schema") -> list[Change]:
+    """Readable lines for drift operations; a drop and an add of one name read as 'differs'."""
+    changes: list[Change] = []
+    drops: dict[tuple[str, str, str], o.Op] = {}
+    for op in operations:
+        if type(op) in _PAIRED and not isinstance(op, _ADDS):
+            what, name, _ = _PAIRED[type(op)]
+            drops[(op.table, what, name(op))] = op
+    paired: set[tuple[str, str, str]] = set()
+    for op in operations:
+        if isinstance(op, _ADDS):
+            what, name, fmt = _PAIRED[type(op)]
+            key = (op.table, what, name(op))
+            if key in drops:
+                paired.add(key)
+                old = drops[key]
+                changes.append(Change(
+                    f"{op.kind.split('_', 1)[1]}_differs", op.table,
+                    f"{op.table}: {what} {name(op)} differs: {actual} has {_PAIRED[type(old)][2](old)}"
+                    f", {wanted} has {fmt(op)}", name(op)))
+    for op in operations:
+        t = op.table
+        if type(op) in _PAIRED:
+            what, name, fmt = _PAIRED[type(op)]
+            if (t, what, name(op)) in paired:
+                continue
+            if isinstance(op, _ADDS):
+                msg = f"{t}: {what} {name(op)} is missing from the {actual} ({fmt(op)})"
+            else:
+                msg = f"{t}: {actual} has {what} {name(op)} that the {wanted} does not ({fmt(op)})"
+            changes.append(Change(op.kind, t, msg, name(op)))
+        elif isinstance(op, o.CreateTable):
+            changes.append(Change(op.kind, t, f"{t}: table is missing from the {actual}"))
+        elif isinstance(op, o.DropTable):
+            changes.append(Change(op.kind, t, f"{t}: {actual} has table {t} that the {wanted} "
+                                  "does not"))
+        elif isinstance(op, o.AddColumn):
+            changes.append(Change(op.kind, t, f"{t}.{op.column.name}: column is missing from the "
+                                  f"{actual} ({_fmt_column(op.column)})", op.column.name))
+        elif isinstance(op, o.DropColumn):
+            changes.append(Change(op.kind, t, f"{t}.{op.column.name}: {actual} has column "
+                                  f"{op.column.name} ({_fmt_column(op.column)}) that the "
+                                  f"{wanted} does not", op.column.name))
+        elif isinstance(op, o.AlterColumn):
+            details = "; ".join(
+                f"{f} {_show(getattr(op.old, f))} in the {actual}, "
+                f"{_show(getattr(op.new, f))} in the {wanted}" for f in op.changed())
+            changes.append(Change(op.kind, t, f"{t}.{op.new.name}: column differs: {details}",
+                                  op.new.name))
+        else:  # renames never come out of a drift diff (no hints are given)
+            changes.append(Change(op.kind, t, f"{t}: {op.kind}"))
+    return changes
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {v}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+# ------------------------------------------------------------------ diff --database
+
+
+@dataclass
+class DatabaseDrift:
+    """A live database compared with the project's schema (`agorschema diff --database`)."""
+
+    database: str
+    dialect: str
+    drift: Drift
+    sql: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return self.drift.empty
+
+    def to_json(self) -> dict:
+        return {"database": self.database, "dialect": self.dialect, "drift": not self.ok,
+                "changes": [c.to_json() for c in self.drift.changes], "sql": self.sql}
+
+
+def database_drift(cfg: Any, url: str | None = None) -> DatabaseDrift:
+    """Compare the database at `url` (default: settings `database`) with the schema.
+
+    Raises ConfigError / SchemaErrors for a bad project, DatabaseURLError for a bad URL and
+    db.ConnectError when the database cannot be opened."""
+    from agor_schema.build import build_snapshot
+    from agor_schema.compiler import load_specs
+    from agor_schema.db import DatabaseURLError, redact
+    from agor_schema.dialects import dialect_for_url
+
+    from_config = url is None
+    url = url if url is not None else cfg.database
+    try:
+        dialect = dialect_for_url(url)
+    except ValueError as exc:
+        raise DatabaseURLError(str(exc)) from None
+    if from_config:
+        url = dialect.anchor_url(url, cfg.root)
+    if dialect.name not in cfg.dialects:
+        raise DatabaseURLError(
+            f"{redact(url)} is a {dialect.name} database but [tool.agorschema] dialects is "
+            f"{list(cfg.dialects)}")
+    dialect.require_existing_database(url)
+    spec = load_specs(cfg)[dialect.name]
+    snapshot = build_snapshot(spec, dialect)
+    conn = dialect.connect(url, create=False)
+    try:
+        live = dialect.introspect(conn, exclude=(cfg.migrations_table,))
+        expected = expected_snapshot(snapshot, dialect, conn)
+    finally:
+        dialect.close_connection(conn)
+    found = drift(live, expected)
+    return DatabaseDrift(redact(url), dialect.name, found, found.fix_sql(dialect))
