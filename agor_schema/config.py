@@ -82,11 +82,14 @@ def load_config(root: Path | None = None) -> Config:
             f"{pyproject}: [tool.agorschema] dialects must be a list such as "
             f'["sqlite", "postgres"], got {merged["dialects"]!r}'
         )
+    from agor_schema.dialects import DIALECT_NAMES
+
     dialects = tuple(merged["dialects"])
     for name in dialects:
-        if name not in ("sqlite", "postgres"):
+        if name not in DIALECT_NAMES:
             raise ConfigError(
-                f"{pyproject}: [tool.agorschema] dialects has {name!r}; valid: sqlite, postgres"
+                f"{pyproject}: [tool.agorschema] dialects has {name!r}; "
+                f"valid: {', '.join(DIALECT_NAMES)}"
             )
     return Config(
         root=root,
