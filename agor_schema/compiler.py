@@ -95,10 +95,28 @@ def full_ddl(snapshot, dialect, spec, source: str) -> str:
 
 def compile_project(cfg: Config, *, name: str | None = None, custom: bool = False,
                     allow_destructive: bool = False, write: bool = True) -> CompileResult:
-    """Compile the project; write generated files and new migrations unless `write` is False."""
+    """Compile the project; write generated files and new migrations unless `write` is False.
+
+    Parsed YAML, rendered expressions and the compiled template are taken from (and saved
+    to) the project's cache (`agor_schema.cache`); the output never depends on it."""
+    from agor_schema import cache
+
+    store = cache.for_project(cfg.root)
+    previous = cache.activate(store)
+    try:
+        result = _compile(cfg, name=name, custom=custom, allow_destructive=allow_destructive,
+                          write=write)
+    finally:
+        cache.activate(previous)
+    store.save()
+    return result
+
+
+def _compile(cfg: Config, *, name: str | None, custom: bool, allow_destructive: bool,
+             write: bool) -> CompileResult:
     from agor_schema.build import build_snapshot
     from agor_schema.diff import diff, renames_from_spec
-    from agor_schema.jsonschema import dsl_json_schema_text
+    from agor_schema.jsonschema import shipped_json_schema_text
     from agor_schema.lint import lint_plan
     from agor_schema.migrations import meta_renames, migration_files, read_folder, slug_for
     from agor_schema.typescript import typescript_schema
@@ -106,7 +124,7 @@ def compile_project(cfg: Config, *, name: str | None = None, custom: bool = Fals
     specs = load_specs(cfg)
     source = _relative(cfg.schema, cfg.root)
     outputs: dict[str, DialectOutput] = {}
-    files: dict[Path, str] = {cfg.generated / SCHEMA_JSON: dsl_json_schema_text()}
+    files: dict[Path, str] = {cfg.generated / SCHEMA_JSON: shipped_json_schema_text()}
     for dialect_name in cfg.dialects:
         dialect = get_dialect(dialect_name)
         spec = specs[dialect_name]

@@ -117,6 +117,6 @@ def redact(url: str) -> str:
 
 def connect(url: str, **options: Any) -> Any:
     """Open a connection with the runtime of the dialect the URL names."""
-    from agor_schema.dialects import dialect_for_url
+    from agor_schema.dialects import runtime_for_url
 
-    return dialect_for_url(url).connect(url, **options)
+    return runtime_for_url(url).connect(url, **options)

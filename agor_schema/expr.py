@@ -4,6 +4,10 @@ Expressions appear in index `where` clauses, index expressions, checks and `{sql
 defaults. This module parses them, lists the columns they name, and renders them; the
 type-aware rewrites that differ between databases (epoch-ms timestamps and 0/1 booleans in
 SQLite) are methods of the dialect (`Dialect.rewrite_expression`).
+
+sqlglot is imported only when an expression must really be parsed: the columns an expression
+reads and its rendering per dialect (keyed by the types of exactly those columns) are kept
+in the active `agor_schema.cache` store, so a warm compile never loads sqlglot.
 """
 
 from __future__ import annotations
@@ -13,10 +17,11 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-import sqlglot
-from sqlglot import exp
+from agor_schema import cache
 
 if TYPE_CHECKING:
+    from sqlglot import exp
+
     from agor_schema.dialects.base import Dialect
     from agor_schema.spec.types import LogicalType
 
@@ -30,6 +35,9 @@ def parse(sql: str) -> exp.Expression:
     """Parse one neutral SQL expression; ExpressionError with sqlglot's reason if it fails."""
     if not isinstance(sql, str) or not sql.strip():
         raise ExpressionError("the expression is empty")
+    import sqlglot
+    from sqlglot import exp
+
     try:
         tree = sqlglot.parse_one(sql, read="postgres")
     except sqlglot.errors.ParseError as exc:
@@ -57,16 +65,25 @@ def _readable(detail: str) -> str:
 
 def referenced_columns(tree: exp.Expression) -> list[str]:
     """Names of the columns an expression reads, in order of appearance."""
+    from sqlglot import exp
+
     seen: dict[str, None] = {}
     for column in tree.find_all(exp.Column):
         seen.setdefault(column.name, None)
     return list(seen)
 
 
-def check_columns(sql: str, columns: Mapping[str, object]) -> exp.Expression:
-    """Parse `sql` and make sure every column it names exists; returns the tree."""
-    tree = parse(sql)
-    for name in referenced_columns(tree):
+def columns_read(sql: str) -> tuple[str, ...]:
+    """`referenced_columns(parse(sql))`, cached; ExpressionError when `sql` does not parse."""
+    if not isinstance(sql, str):
+        return tuple(referenced_columns(parse(sql)))
+    return cache.active().memo("expr", ("columns", sql),
+                               lambda: tuple(referenced_columns(parse(sql))))
+
+
+def check_columns(sql: str, columns: Mapping[str, object]) -> None:
+    """Make sure `sql` parses and every column it names exists (ExpressionError if not)."""
+    for name in columns_read(sql):
         if name not in columns:
             from agor_schema.errors import did_you_mean
 
@@ -74,11 +91,21 @@ def check_columns(sql: str, columns: Mapping[str, object]) -> exp.Expression:
                 f"{sql!r} names column '{name}', which the table does not have;"
                 f"{did_you_mean(name, columns)} columns: {', '.join(columns)}"
             )
-    return tree
 
 
 def render(sql: str, dialect: Dialect, column_types: Mapping[str, LogicalType]) -> str:
-    """Render a neutral expression as `dialect` SQL, with the dialect's type-aware rewrites."""
+    """Render a neutral expression as `dialect` SQL, with the dialect's type-aware rewrites.
+
+    The result depends only on the text, the dialect and the types of the columns the
+    expression reads, which is exactly the cache key."""
+    types = tuple((c, repr(column_types.get(c))) for c in columns_read(sql))
+    return cache.active().memo("expr", ("render", dialect.name, sql, types),
+                               lambda: _render(sql, dialect, column_types))
+
+
+def _render(sql: str, dialect: Dialect, column_types: Mapping[str, LogicalType]) -> str:
+    from sqlglot import exp
+
     tree = parse(sql).copy()
     for column in tree.find_all(exp.Column):
         column.set("table", None)
@@ -88,6 +115,8 @@ def render(sql: str, dialect: Dialect, column_types: Mapping[str, LogicalType]) 
 
 def column_type_of(node: exp.Expression, column_types: Mapping[str, LogicalType]):
     """The logical type of a bare column node, else None."""
+    from sqlglot import exp
+
     if isinstance(node, exp.Column):
         return column_types.get(node.name)
     return None
@@ -96,6 +125,8 @@ def column_type_of(node: exp.Expression, column_types: Mapping[str, LogicalType]
 def timestamp_literals(node: exp.Expression, column_types: Mapping[str, LogicalType]) -> list:
     """String literals `node` compares with a timestamp column: `=`, `<>`, `<`, `<=`, `>`,
     `>=` (either side), `BETWEEN ... AND ...` and `IN (...)`."""
+    from sqlglot import exp
+
     if isinstance(node, (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)):
         pairs = [(node.this, [node.expression]), (node.expression, [node.this])]
     elif isinstance(node, exp.Between):

@@ -1,10 +1,16 @@
-"""JSON Schema of the DSL for editors (yaml-language-server), from the pydantic models."""
+"""JSON Schema of the DSL for editors (yaml-language-server), from the pydantic models.
+
+It depends only on the package, so it ships as package data (`agorschema.schema.json`, next
+to this module; a test keeps it equal to `dsl_json_schema_text()`): `compile` copies that
+file instead of asking pydantic for the schema in every run.
+"""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from agor_schema.spec.models import SchemaSpec
+SHIPPED = Path(__file__).with_name("agorschema.schema.json")
 
 SCHEMA_ID = "https://agorschema.dev/schema/agorschema.schema.json"
 PER_DIALECT = {
@@ -17,6 +23,8 @@ PER_DIALECT = {
 
 def dsl_json_schema() -> dict:
     """The model's JSON Schema, widened for the shorthands the YAML accepts."""
+    from agor_schema.spec.models import SchemaSpec
+
     schema = SchemaSpec.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "agorschema schema file"
@@ -41,3 +49,15 @@ def dsl_json_schema() -> dict:
 
 def dsl_json_schema_text() -> str:
     return json.dumps(dsl_json_schema(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def shipped_json_schema_text() -> str:
+    """`dsl_json_schema_text()` as shipped with the package (computed if the file is absent)."""
+    try:
+        return SHIPPED.read_text(encoding="utf-8")
+    except OSError:
+        return dsl_json_schema_text()
+
+
+if __name__ == "__main__":  # python -m agor_schema.jsonschema: refresh the shipped file
+    SHIPPED.write_text(dsl_json_schema_text(), encoding="utf-8")

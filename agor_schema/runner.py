@@ -320,12 +320,12 @@ def resolve(
             raise RunnerInputError(str(exc)) from None
     else:
         cfg = _Defaults(config.DEFAULTS)
-    from agor_schema.dialects import dialect_for_url
+    from agor_schema.dialects import runtime_for_url
 
     from_config = url is None
     url = url if url is not None else cfg.database
     try:
-        runtime: Runtime = dialect_for_url(url)  # type: ignore[assignment]
+        runtime: Runtime = runtime_for_url(url)  # type: ignore[assignment]
         if from_config:
             url = runtime.anchor_url(url, cfg.root)
     except ValueError as exc:  # DatabaseURLError is a ValueError too

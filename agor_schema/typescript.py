@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from pathlib import Path
 
 from agor_schema.snapshot import Snapshot, Table
 from agor_schema.spec.models import SchemaSpec
@@ -18,16 +19,40 @@ _JS_RESERVED = {"default", "delete", "new", "class", "function", "export", "impo
                 "var", "let", "const", "in", "for", "if", "do", "switch", "case", "return"}
 
 
-@cache
 def _template():
+    from agor_schema import cache
+
+    folder = cache.active().folder
+    return _load_template(str(folder / "jinja2") if folder is not None else None)
+
+
+@cache
+def _load_template(bytecode_dir: str | None):
+    """The template; its compiled code is kept in `bytecode_dir` (jinja2's bytecode cache, keyed
+    by the template source and jinja2/Python versions), so a warm process skips compiling it."""
     import jinja2
 
+    class SafeBytecodeCache(jinja2.FileSystemBytecodeCache):
+        def load_bytecode(self, bucket) -> None:
+            try:
+                super().load_bytecode(bucket)
+            except Exception:  # unreadable or corrupt: compile again
+                bucket.reset()
+
+        def dump_bytecode(self, bucket) -> None:
+            try:
+                Path(self.directory).mkdir(parents=True, exist_ok=True)
+                super().dump_bytecode(bucket)
+            except OSError:
+                pass
+
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("agor_schema", "templates"),
+        loader=jinja2.FileSystemLoader(str(Path(__file__).with_name("templates"))),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
+        bytecode_cache=SafeBytecodeCache(bytecode_dir) if bytecode_dir else None,
     )
     return env.get_template("drizzle_schema.ts.j2")
 

@@ -74,10 +74,10 @@ def migrate_worker(url: str, folder: str, start: Any, queue: Any) -> None:
 
     Imports happen before the barrier, so all workers really start together.
     """
-    from agor_schema.dialects import dialect_for_url
+    from agor_schema.dialects import runtime_for_url
     from agor_schema.runner import migrate
 
-    dialect_for_url(url)
+    runtime_for_url(url)
     start.wait(60)
     try:
         result = migrate(url, folder, lock_timeout=60)

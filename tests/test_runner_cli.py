@@ -126,3 +126,4 @@ def test_project_option_reads_its_settings(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert (project / "app.db").exists()
     assert "0 pending" in run(status_command, "--project", str(project)).stdout
+

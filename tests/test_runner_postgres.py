@@ -10,7 +10,7 @@ import pytest
 from pg_cluster import connect
 from runner_helpers import BASE_WHEN, append_migration, sql_file, write_folder
 
-from agor_schema.dialects import dialect_for_url
+from agor_schema.dialects import runtime_for_url
 from agor_schema.dialects.postgres_runtime import lock_key
 from agor_schema.runner import (
     ConnectionFailed,
@@ -70,7 +70,7 @@ def test_applies_and_records_like_drizzle(pg_url: str, pg_conn: Any, folder: Pat
 def test_up_to_date_costs_one_query(pg_url: str, folder: Path,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     migrate(pg_url, folder)
-    runtime = dialect_for_url(pg_url)
+    runtime = runtime_for_url(pg_url)
     sent: list[str] = []
     real_connect = type(runtime).connect
 

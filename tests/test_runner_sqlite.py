@@ -16,7 +16,7 @@ from runner_helpers import (
     write_folder,
 )
 
-from agor_schema.dialects import dialect_for_url
+from agor_schema.dialects import runtime_for_url
 from agor_schema.journal import read_journal, write_journal
 from agor_schema.runner import (
     LockTimeoutError,
@@ -75,7 +75,7 @@ def test_second_run_is_up_to_date_with_one_bookkeeping_read(
     sqlite_url: str, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     migrate(sqlite_url, folder)
-    runtime = dialect_for_url(sqlite_url)
+    runtime = runtime_for_url(sqlite_url)
     seen: list[str] = []
     real_connect = type(runtime).connect
 
@@ -191,7 +191,7 @@ def test_foreign_key_check_aborts_rebuild_that_orphans_rows(sqlite_url: str, fol
 
 
 def test_foreign_keys_setting_restored_after_rebuild(sqlite_url: str, folder: Path) -> None:
-    runtime = dialect_for_url(sqlite_url)
+    runtime = runtime_for_url(sqlite_url)
     append_migration(folder, "0002_rebuild_users", REBUILD_USERS)
     from agor_schema.journal import read_migrations
 

@@ -12,6 +12,10 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from agor_schema.dialects.base import Dialect
+    from agor_schema.dialects.postgres_runtime import PostgresRuntime
+    from agor_schema.dialects.sqlite_runtime import SQLiteRuntime
+
+    Runtime = SQLiteRuntime | PostgresRuntime
 
 DIALECT_NAMES = ("sqlite", "postgres")
 
@@ -30,14 +34,35 @@ def get_dialect(name: str) -> Dialect:
     raise ValueError(f"unknown dialect {name!r}; valid: {', '.join(DIALECT_NAMES)}")
 
 
-def dialect_for_url(url: str) -> Dialect:
-    """The dialect a database URL names: sqlite:// or postgresql:// / postgres://."""
+def _name_for_url(url: str) -> str:
     scheme = url.split(":", 1)[0].lower()
     if scheme == "sqlite":
-        return get_dialect("sqlite")
+        return "sqlite"
     if scheme in ("postgres", "postgresql", "postgresql+psycopg"):
-        return get_dialect("postgres")
+        return "postgres"
     raise ValueError(
         f"unsupported database URL {url!r}: use sqlite:///file.db, sqlite:////abs/file.db, "
         "sqlite://:memory: or postgresql://user:pass@host:port/db"
     )
+
+
+def dialect_for_url(url: str) -> Dialect:
+    """The dialect a database URL names: sqlite:// or postgresql:// / postgres://."""
+    return get_dialect(_name_for_url(url))
+
+
+@cache
+def _runtime(name: str) -> Runtime:
+    if name == "sqlite":
+        from agor_schema.dialects.sqlite_runtime import SQLiteRuntime
+
+        return SQLiteRuntime()
+    from agor_schema.dialects.postgres_runtime import PostgresRuntime
+
+    return PostgresRuntime()
+
+
+def runtime_for_url(url: str) -> Runtime:
+    """Only the runtime half of the dialect a URL names (connections, bookkeeping, locks):
+    what the runner needs, without the DDL half's imports (ops, snapshots, spec types)."""
+    return _runtime(_name_for_url(url))

@@ -99,16 +99,11 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
     def wrap_default_expression(self, sql: str) -> str:
         """PostgreSQL's DEFAULT takes a restricted expression: boolean logic, IS, IN, LIKE and
         comparisons need parentheses there (they are fine in checks and index predicates)."""
-        from sqlglot import exp
+        from agor_schema import cache
 
-        from agor_schema.expr import parse
-
-        try:
-            tree = parse(sql)
-        except ValueError:
-            return f"({sql})"
-        needs_parens = (exp.Connector, exp.Not, exp.Is, exp.Predicate, exp.In, exp.Between)
-        return f"({sql})" if isinstance(tree, needs_parens) else sql
+        wrap = cache.active().memo("expr", ("postgres-default-parens", sql),
+                                   lambda: _default_needs_parens(sql))
+        return f"({sql})" if wrap else sql
 
     def apply_autoincrement(self, table: str, column: Column, lt: LogicalType) -> None:
         column.identity = {
@@ -523,3 +518,15 @@ def _index_column_from_json(raw: Any) -> IndexColumn:
         nulls=raw.get("nulls", "last"),
         opclass=raw.get("opclass"),
     )
+
+
+def _default_needs_parens(sql: str) -> bool:
+    from sqlglot import exp
+
+    from agor_schema.expr import parse
+
+    try:
+        tree = parse(sql)
+    except ValueError:
+        return True
+    return isinstance(tree, (exp.Connector, exp.Not, exp.Is, exp.Predicate, exp.In, exp.Between))

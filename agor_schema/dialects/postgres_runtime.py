@@ -46,6 +46,7 @@ class PostgresRuntime:
     """Runtime behaviour of PostgreSQL used by the runner (mixed into the PostgreSQL dialect)."""
 
     name = "postgres"
+    journal_dialect = "postgresql"  # the `dialect` drizzle writes in _journal.json
     default_migrations_table = "__drizzle_migrations"
 
     # --- connections -----------------------------------------------------------------------

@@ -87,6 +87,7 @@ class SQLiteRuntime:
     """Runtime behaviour of SQLite used by the runner (mixed into the SQLite dialect)."""
 
     name = "sqlite"
+    journal_dialect = "sqlite"  # the `dialect` drizzle writes in _journal.json
     default_migrations_table = "__drizzle_migrations"
 
     # --- connections -----------------------------------------------------------------------

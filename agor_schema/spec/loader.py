@@ -7,20 +7,31 @@ exact place of a problem.
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
+from agor_schema import cache
 from agor_schema.errors import Mark, SchemaError, SchemaErrors, path_context
 from agor_schema.spec import SCHEMA_SUFFIXES, schema_files  # noqa: F401 (re-exported)
 
 Path_ = tuple  # a data path: ("tables", "users", "columns", "email", "type")
 _SPLIT_KEY = re.compile(r"^\s*\d+\s*\)\s*$")
 _SPLIT_VALUE = re.compile(r"\(\s*\d+\s*$")
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+if TYPE_CHECKING:
+    import yaml
+
+
+def _import_yaml() -> Any:
+    """PyYAML, imported on the first file that is not in the cache (module global `yaml`)."""
+    global yaml
+    import yaml
+
+    return yaml
 
 
 @dataclass
@@ -59,15 +70,34 @@ def load_file(path: Path, display: str | None = None) -> Document:
     """Load one YAML file into a Document; syntax errors become SchemaError with a mark."""
     name = display or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise SchemaError(
             f"schema file or folder not found: {name}; set 'schema' in [tool.agorschema] to a "
             "YAML file or a folder of them"
         ) from None
+    # The Document depends only on the bytes and the name shown in marks: cache it.
+    store = cache.active()
+    key = (name, hashlib.sha256(raw).hexdigest())
+    blob = store.get("yaml", key)
+    if blob is not None:
+        try:
+            return pickle.loads(blob)
+        except Exception:  # a corrupt entry: parse again
+            pass
+    doc = _parse_file(raw, name)
+    store.put("yaml", key, pickle.dumps(doc, protocol=pickle.HIGHEST_PROTOCOL))
+    return doc
+
+
+def _parse_file(raw: bytes, name: str) -> Document:
+    yaml = _import_yaml()
+    try:  # what Path.read_text does: decode, then universal newlines
+        text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError:
-        raise _not_utf8(path.read_bytes(), name) from None
-    loader = _SAFE_LOADER(text)  # libyaml's parser when present: same nodes and marks, ~10x faster
+        raise _not_utf8(raw, name) from None
+    # libyaml's parser when present: same nodes and marks, ~10x faster
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
         node = _compose(loader, text)
     except yaml.MarkedYAMLError as exc:

@@ -399,10 +399,10 @@ def default_problem(value: Any, lt: LogicalType, col: ColumnSpec, table: TableSp
     """Why `value` cannot be the default of a column of type `lt`, or None when it can."""
     if isinstance(value, dict):
         if set(value) == {"sql"} and isinstance(value["sql"], str):
-            from agor_schema.expr import ExpressionError, parse, referenced_columns
+            from agor_schema.expr import ExpressionError, columns_read
 
             try:
-                read = referenced_columns(parse(value["sql"]))
+                read = columns_read(value["sql"])
             except ExpressionError as exc:
                 return str(exc)
             if read:

@@ -1,0 +1,185 @@
+"""A persistent, deterministic cache of pure computations, in `<project>/.agorschema-cache/`.
+
+`compile` caches what only depends on its inputs and on the code that computes it: the
+parsed YAML of each schema file (keyed by its bytes and display name), what sqlglot says about
+each SQL expression (referenced columns, per-dialect rendering keyed by the types of the
+columns it reads) and jinja2's compiled template. A warm compile therefore never imports
+sqlglot nor re-parses an unchanged file, and its output is byte-identical to a cold one.
+
+Every cache file is named after a fingerprint of the code: agorschema's version and the
+size/mtime of its source files, and the installed sqlglot, PyYAML and Python versions. A
+missing, unreadable or corrupt file is simply recomputed. Entries not used by a run are
+dropped when the file is rewritten, so the cache does not grow with history.
+`AGORSCHEMA_CACHE=0` turns it off; `AGORSCHEMA_CACHE_DIR` moves it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import sys
+from pathlib import Path
+from typing import Any
+
+CACHE_DIRNAME = ".agorschema-cache"
+_FORMAT = 1
+
+
+def cache_dir(root: Path) -> Path | None:
+    """Where a project's cache lives, or None when caching is switched off."""
+    if os.environ.get("AGORSCHEMA_CACHE", "1").strip().lower() in ("0", "false", "no", "off"):
+        return None
+    override = os.environ.get("AGORSCHEMA_CACHE_DIR")
+    return Path(override) if override else Path(root) / CACHE_DIRNAME
+
+
+def _package_stamp(module: str) -> str:
+    """The installed version of a top-level package, without importing it."""
+    from importlib.util import find_spec
+
+    try:
+        spec = find_spec(module)
+    except (ImportError, ValueError):
+        return f"{module}:absent"
+    if spec is None or not spec.origin:
+        return f"{module}:absent"
+    folder = Path(spec.origin).parent
+    parts = [module]
+    for name in ("_version.py", "__init__.py"):
+        try:
+            st = (folder / name).stat()
+        except OSError:
+            continue
+        parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
+    return "|".join(parts)
+
+
+def code_fingerprint() -> str:
+    """Changes whenever agorschema's code or a library that shapes cached values changes."""
+    import agor_schema
+
+    package = Path(agor_schema.__file__).parent
+    parts = [f"agorschema {agor_schema.__version__}", f"format {_FORMAT}", sys.version]
+    for path in sorted(package.rglob("*.py")):
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        parts.append(f"{path.relative_to(package)}:{st.st_size}:{st.st_mtime_ns}")
+    parts += [_package_stamp("sqlglot"), _package_stamp("yaml"), _package_stamp("jinja2")]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
+
+
+class Store:
+    """One pickled dict per `kind`, loaded lazily and rewritten with the entries used."""
+
+    def __init__(self, folder: Path | None, fingerprint: str | None = None) -> None:
+        self.folder = folder
+        self._fingerprint = fingerprint
+        self._old: dict[str, dict] = {}
+        self._used: dict[str, dict] = {}
+        self._dirty: set[str] = set()
+
+    @property
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            self._fingerprint = code_fingerprint()
+        return self._fingerprint
+
+    def _path(self, kind: str) -> Path:
+        assert self.folder is not None
+        return self.folder / f"{kind}-{self.fingerprint}.pickle"
+
+    def _table(self, kind: str) -> dict:
+        if kind not in self._old:
+            self._old[kind] = self._read(kind)
+            self._used[kind] = {}
+        return self._old[kind]
+
+    def _read(self, kind: str) -> dict:
+        if self.folder is None:
+            return {}
+        try:
+            with open(self._path(kind), "rb") as fh:
+                value = pickle.load(fh)
+        except Exception:  # missing, truncated, corrupt or from another Python: recompute
+            return {}
+        if not isinstance(value, dict) or value.get("__fingerprint__") != self.fingerprint:
+            return {}
+        return value
+
+    def get(self, kind: str, key: Any) -> Any:
+        """The cached value, or None (values are never None)."""
+        table = self._table(kind)
+        used = self._used[kind]
+        try:
+            value = used.get(key)
+            if value is None:
+                value = table.get(key)
+                if value is not None:
+                    used[key] = value
+        except TypeError:  # an unhashable key: not cacheable
+            return None
+        return value
+
+    def put(self, kind: str, key: Any, value: Any) -> None:
+        self._table(kind)
+        self._used[kind][key] = value
+        self._dirty.add(kind)
+
+    def memo(self, kind: str, key: Any, compute: Any) -> Any:
+        """`compute()` once per key (results must be deterministic and not None)."""
+        value = self.get(kind, key)
+        if value is None:
+            value = compute()
+            self.put(kind, key, value)
+        return value
+
+    def save(self) -> None:
+        """Write every kind that gained or lost entries; errors are ignored (it is a cache)."""
+        if self.folder is None:
+            return
+        for kind, used in self._used.items():
+            old = self._old.get(kind, {})
+            if kind not in self._dirty and len(used) == len(old) - ("__fingerprint__" in old):
+                continue
+            data = dict(used)
+            data["__fingerprint__"] = self.fingerprint
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                gitignore = self.folder / ".gitignore"
+                if not gitignore.exists():
+                    gitignore.write_text("*\n")
+                target = self._path(kind)
+                tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+                with open(tmp, "wb") as fh:
+                    pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(tmp, target)
+                for stale in self.folder.glob(f"{kind}-*.pickle"):
+                    if stale != target:
+                        stale.unlink(missing_ok=True)
+            except OSError:
+                continue
+        self._dirty.clear()
+
+
+_NULL = Store(None, "none")
+_active: Store = _NULL
+
+
+def active() -> Store:
+    """The store of the running compile (an in-memory one outside compile)."""
+    return _active
+
+
+def activate(store: Store | None) -> Store:
+    """Make `store` the active one; returns the previous store (to restore it)."""
+    global _active
+    previous = _active
+    _active = store if store is not None else _NULL
+    return previous
+
+
+def for_project(root: Path) -> Store:
+    return Store(cache_dir(root))
