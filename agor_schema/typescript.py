@@ -83,7 +83,8 @@ def typescript_schema(spec: SchemaSpec, snapshot: Snapshot, dialect, source: str
         " ".join(e for t in tables for e in t["extras"])
     preamble = dialect.ts_preamble(builders)
     used = builders + " " + preamble
-    imports = [name for name in dialect.ts_imports() if re.search(rf"\b{name}[(<]", used)]
+    called = set(re.findall(r"\b([A-Za-z_]\w*)[(<]", used))  # one scan, not one per name
+    imports = [name for name in dialect.ts_imports() if name in called]
     imports.insert(0, dialect.ts_table_fn)
     return _template().render(
         source=source, dialect=dialect.name, folder=dialect.name, module=dialect.ts_module,
