@@ -30,11 +30,10 @@ Everything that differs between SQLite and PostgreSQL is a method of the dialect
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -47,205 +46,22 @@ from agor_schema.db import (
     Statement,
     redact,
 )
-from agor_schema.journal import (
-    JournalEntry,
-    JournalError,
-    MigrationFile,
-    read_journal,
-    read_migration,
+from agor_schema.journal import MigrationFile
+from agor_schema.pending import Item, Plan, plan, read_folder, refusal
+from agor_schema.run_results import (  # noqa: F401 - public names of the runner API
+    AppliedMigration,
+    ConnectionFailed,
+    LockTimeoutError,
+    MigrateResult,
+    MigrationFailed,
+    MigrationRefused,
+    MigrationStatus,
+    PlannedMigration,
+    Problem,
+    RunnerError,
+    RunnerInputError,
+    StatusResult,
 )
-
-# --- errors ---------------------------------------------------------------------------------
-
-
-class RunnerError(Exception):
-    """Base of runner errors; `exit_code` is what the CLI exits with."""
-
-    exit_code = 1
-    kind = "error"
-
-    def __init__(self, message: str, result: MigrateResult | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.result = result
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "message": self.message}
-
-
-class RunnerInputError(RunnerError):
-    """Bad URL, missing or malformed journal, unreadable folder: exit code 2."""
-
-    exit_code = 2
-    kind = "input"
-
-
-class MigrationRefused(RunnerError):
-    """The folder and the database disagree (out of order, changed file, missing file)."""
-
-    kind = "refused"
-
-    def __init__(
-        self, message: str, problems: list[Problem], result: MigrateResult | None = None
-    ) -> None:
-        super().__init__(message, result)
-        self.problems = problems
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "problems": [asdict(p) for p in self.problems]}
-
-
-class MigrationFailed(RunnerError):
-    """A statement (or the pre-commit check) failed; that migration was rolled back."""
-
-    kind = "failed"
-
-    def __init__(
-        self, *, tag: str, file: str, line: int | None, statement: str, error: str,
-        result: MigrateResult | None = None,
-    ) -> None:
-        self.tag = tag
-        self.file = file
-        self.line = line
-        self.statement = statement
-        self.error = error
-        shown = _shorten(statement)
-        message = (
-            f"migration {tag} failed and was rolled back\n"
-            f"  file:      {file}{'' if line is None else f':{line}'}\n"
-            f"  statement: {shown}\n"
-            f"  error:     {error}"
-        )
-        super().__init__(message, result)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            **super().to_dict(), "tag": self.tag, "file": self.file, "line": self.line,
-            "statement": self.statement, "error": self.error,
-        }
-
-
-class LockTimeoutError(RunnerError):
-    """Another run held the migration lock for longer than `lock_timeout`."""
-
-    kind = "lock_timeout"
-
-
-class ConnectionFailed(RunnerError):
-    """The database could not be reached or opened."""
-
-    kind = "connect"
-
-
-def _shorten(sql: str, limit: int = 400) -> str:
-    text = " ".join(sql.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-# --- results --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something about the folder versus the database that a human should know.
-
-    kinds: ``out_of_order``, ``changed``, ``moved``, ``missing_file``, ``unknown_record``.
-    ``blocking`` problems stop ``migrate`` unless the matching ``allow_*`` is given.
-    """
-
-    kind: str
-    tag: str | None
-    message: str
-    blocking: bool
-
-
-@dataclass
-class AppliedMigration:
-    tag: str
-    when: int
-    hash: str
-    statements: int
-    seconds: float
-
-
-@dataclass
-class PlannedMigration:
-    tag: str
-    when: int
-    hash: str
-    sql: str
-
-
-@dataclass
-class MigrateResult:
-    """What one `migrate` call did; `to_json()` is what `--format json` prints."""
-
-    database: str
-    dialect: str
-    migrations_dir: str
-    applied: list[AppliedMigration] = field(default_factory=list)
-    baselined: list[str] = field(default_factory=list)
-    accepted: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    planned: list[PlannedMigration] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)
-    dry_run: bool = False
-    baseline: bool = False
-    seconds: float = 0.0
-
-    @property
-    def applied_tags(self) -> list[str]:
-        return [m.tag for m in self.applied]
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)
-
-
-@dataclass
-class MigrationStatus:
-    tag: str
-    when: int
-    hash: str | None
-    state: str  # applied | pending | out_of_order | changed | missing_file
-    recorded_hash: str | None = None
-    recorded_created_at: int | None = None
-    record_id: int | None = None
-
-
-@dataclass
-class StatusResult:
-    """Applied / pending migrations and problems; `to_json()` is `--format json`."""
-
-    database: str
-    dialect: str
-    migrations_dir: str
-    migrations: list[MigrationStatus] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    unknown_records: list[Record] = field(default_factory=list)
-    table_exists: bool = False
-
-    @property
-    def applied(self) -> list[str]:
-        return [m.tag for m in self.migrations if m.recorded_created_at is not None]
-
-    @property
-    def pending(self) -> list[str]:
-        return [m.tag for m in self.migrations if m.recorded_created_at is None]
-
-    @property
-    def up_to_date(self) -> bool:
-        return not self.pending
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "applied": self.applied, "pending": self.pending,
-                "up_to_date": self.up_to_date}
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)
-
 
 # --- the runtime a dialect provides ---------------------------------------------------------
 
@@ -348,179 +164,6 @@ class _Defaults:
         self.migrations_table = str(defaults["migrations_table"])
         self.migrations_schema = str(defaults["migrations_schema"])
         self.lock_timeout = float(defaults["lock_timeout"])
-
-
-# --- the folder and the plan ----------------------------------------------------------------
-
-
-@dataclass
-class Item:
-    """One journal entry, its file (None when missing) and the row that records it."""
-
-    entry: JournalEntry
-    file: MigrationFile | None
-    record: Record | None = None
-    state: str = "pending"
-
-
-@dataclass
-class Plan:
-    items: list[Item]
-    unknown: list[Record]
-    problems: list[Problem]
-    table_exists: bool
-
-    @property
-    def todo(self) -> list[Item]:
-        """Unrecorded entries in journal order."""
-        return [i for i in self.items if i.record is None]
-
-    def blocking(self, allow_out_of_order: bool, allow_changed: bool) -> list[Problem]:
-        allowed = set()
-        if allow_out_of_order:
-            allowed.add("out_of_order")
-        if allow_changed:
-            allowed.add("changed")
-        return [p for p in self.problems if p.blocking and p.kind not in allowed]
-
-
-def read_folder(folder: Path, runtime: Runtime | None = None) -> list[Item]:
-    """Journal entries with their files; a missing file is kept as None (judged later)."""
-    try:
-        journal = read_journal(folder)
-    except JournalError as exc:
-        raise RunnerInputError(str(exc)) from None
-    expected = getattr(runtime, "journal_dialect", "")
-    if expected and journal.dialect and journal.dialect != expected:
-        raise RunnerInputError(
-            f"{folder} holds {journal.dialect} migrations but the database URL is "
-            f"{expected}: point --migrations at the {expected} folder"
-        )
-    items = []
-    for entry in journal.entries:
-        try:
-            file: MigrationFile | None = read_migration(folder, entry)
-        except JournalError:
-            file = None
-        items.append(Item(entry=entry, file=file))
-    return items
-
-
-def plan(items: list[Item], records: list[Record] | None) -> Plan:
-    """Match rows to entries and list the problems (pure: no database access)."""
-    items = [Item(entry=i.entry, file=i.file) for i in items]
-    pool = _RecordPool(records or [])
-    problems: list[Problem] = []
-
-    for item in items:  # 1. exact: same when and same hash
-        if item.file is not None:
-            item.record = pool.take((item.entry.when, item.file.hash))
-            if item.record:
-                item.state = "applied"
-    for item in items:  # 2. same when, other hash (or file gone: hash unknowable)
-        if item.record is None:
-            item.record = pool.take(item.entry.when)
-            if item.record and item.file is not None:
-                item.state = "changed"
-                problems.append(Problem(
-                    "changed", item.entry.tag,
-                    f"{item.file.name} was edited after it was applied: recorded sha256 "
-                    f"{item.record.hash[:16]}…, file now {item.file.hash[:16]}…; restore the "
-                    "applied version and put the change in a new migration "
-                    "(or pass --allow-changed to accept the file as it is)",
-                    blocking=True,
-                ))
-    for item in items:  # 3. same hash, other when: the journal's `when` was edited
-        if item.record is None and item.file is not None:
-            item.record = pool.take(item.file.hash)
-            if item.record:
-                item.state = "applied"
-                problems.append(Problem(
-                    "moved", item.entry.tag,
-                    f"{item.entry.tag} is recorded with created_at {item.record.created_at} "
-                    f"but the journal says when {item.entry.when}; counted as applied",
-                    blocking=False,
-                ))
-    for item in items:
-        if item.file is None:
-            if item.record is not None:
-                item.state = "missing_file"
-                problems.append(Problem(
-                    "missing_file", item.entry.tag,
-                    f"{item.entry.tag}.sql is listed in the journal and recorded as applied, "
-                    "but the file is missing; its hash cannot be verified (restore the file)",
-                    blocking=False,
-                ))
-            else:
-                item.state = "missing_file"
-                problems.append(Problem(
-                    "missing_file", item.entry.tag,
-                    f"{item.entry.tag}.sql is listed in the journal but the file is missing, "
-                    "and it is not applied yet: restore the file or remove the journal entry",
-                    blocking=True,
-                ))
-    _mark_out_of_order(items, records or [], problems)
-    left = pool.remaining()
-    for rec in left:
-        problems.append(Problem(
-            "unknown_record", None,
-            f"the database records a migration this folder does not have (created_at "
-            f"{rec.created_at}, sha256 {rec.hash[:16]}…): its file was removed, or the "
-            "database was migrated from a newer version of this folder",
-            blocking=False,
-        ))
-    return Plan(items=items, unknown=left, problems=problems, table_exists=records is not None)
-
-
-class _RecordPool:
-    """Bookkeeping rows not yet matched, indexed by (when, hash), by when and by hash."""
-
-    def __init__(self, records: list[Record]) -> None:
-        self._left: dict[int, Record] = dict(enumerate(records))
-        self._index: dict[object, list[int]] = {}
-        for n, rec in self._left.items():
-            for key in ((rec.created_at, rec.hash), rec.created_at, rec.hash):
-                self._index.setdefault(key, []).append(n)
-
-    def take(self, key: object) -> Record | None:
-        """Remove and return the first unmatched row under `key` (rows keep DB order)."""
-        for n in self._index.get(key, ()):
-            if n in self._left:
-                return self._left.pop(n)
-        return None
-
-    def remaining(self) -> list[Record]:
-        return list(self._left.values())
-
-
-def _mark_out_of_order(items: list[Item], records: list[Record], problems: list[Problem]) -> None:
-    """Unrecorded entries that drizzle-orm would skip, or that precede an applied one."""
-    newest = max((r.created_at for r in records), default=None)
-    last_applied = max((n for n, i in enumerate(items) if i.record is not None), default=-1)
-    for n, item in enumerate(items):
-        if item.record is not None or item.file is None:
-            continue
-        later = [i.entry.tag for i in items[n + 1 :] if i.record is not None]
-        if n < last_applied or (newest is not None and item.entry.when <= newest):
-            item.state = "out_of_order"
-            why = (f"later migration {later[0]} is already applied" if later
-                   else f"its when {item.entry.when} is not above the newest applied "
-                        f"created_at {newest} (drizzle-orm would skip it forever)")
-            problems.append(Problem(
-                "out_of_order", item.entry.tag,
-                f"{item.entry.tag} is not applied but {why}; check it does not conflict with "
-                "what ran after it, then re-run with --allow-out-of-order "
-                "(or give it a new `when` after the newest applied migration)",
-                blocking=True,
-            ))
-
-
-def _refuse(problems: list[Problem], result: MigrateResult) -> MigrationRefused:
-    lines = "\n".join(f"  - [{p.kind}] {p.message}" for p in problems)
-    return MigrationRefused(
-        f"refusing to migrate {result.database}: {len(problems)} problem(s)\n{lines}",
-        problems, result,
-    )
 
 
 # --- connections ----------------------------------------------------------------------------
@@ -647,7 +290,7 @@ def _migrate(
         result.skipped = [i.entry.tag for i in first.items]
         blocking = first.blocking(allow_out_of_order, allow_changed)
         if blocking:
-            raise _refuse(blocking, result)
+            raise refusal(blocking, result)
         return
     if result.dry_run:
         result.accepted = to_accept
@@ -668,7 +311,7 @@ def _dry_run(
     result.warnings = p.problems
     blocking = p.blocking(allow_out_of_order, allow_changed)
     if blocking:
-        raise _refuse(blocking, result)
+        raise refusal(blocking, result)
     rt = settings.runtime
     for item in p.todo:
         assert item.file is not None
@@ -695,7 +338,7 @@ def _run_locked(
     result.warnings = current.problems
     blocking = current.blocking(allow_out_of_order, allow_changed)
     if blocking:
-        raise _refuse(blocking, result)
+        raise refusal(blocking, result)
     result.skipped = [i.entry.tag for i in current.items if i.record is not None]
     if allow_changed:
         for item in current.items:
