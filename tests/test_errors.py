@@ -75,6 +75,21 @@ CASES: list[Case] = [
          ("table 'users'", "column 'name'", "field 'type'", "did you mean 'text'?")),
     Case("shorthand-type-typo", {"a.yaml": column("flag: boolen")}, f"{A}:6:13",
          ("table 'users'", "column 'flag'", "field 'type'", "did you mean 'boolean'?")),
+    Case("numeric-default-too-many-decimals",
+         {"a.yaml": column('price: {type: "numeric(6,2)", default: 1.234}')}, f"{A}:6:46",
+         ("table 'users'", "column 'price'", "field 'default'", "3 decimal place(s)",
+          "numeric(6,2) keeps 2")),
+    Case("numeric-default-too-large",
+         {"a.yaml": column('price: {type: "numeric(6,2)", default: 12345.5}')}, f"{A}:6:46",
+         ("column 'price'", "does not fit numeric(6,2)", "at most 4 digit(s)")),
+    Case("calendar-function-on-sqlite-timestamp",
+         {"a.yaml": users_plus("""
+            |      seen_at: timestamp
+            |    indexes:
+            |      users_day_idx: {expressions: ["date_trunc('day', seen_at)"]}
+         """)}, f"{A}:8:37",
+         ("table 'users'", "index 'users_day_idx'", "field 'expressions'",
+          "SQLite stores 'seen_at' as epoch milliseconds", "{sqlite: ..., postgres: ...}")),
     Case("varchar-without-length", {"a.yaml": column("code: varchar")}, f"{A}:6:13",
          ("table 'users'", "column 'code'", "field 'type'", "varchar needs a length",
           "varchar(36)")),

@@ -86,7 +86,12 @@ class SQLiteDialect(SQLiteIntrospection, SQLiteRuntime, Dialect):
 
         from agor_schema.expr import interval_milliseconds, parse
 
+        calendar_functions = (exp.TimestampTrunc, exp.DateTrunc, exp.Extract, exp.TimeToStr,
+                              exp.Cast)
+
         def rewrite(node: exp.Expression) -> exp.Expression:
+            if isinstance(node, calendar_functions):
+                _refuse_calendar_on_epoch_ms(node, column_types)
             if isinstance(node, exp.CurrentTimestamp) or (
                 isinstance(node, exp.Anonymous) and node.name.lower() == "now"
             ):
@@ -477,6 +482,23 @@ def _is_plain_literal(sql: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+def _refuse_calendar_on_epoch_ms(node, column_types: Mapping[str, LogicalType]) -> None:
+    """date_trunc / extract / to_char / casts of a timestamp column mean nothing on SQLite's
+    epoch-ms integers: ask for per-dialect SQL instead of emitting a wrong expression."""
+    from sqlglot import exp
+
+    from agor_schema.expr import ExpressionError, column_type_of
+
+    for column in node.find_all(exp.Column):
+        lt = column_type_of(column, column_types)
+        if lt is not None and lt.name == "timestamp":
+            raise ExpressionError(
+                f"{node.sql(dialect='postgres')!r} works on calendar time, but SQLite stores "
+                f"'{column.name}' as epoch milliseconds; write it per dialect: "
+                "{sqlite: ..., postgres: ...}"
+            )
 
 
 def _timestamp_literals_to_ms(node, column_types: Mapping[str, LogicalType]) -> None:

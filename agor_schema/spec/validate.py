@@ -353,10 +353,15 @@ class _Checker:
     def check_expression(
         self, table: str, spec: TableSpec, sql: str, path: Path_, **ctx: Any
     ) -> None:
-        from agor_schema.expr import ExpressionError, check_columns
+        from agor_schema.dialects import get_dialect
+        from agor_schema.expr import ExpressionError, check_columns, render
 
         try:
             check_columns(sql, spec.columns)
+            # rendering for this dialect can refuse what it cannot express (e.g. calendar
+            # functions on SQLite's epoch-ms timestamps): report it here, with the location
+            render(sql, get_dialect(self.dialect),
+                   {name: column.logical_type for name, column in spec.columns.items()})
         except ExpressionError as exc:
             self.error(str(exc), path, table=table, **ctx)
 
@@ -428,6 +433,10 @@ def default_problem(value: Any, lt: LogicalType, col: ColumnSpec, table: TableSp
         isinstance(value, bool) or not isinstance(value, (int, float))
     ):
         return f"a {name} column's default must be a number, got {value!r}"
+    if name == "numeric" and lt.precision is not None:
+        problem = _numeric_fit(value, lt)
+        if problem:
+            return problem
     if name in ("text", "varchar") and not isinstance(value, str):
         return f"a {name} column's default must be a string, got {value!r} (quote it)"
     if name == "varchar" and isinstance(value, str) and len(value) > (lt.length or 0):
@@ -451,6 +460,24 @@ def default_problem(value: Any, lt: LogicalType, col: ColumnSpec, table: TableSp
             return f"a uuid default must be a UUID or {{sql: gen_random_uuid()}}, got {value!r}"
     if name == "bytes":
         return "a bytes column's default must be {sql: ...}"
+    return None
+
+
+def _numeric_fit(value: int | float, lt: LogicalType) -> str | None:
+    """Why a numeric default does not fit numeric(p,s) (PostgreSQL would round or reject it,
+    SQLite would keep it as written, so the dialects would disagree)."""
+    from decimal import Decimal
+
+    scale = lt.scale or 0
+    digits = Decimal(str(value)).as_tuple()
+    decimals = max(0, -int(digits.exponent))
+    whole = len(digits.digits) - decimals
+    if decimals > scale:
+        return (f"default {value!r} has {decimals} decimal place(s) but {lt} keeps {scale}; "
+                "PostgreSQL would round it while SQLite keeps it")
+    if whole > lt.precision - scale:
+        return f"default {value!r} does not fit {lt} (at most {lt.precision - scale} digit(s) " \
+               "before the decimal point)"
     return None
 
 
