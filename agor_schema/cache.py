@@ -1,7 +1,9 @@
 """A persistent, deterministic cache of pure computations, in `<project>/.agorschema-cache/`.
 
 `compile` caches what only depends on its inputs and on the code that computes it: the
-parsed YAML of each schema file (keyed by its bytes and display name), what sqlglot says about
+data of each schema file (keyed by its bytes and display name; not the marks that locate
+errors, which the loader rebuilds from the file's text only when one is reported: unpickling
+them cost more than parsing the data), what sqlglot says about
 each SQL expression (referenced columns, per-dialect rendering keyed by the types of the
 columns it reads) and jinja2's compiled template. A warm compile therefore never imports
 sqlglot nor re-parses an unchanged file, and its output is byte-identical to a cold one.
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 CACHE_DIRNAME = ".agorschema-cache"
-_FORMAT = 1
+_FORMAT = 2  # 2: the yaml kind holds data only, no marks
 
 
 def cache_dir(root: Path) -> Path | None:

@@ -173,3 +173,19 @@ def test_the_app_facing_migrate_imports_no_compiler_libraries(tmp_path):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          check=True, cwd=tmp_path)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_yaml_cache_holds_data_only_no_marks(tmp_path):
+    import pickle
+
+    from agor_schema.errors import Mark
+
+    root = make_project(tmp_path / "p")
+    compile_fresh(root)
+    entries = cache.for_project(root)._read("yaml")
+    entries.pop("__fingerprint__")
+    assert entries
+    for (name, _digest), blob in entries.items():
+        data = pickle.loads(blob)
+        assert isinstance(data, dict) and "tables" in data, name
+        assert "Mark" not in repr(data) and Mark.__name__.encode() not in blob

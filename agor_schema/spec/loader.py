@@ -1,8 +1,12 @@
-"""YAML loading that remembers where every key and value came from (file, line, column).
+"""YAML loading that can tell where every key and value came from (file, line, column).
 
-PyYAML's composer gives nodes with marks; we build plain Python data from them and keep a
-map from data path (tuple of keys/indexes) to the mark, so later stages can point at the
-exact place of a problem.
+Marks are only needed to report a problem, so the normal path builds plain data only (a lean
+walk over libyaml's nodes that still refuses everything the marked walk refuses: duplicate
+keys, `{type: numeric(12,2)}` split at the comma, keys that are not plain names...). A
+Document remembers the text of its files and builds its marks on first use: it re-reads that
+text with the marked walk, which maps each data path (tuple of keys/indexes) to the mark of
+its node, so later stages can point at the exact place of a problem. Whenever the lean walk
+meets anything unusual it hands the file to the marked walk, whose errors are the reference.
 """
 
 from __future__ import annotations
@@ -10,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import pickle
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +28,8 @@ _SPLIT_VALUE = re.compile(r"\(\s*\d+\s*$")
 if TYPE_CHECKING:
     import yaml
 
+marked_parses = 0  # how many times a file was read with marks (tests check it stays 0)
+
 
 def _import_yaml() -> Any:
     """PyYAML, imported on the first file that is not in the cache (module global `yaml`)."""
@@ -34,22 +39,88 @@ def _import_yaml() -> Any:
     return yaml
 
 
-@dataclass
-class Document:
-    """Plain data plus the marks of its values and keys, and aliases from merged overrides."""
+class _Marks:
+    """The marks of one or more Documents, built on first use from the text they came from.
 
-    data: Any
-    marks: dict[Path_, Mark] = field(default_factory=dict)
-    key_marks: dict[Path_, Mark] = field(default_factory=dict)
-    aliases: dict[Path_, Path_] = field(default_factory=dict)
+    `pending` holds what is not taken yet: `(raw, name)` of a file (all its marks) or
+    `(document, skipped)` of a merged file (its marks except the subtrees in `skipped`)."""
+
+    __slots__ = ("marks", "key_marks", "pending")
+
+    def __init__(self, marks: dict | None = None, key_marks: dict | None = None) -> None:
+        self.marks: dict[Path_, Mark] = {} if marks is None else marks
+        self.key_marks: dict[Path_, Mark] = {} if key_marks is None else key_marks
+        self.pending: list[tuple[Any, Any]] = []
+
+    @property
+    def built(self) -> bool:
+        return not self.pending
+
+    def ready(self) -> _Marks:
+        while self.pending:
+            source, skipped = self.pending[0]
+            if isinstance(source, Document):
+                _copy_marks(self, source, skipped)
+            else:
+                parsed = _parse_file(*source)
+                self.marks.update(parsed.marks)
+                self.key_marks.update(parsed.key_marks)
+            del self.pending[0]
+        return self
+
+
+class Document:
+    """Plain data plus the marks of its values and keys, and aliases from merged overrides.
+
+    `marks` and `key_marks` are built when first read; documents made by `derive` share them."""
+
+    __slots__ = ("data", "aliases", "_marks")
+
+    def __init__(
+        self,
+        data: Any,
+        marks: dict[Path_, Mark] | None = None,
+        key_marks: dict[Path_, Mark] | None = None,
+        aliases: dict[Path_, Path_] | None = None,
+    ) -> None:
+        self.data = data
+        self.aliases: dict[Path_, Path_] = {} if aliases is None else aliases
+        self._marks = _Marks(marks, key_marks)
+
+    @classmethod
+    def _lazy(cls, data: Any, raw: bytes, name: str) -> Document:
+        """A file's data whose marks come from re-reading `raw` when asked for."""
+        doc = cls(data)
+        doc._marks.pending.append(((raw, name), None))
+        return doc
+
+    def derive(self, data: Any = None) -> Document:
+        """A document sharing this one's marks (built lazily, once), with its own aliases."""
+        out = Document(data)
+        out._marks = self._marks
+        return out
+
+    @property
+    def marks(self) -> dict[Path_, Mark]:
+        return self._marks.ready().marks
+
+    @property
+    def key_marks(self) -> dict[Path_, Mark]:
+        return self._marks.ready().key_marks
+
+    @property
+    def marks_built(self) -> bool:
+        """Whether the marks exist yet (they are only built to report a problem)."""
+        return self._marks.built
 
     def mark(self, path: Path_, *, key: bool = False) -> Mark | None:
         """The mark of the deepest known node on `path` (the key's mark if `key`)."""
         path = self._unalias(tuple(path))
-        if key and path in self.key_marks:
-            return self.key_marks[path]
+        marks = self._marks.ready()
+        if key and path in marks.key_marks:
+            return marks.key_marks[path]
         for end in range(len(path), -1, -1):
-            found = self.marks.get(path[:end])
+            found = marks.marks.get(path[:end])
             if found:
                 return found
         return None
@@ -76,21 +147,98 @@ def load_file(path: Path, display: str | None = None) -> Document:
             f"schema file or folder not found: {name}; set 'schema' in [tool.agorschema] to a "
             "YAML file or a folder of them"
         ) from None
-    # The Document depends only on the bytes and the name shown in marks: cache it.
+    # The data depends only on the bytes and the name shown in errors: cache it (not the
+    # marks, which are rebuilt from `raw` in the rare run that reports a problem).
     store = cache.active()
     key = (name, hashlib.sha256(raw).hexdigest())
     blob = store.get("yaml", key)
     if blob is not None:
         try:
-            return pickle.loads(blob)
+            return Document._lazy(pickle.loads(blob), raw, name)
         except Exception:  # a corrupt entry: parse again
             pass
-    doc = _parse_file(raw, name)
-    store.put("yaml", key, pickle.dumps(doc, protocol=pickle.HIGHEST_PROTOCOL))
+    doc = _load_data(raw, name)
+    store.put("yaml", key, pickle.dumps(doc.data, protocol=pickle.HIGHEST_PROTOCOL))
     return doc
 
 
+class _Unusual(Exception):
+    """The lean walk met something the marked walk must judge (usually an error)."""
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_PLAIN_TAGS = tuple(f"tag:yaml.org,2002:{t}" for t in ("null", "bool", "int", "float",
+                                                       "timestamp"))
+
+
+def _load_data(raw: bytes, name: str) -> Document:
+    """The file's data without marks; anything unusual goes to the marked walk instead."""
+    yaml = _import_yaml()
+    try:
+        data = _lean_data(raw, yaml)
+    except Exception:  # an error to report (or a case to leave to the reference walk)
+        return _parse_file(raw, name)
+    return Document._lazy(data, raw, name)
+
+
+def _lean_data(raw: bytes, yaml: Any) -> Any:
+    """What `_parse_file` builds as data, without marks; `_Unusual` where it would object."""
+    text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    try:
+        node = loader.get_single_node()
+        if not isinstance(node, yaml.MappingNode):
+            raise _Unusual
+        scalar_node, mapping_node = yaml.ScalarNode, yaml.MappingNode
+        constructors = loader.yaml_constructors
+        plain = {tag: constructors[tag] for tag in _PLAIN_TAGS if tag in constructors}
+        construct_object, flatten_mapping = loader.construct_object, loader.flatten_mapping
+        split_key = _SPLIT_KEY.match
+
+        def scalar(node: Any) -> Any:
+            tag = node.tag
+            if tag == _STR_TAG:
+                return node.value
+            constructor = plain.get(tag)
+            if constructor is not None:
+                return constructor(loader, node)
+            return construct_object(node, deep=True)
+
+        def build(node: Any) -> Any:  # the same data as `_build`, tags of collections ignored
+            kind = node.__class__
+            if kind is scalar_node:
+                return scalar(node)
+            if kind is mapping_node:
+                flatten_mapping(node)
+                result: dict = {}
+                for key_node, value_node in node.value:
+                    if key_node.__class__ is not scalar_node:
+                        raise _Unusual
+                    key = scalar(key_node)
+                    if split_key(str(key_node.value)):
+                        raise _Unusual
+                    if key.__class__ is not str:
+                        if not isinstance(key, (int, float, bool)):
+                            raise _Unusual
+                        key = str(key)
+                    if key in result:
+                        raise _Unusual
+                    result[key] = build(value_node)
+                return result
+            return [build(item) for item in node.value]
+
+        data = build(node)
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        raise _Unusual
+    return data
+
+
 def _parse_file(raw: bytes, name: str) -> Document:
+    """The file's data and all its marks (the reference walk: its errors are the ones shown)."""
+    global marked_parses
+    marked_parses += 1
     yaml = _import_yaml()
     try:  # what Path.read_text does: decode, then universal newlines
         text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
@@ -293,10 +441,10 @@ def _merge_file(merged: Document, doc: Document, errors: list[SchemaError]) -> N
                 skipped.add(("tables", table))
                 continue
             merged.data["tables"][table] = spec
-    _copy_marks(merged, doc, skipped)
+    merged._marks.pending.append((doc, skipped))  # its marks, taken if ever needed
 
 
-def _copy_marks(merged: Document, doc: Document, skipped: set[Path_]) -> None:
+def _copy_marks(merged: _Marks, doc: Document, skipped: set[Path_]) -> None:
     """Take the file's marks in one pass, except those of skipped subtrees."""
     for store_from, store_to in ((doc.marks, merged.marks), (doc.key_marks, merged.key_marks)):
         for path, mark in store_from.items():

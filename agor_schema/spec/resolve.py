@@ -24,7 +24,7 @@ def is_per_dialect(value: Any) -> bool:
 
 def resolve(doc: Document, dialect: str) -> Document:
     """The document as `dialect` sees it; marks are shared with `doc`."""
-    out = Document(data=None, marks=doc.marks, key_marks=doc.key_marks, aliases={})
+    out = doc.derive()  # the marks stay unbuilt unless a problem is reported
     errors: list[SchemaError] = []
     data = {k: v for k, v in doc.data.items() if k != "tables"}
     tables = doc.data.get("tables")
