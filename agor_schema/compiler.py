@@ -6,7 +6,6 @@ no unacknowledged destructive change was found, so a failed compile leaves the t
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -182,7 +181,3 @@ def _relative(path: Path, root: Path) -> str:
         return str(path.resolve().relative_to(root.resolve()))
     except ValueError:
         return str(path)
-
-
-def digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

@@ -233,11 +233,6 @@ class MigrationFile:
         return split_chunks(self.text)
 
 
-def migration_path(folder: str | os.PathLike[str], entry: JournalEntry) -> Path:
-    """`<folder>/<tag>.sql`, the file drizzle-orm reads for an entry."""
-    return Path(folder) / f"{entry.tag}.sql"
-
-
 def read_migration(folder: str | os.PathLike[str], entry: JournalEntry) -> MigrationFile:
     """Read one entry's file and hash its bytes."""
     filename = os.path.join(folder, entry.tag + ".sql")

@@ -12,7 +12,6 @@ from pathlib import Path
 
 SHIPPED = Path(__file__).with_name("agorschema.schema.json")
 
-SCHEMA_ID = "https://agorschema.dev/schema/agorschema.schema.json"
 PER_DIALECT = {
     "type": "object",
     "properties": {"sqlite": {}, "postgres": {}},

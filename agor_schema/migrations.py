@@ -19,7 +19,6 @@ from agor_schema.journal import BREAKPOINT, Journal, JournalEntry, JournalError,
 from agor_schema.snapshot import ORIGIN_ID, Snapshot, chain, dump_snapshot_json
 
 CUSTOM_PLACEHOLDER = "-- Custom SQL migration file, put your code below! --"
-MANIFEST_NAME = "agorschema.sum"
 _SLUG_UNSAFE = re.compile(r"[^a-z0-9_]+")
 
 

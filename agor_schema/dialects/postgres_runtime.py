@@ -47,7 +47,6 @@ class PostgresRuntime:
 
     name = "postgres"
     journal_dialect = "postgresql"  # the `dialect` drizzle writes in _journal.json
-    default_migrations_table = "__drizzle_migrations"
 
     # --- connections -----------------------------------------------------------------------
 

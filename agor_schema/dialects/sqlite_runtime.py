@@ -88,7 +88,6 @@ class SQLiteRuntime:
 
     name = "sqlite"
     journal_dialect = "sqlite"  # the `dialect` drizzle writes in _journal.json
-    default_migrations_table = "__drizzle_migrations"
 
     # --- connections -----------------------------------------------------------------------
 

@@ -79,10 +79,6 @@ class ColumnSpec(BaseModel):
     def has_default(self) -> bool:
         return "default" in self.model_fields_set and self.default is not None
 
-    @property
-    def nullable(self) -> bool:
-        return not (self.not_null or self.primary_key)
-
 
 class IndexSpec(BaseModel):
     """An index: plain columns and/or expressions, optionally unique and partial."""

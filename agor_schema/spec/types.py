@@ -51,10 +51,6 @@ class LogicalType:
     def is_integer(self) -> bool:
         return self.name in ("integer", "bigint")
 
-    @property
-    def is_numeric(self) -> bool:
-        return self.name in ("integer", "bigint", "real", "double", "numeric")
-
     def __str__(self) -> str:
         if self.length is not None:
             return f"{self.name}({self.length})"
