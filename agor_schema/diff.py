@@ -99,6 +99,8 @@ def _rename_tables(before: Snapshot, new: Snapshot, renames: Renames, ops: list)
                         fk.table_to = new_name
                     if fk.table_from == old_name:
                         fk.table_from = new_name
+            for column in table.columns.values():
+                _follow_identity_name(column, old_name, column.name, new_name, column.name)
             ops.append(o.RenameTable(new_name, old_name))
             done[old_name] = new_name
     return done
@@ -123,6 +125,7 @@ def _rename_column_in(snapshot: Snapshot, table: Table, old: str, new: str) -> N
     """What the database itself does on RENAME COLUMN: keys, indexes and FKs follow."""
     table.columns = {(new if k == old else k): v for k, v in table.columns.items()}
     table.columns[new].name = new
+    _follow_identity_name(table.columns[new], table.name, old, table.name, new)
     swap = lambda names: [new if n == old else n for n in names]  # noqa: E731
     for ix in table.indexes.values():
         for part in ix.columns:
@@ -138,6 +141,15 @@ def _rename_column_in(snapshot: Snapshot, table: Table, old: str, new: str) -> N
         for fk in other.foreign_keys.values():
             if fk.table_to == table.name:
                 fk.columns_to = swap(fk.columns_to)
+
+
+def _follow_identity_name(column, old_table: str, old_column: str, new_table: str,
+                          new_column: str) -> None:
+    """An identity sequence named by convention (<table>_<column>_seq) is renamed with its
+    table or column (the dialect renders that), so it is not seen as a new identity."""
+    identity = column.identity
+    if identity and identity.get("name") == f"{old_table}_{old_column}_seq":
+        column.identity = {**identity, "name": f"{new_table}_{new_column}_seq"}
 
 
 def _diff_table(old: Table, new: Table, renames: Renames) -> list[o.Op]:

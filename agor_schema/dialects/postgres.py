@@ -363,8 +363,11 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
                 # PostgreSQL named the inline key <table>_pkey; keep the name following the table
                 out.append(f"ALTER TABLE {q(op.table)} RENAME CONSTRAINT "
                            f"{q(op.old + '_pkey')} TO {q(op.table + '_pkey')};")
-        out += [f"ALTER TABLE {q(op.table)} RENAME COLUMN {q(op.old)} TO {q(op.new)};"
-                for op in of(o.RenameColumn)]
+
+        for op in of(o.RenameColumn):
+            out.append(f"ALTER TABLE {q(op.table)} RENAME COLUMN {q(op.old)} TO {q(op.new)};")
+        out += self._rename_identity_sequences(old, of(o.RenameTable), of(o.RenameColumn))
+
         out += [f"ALTER INDEX {q(op.old)} RENAME TO {q(op.new)};" for op in of(o.RenameIndex)]
         out += [f"ALTER TABLE {q(op.table)} DROP CONSTRAINT {q(op.unique.name)};"
                 for op in of(o.DropUnique)]
@@ -394,6 +397,26 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
                 f"{self._unique_body(op.unique)};" for op in of(o.AddUnique)]
         out += [f"ALTER TABLE {q(op.table)} ADD CONSTRAINT {q(op.check.name)} CHECK "
                 f"({op.check.value});" for op in of(o.AddCheck)]
+        return out
+
+    def _rename_identity_sequences(self, before: Snapshot, table_renames: list,
+                                   column_renames: list) -> list[str]:
+        """ALTER SEQUENCE for identity sequences whose conventional name (<table>_<column>_seq)
+        follows this migration's table and column renames (`before` holds the new names)."""
+        old_tables = {op.table: op.old for op in table_renames}
+        old_columns = {(op.table, op.new): op.old for op in column_renames}
+        out = []
+        for name in sorted({*old_tables, *(t for t, _ in old_columns)}):
+            table = before.tables.get(name)
+            for column in (table.columns.values() if table else []):
+                identity = column.identity
+                if not identity or identity.get("name") != f"{name}_{column.name}_seq":
+                    continue
+                old_name = (f"{old_tables.get(name, name)}_"
+                            f"{old_columns.get((name, column.name), column.name)}_seq")
+                if old_name != identity["name"]:
+                    out.append(f"ALTER SEQUENCE {self.quote(old_name)} RENAME TO "
+                               f"{self.quote(identity['name'])};")
         return out
 
     def _alter_column_sql(self, op: o.AlterColumn, *, dropping: bool) -> list[str]:
