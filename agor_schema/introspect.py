@@ -14,7 +14,7 @@ the database into what the schema says.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,45 +31,37 @@ class IntrospectionError(Exception):
 # ------------------------------------------------------------------ SQL text helpers
 
 
-def balanced(text: str, start: int) -> tuple[str, int]:
-    """The text inside the parenthesis opening at `start` (quotes respected) and its end."""
+def _unquoted(text: str, start: int = 0) -> Iterator[tuple[int, str, int]]:
+    """(index, character, parenthesis depth after it) for characters outside quotes."""
     depth = 0
-    i = start
     quote: str | None = None
-    while i < len(text):
+    for i in range(start, len(text)):
         ch = text[i]
         if quote:
             if ch == quote:
                 quote = None
-        elif ch in "'\"`[":
+            continue
+        if ch in "'\"`[":
             quote = "]" if ch == "[" else ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return text[start + 1:i], i
-        i += 1
+            continue
+        depth += (ch == "(") - (ch == ")")
+        yield i, ch, depth
+
+
+def balanced(text: str, start: int) -> tuple[str, int]:
+    """The text inside the parenthesis opening at `start` (quotes respected) and its end."""
+    for i, ch, depth in _unquoted(text, start):
+        if ch == ")" and depth == 0:
+            return text[start + 1:i], i
     raise IntrospectionError(f"unbalanced parentheses in {text!r}")
 
 
 def split_top_level(text: str, sep: str = ",") -> list[str]:
     """Split at `sep` outside quotes and parentheses; parts stripped, empty ones dropped."""
     parts: list[str] = []
-    depth = 0
-    quote: str | None = None
     start = 0
-    for i, ch in enumerate(text):
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in "'\"`[":
-            quote = "]" if ch == "[" else ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == sep and depth == 0:
+    for i, ch, depth in _unquoted(text):
+        if ch == sep and depth == 0:
             parts.append(text[start:i].strip())
             start = i + 1
     parts.append(text[start:].strip())
