@@ -157,8 +157,11 @@ def schema_pairs(draw) -> Pair:
             elif action == "null":
                 if spec.get("not_null"):
                     spec.pop("not_null")
-                elif lt in BACKFILLABLE and not cname.startswith("ref_"):
-                    spec["not_null"] = True  # (a backfilled reference would dangle)
+                elif lt in BACKFILLABLE and not cname.startswith("ref_") \
+                        and not spec.get("unique"):
+                    # (a backfilled reference would dangle; backfilling several NULLs of a
+                    # unique column with one default cannot succeed in any tool)
+                    spec["not_null"] = True
                     spec["default"] = draw(st.sampled_from(DEFAULTS[lt]))
                     pair.backfill[(new_name, new_cname)] = spec["default"]
             elif action == "default":
