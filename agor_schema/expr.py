@@ -32,22 +32,109 @@ class ExpressionError(ValueError):
 
 @lru_cache(maxsize=4096)
 def parse(sql: str) -> exp.Expression:
-    """Parse one neutral SQL expression; ExpressionError with sqlglot's reason if it fails."""
-    if not isinstance(sql, str) or not sql.strip():
-        raise ExpressionError("the expression is empty")
-    import sqlglot
+    """Parse one neutral SQL expression; ExpressionError with the reason if it is not exactly
+    one expression (see `one_expression`)."""
+    return one_expression(sql, "postgres")
+
+
+# What may never appear anywhere inside an expression: a second statement, a query (no
+# database accepts a subquery in a default, check, index or generated column), DDL/DML,
+# transaction control, commands sqlglot could not read, and `x AS y` aliases.
+def _forbidden() -> tuple[type, ...]:
     from sqlglot import exp
 
+    names = ("Query", "Subquery", "DDL", "DML", "Command", "Transaction", "Commit", "Rollback",
+             "Block", "Alias", "Set", "Pragma", "Use", "Into", "Copy", "Describe", "Drop",
+             "Create", "Insert", "Update", "Delete", "Merge", "Select", "Union", "Values",
+             "Kill", "Lateral", "Table")
+    return tuple(getattr(exp, n) for n in names if isinstance(getattr(exp, n, None), type))
+
+
+def one_expression(sql: str, dialect: str = "postgres") -> exp.Expression:
+    """The parse tree of `sql` if it is exactly ONE expression in `dialect`'s syntax, else
+    ExpressionError saying why.
+
+    This is the one gate every SQL text of a schema passes (index `where` and expressions,
+    checks, `{sql:}` and per-dialect defaults, generated columns, verbatim text) before it
+    is pasted into DDL: no `;`, no second statement, no comment that could swallow the
+    rest of a statement, no unbalanced quote, parenthesis or dollar quote, no subquery."""
+    if not isinstance(sql, str) or not sql.strip():
+        raise ExpressionError("the expression is empty")
+    if "\x00" in sql:
+        raise ExpressionError("the expression contains a NUL character")
+    import sqlglot
+    from sqlglot.dialects.dialect import Dialect
+
+    reader = Dialect.get_or_raise(dialect)
     try:
-        tree = sqlglot.parse_one(sql, read="postgres")
+        tokens = reader.tokenize(sql)
+    except sqlglot.errors.SqlglotError:
+        raise ExpressionError(
+            f"cannot read SQL expression {sql!r}: a quote (' \" $$) or comment is not closed"
+        ) from None
+    _check_tokens(sql, tokens)
+    try:
+        trees = reader.parse(sql)
     except sqlglot.errors.ParseError as exc:
         detail = _readable(exc.errors[0]["description"] if exc.errors else str(exc))
         raise ExpressionError(f"cannot parse SQL expression {sql!r}: {detail}") from None
     except sqlglot.errors.SqlglotError as exc:
         raise ExpressionError(f"cannot parse SQL expression {sql!r}: {exc}") from None
-    if isinstance(tree, (exp.Select, exp.Insert, exp.Update, exp.Delete, exp.Create, exp.Drop)):
-        raise ExpressionError(f"{sql!r} is a statement; write an expression such as \"a > 0\"")
+    trees = [t for t in trees if t is not None]
+    if len(trees) != 1:
+        raise ExpressionError(f"{sql!r} is not exactly one expression")
+    tree = trees[0]
+    forbidden = _forbidden()
+    for node in tree.walk():
+        if isinstance(node, forbidden):
+            what = _describe(node, top=node is tree)
+            where = "is" if node is tree else "is not one expression: it contains"
+            raise ExpressionError(
+                f"{sql!r} {where} {what}; write exactly one expression such as \"a > 0\" "
+                "(no statements, no subqueries, no 'AS' aliases)"
+            )
     return tree
+
+
+def _describe(node: exp.Expression, *, top: bool) -> str:
+    """What a forbidden node is, in words."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.Subquery) or (isinstance(node, exp.Query) and not top):
+        return "a subquery"
+    if isinstance(node, exp.Alias):
+        return "an alias ('x AS y')"
+    return f"a statement ({type(node).__name__.upper()})"
+
+
+def _is_query(node: exp.Expression) -> bool:
+    from sqlglot import exp
+
+    return isinstance(node, (exp.Query, exp.Subquery))
+
+
+def _check_tokens(sql: str, tokens: list) -> None:
+    """No `;` and no comment outside literals (the parser then refuses unbalanced
+    parentheses)."""
+    from sqlglot.tokens import TokenType
+
+    for token in tokens:
+        if token.token_type == TokenType.SEMICOLON:
+            raise ExpressionError(
+                f"{sql!r} contains ';' outside a string: an expression is exactly one "
+                "expression, never a second statement"
+            )
+        if token.comments:
+            raise ExpressionError(
+                f"{sql!r} contains an SQL comment ('--' or '/* */'); write comments in YAML "
+                "(# ...), not inside an expression"
+            )
+
+
+def check_rendered(sql: str, dialect: str) -> str:
+    """`sql` (text about to be pasted into `dialect` DDL) if it is one expression there."""
+    one_expression(sql, dialect)
+    return sql
 
 
 _MISSING_PART = re.compile(r"Required keyword: '(\w+)' missing for <class '[\w.]*?(\w+)'>")
@@ -110,7 +197,8 @@ def _render(sql: str, dialect: Dialect, column_types: Mapping[str, LogicalType])
     for column in tree.find_all(exp.Column):
         column.set("table", None)
     tree = dialect.rewrite_expression(tree, column_types)
-    return tree.sql(dialect=dialect.sqlglot_dialect, identify=True)
+    return check_rendered(tree.sql(dialect=dialect.sqlglot_dialect, identify=True),
+                          dialect.sqlglot_dialect)
 
 
 def column_type_of(node: exp.Expression, column_types: Mapping[str, LogicalType]):

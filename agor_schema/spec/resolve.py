@@ -84,6 +84,7 @@ def _resolve_columns(columns: dict, path: Path_, dialect: str, doc: Document, er
                 column.pop("default")
             else:  # per-dialect defaults are SQL, as in {sqlite: "...", postgres: "..."}
                 column["default"] = {"sql": picked} if isinstance(picked, str) else picked
+                doc.aliases.setdefault((*path, name, "default"), (*path, name, "default", dialect))
         result[name] = column
     return result
 
@@ -103,6 +104,7 @@ def _resolve_indexes(indexes: dict, path: Path_, dialect: str, doc: Document, er
                 index.pop("where")
             else:
                 index["where"] = picked
+                doc.aliases.setdefault((*path, name, "where"), (*path, name, "where", dialect))
         if isinstance(index.get("expressions"), list):
             picked_list = []
             for item in index["expressions"]:
@@ -130,6 +132,8 @@ def _resolve_checks(checks: dict, path: Path_, dialect: str, doc: Document, erro
                 continue
             rest = {k: v for k, v in raw.items() if k not in DIALECTS and k != "sql"}
             result[name] = {"sql": sql, **rest}
+            if dialect in raw:
+                doc.aliases.setdefault((*path, name, "sql"), (*path, name, dialect))
             continue
         result[name] = raw
     return result

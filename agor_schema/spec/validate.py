@@ -199,7 +199,7 @@ class _Checker:
             self.check_index(name, table, index_name, index)
         for check_name, check in table.checks.items():
             self.check_expression(
-                name, table, check.sql or "", (*path, "checks", check_name),
+                name, table, check.sql or "", (*path, "checks", check_name, "sql"),
                 kind="check", item=check_name,
             )
         for i, fk in enumerate(table.foreign_keys):
