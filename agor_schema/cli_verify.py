@@ -56,7 +56,7 @@ def diff_command(database: str | None, output_format: str, project: Path | None)
     """Compare the live database at URL with the schema. Prints each difference and the SQL
     that would remove it; exit 0 when there is none, 1 when the database drifted."""
     from agor_schema.config import load_config
-    from agor_schema.introspect import database_drift
+    from agor_schema.drift import database_drift
 
     result = database_drift(load_config(project), database)
     if output_format == "json":

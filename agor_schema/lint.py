@@ -108,3 +108,28 @@ def _narrows(old: str, new: str) -> bool:
         new_p = re.findall(r"\d+", new)
         return bool(new_p) and (not old_p or [int(x) for x in new_p] < [int(x) for x in old_p])
     return False
+
+
+def long_name_findings(snapshot, dialect) -> list[Finding]:
+    """Names the database will cut (PostgreSQL: 63 bytes). drizzle-style derived foreign key
+    names in real schemas exceed it; the cut name is what the catalog holds afterwards."""
+    if dialect.max_identifier_bytes is None:
+        return []
+    findings = []
+    for table in snapshot.tables.values():
+        named = [("table", table.name, None)]
+        named += [("column", c.name, c.name) for c in table.columns.values()]
+        named += [("index", n, None) for n in table.indexes]
+        named += [("foreign key", n, None) for n in table.foreign_keys]
+        named += [("unique constraint", n, None) for n in table.uniques]
+        named += [("check", n, None) for n in table.checks]
+        named += [("primary key", n, None) for n in table.primary_keys]
+        for kind, name, column in named:
+            stored = dialect.stored_name(name)
+            if stored != name:
+                findings.append(Finding(
+                    WARNING, dialect.name, table.name, column,
+                    f"{kind} name '{name}' is {len(name.encode('utf-8'))} bytes; "
+                    f"{dialect.name} keeps the first {dialect.max_identifier_bytes}: "
+                    f"'{stored}' (give it a shorter name to avoid surprises)"))
+    return findings

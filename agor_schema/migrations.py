@@ -127,6 +127,7 @@ def sql_text(statements: list[str]) -> str:
 def meta_renames(renamed_tables: dict, renamed_columns: dict) -> dict:
     """SQLite `_meta` records of this migration's renames, as drizzle-kit writes them."""
     return {
+        "schemas": {},
         "tables": {f'"{old}"': f'"{new}"' for old, new in renamed_tables.items()},
         "columns": {f'"{t}"."{old}"': f'"{t}"."{new}"' for (t, old), new in renamed_columns.items()},
     }

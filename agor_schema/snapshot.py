@@ -31,6 +31,7 @@ class Column:
     default: Any = None  # SQL fragment, or a JSON bool/number; None = no default
     identity: dict | None = None  # PostgreSQL identity column settings
     generated: dict | None = None  # {"as": sql, "type": "stored"|"virtual"}
+    type_schema: str | None = None  # PostgreSQL: schema of an enum (or other user) type
 
 
 @dataclass
@@ -53,6 +54,8 @@ class Index:
     method: str = "btree"
     concurrently: bool = False
     with_: dict = field(default_factory=dict)
+    # keys a snapshot written by an older drizzle-kit left out; not part of the schema
+    absent: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass
@@ -99,6 +102,7 @@ class Table:
     checks: dict[str, Check] = field(default_factory=dict)
     schema: str = ""
     extra: dict = field(default_factory=dict)  # policies, isRLSEnabled: kept on round trips
+    absent: tuple[str, ...] = field(default=(), compare=False)  # keys the source left out
 
     def primary_key_columns(self) -> list[str]:
         """Columns of the primary key, composite or single."""
@@ -117,6 +121,20 @@ class Snapshot:
     prev_id: str = ""
     extra: dict = field(default_factory=dict)  # enums, views, sequences, ... kept verbatim
     renames: dict = field(default_factory=dict)  # SQLite `_meta`: {"tables": {}, "columns": {}}
+    absent: tuple[str, ...] = ()  # top-level keys the source document left out
+
+
+def table_key(name: str, schema: str = "") -> str:
+    """How `Snapshot.tables` keys a table: the bare name in the default schema, else
+    `schema.name` (so `public.users` and `auth.users` do not collide)."""
+    return name if schema in ("", "public") else f"{schema}.{name}"
+
+
+def without_absent(document: dict, absent: tuple[str, ...]) -> dict:
+    """`document` minus the keys its source did not have (round trips stay equal as data)."""
+    if not absent:
+        return document
+    return {k: v for k, v in document.items() if k not in absent}
 
 
 def derive_id(prev_id: str, content: Any) -> str:

@@ -117,7 +117,7 @@ def verify_project(cfg: Any, servers: Mapping[str, str | None] | None = None) ->
 def _verify_dialect(cfg: Any, dialect: Any, spec: Any, snapshot: Snapshot,
                     server: str | None) -> DialectReport:
     from agor_schema.compiler import full_ddl
-    from agor_schema.introspect import IntrospectionError, drift, schema_statements
+    from agor_schema.drift import IntrospectionError, drift, schema_statements
     from agor_schema.migrations import read_folder
     from agor_schema.runner import RunnerError, migrate
 
@@ -176,15 +176,16 @@ def _verify_dialect(cfg: Any, dialect: Any, spec: Any, snapshot: Snapshot,
 Key = tuple  # ("table", t) | ("column", t, c) | ("index", t, name) | ("check", t, name) | ...
 
 
-def logical_view(snapshot: Snapshot) -> set[Key]:
+def logical_view(snapshot: Snapshot, cut=lambda name: name) -> set[Key]:
     """What both dialects must agree on: names of tables, columns, indexes and uniques (one
-    namespace: SQLite keeps uniques as indexes), checks, and foreign keys by what they link."""
+    namespace: SQLite keeps uniques as indexes), checks, and foreign keys by what they link.
+    `cut` maps a name to how a database stores it (PostgreSQL keeps 63 bytes)."""
     view: set[Key] = set()
     for t in snapshot.tables.values():
         view.add(("table", t.name))
         view.update(("column", t.name, c) for c in t.columns)
-        view.update(("index", t.name, i) for i in [*t.indexes, *t.uniques])
-        view.update(("check", t.name, c) for c in t.checks)
+        view.update(("index", t.name, cut(i)) for i in [*t.indexes, *t.uniques])
+        view.update(("check", t.name, cut(c)) for c in t.checks)
         view.update(("foreign key", t.name, _fk_signature(fk.columns_from, fk.table_to,
                                                            fk.columns_to))
                     for fk in t.foreign_keys.values())
@@ -259,15 +260,30 @@ def _parity(cfg: Any, built: Mapping[str, Snapshot],
     live = {r.dialect: r.live for r in reports if r.live is not None}
     if len(live) == len(names):
         checked.append("databases")
-        db_views = {n: logical_view(live[n]) for n in names}
+        cut = _stored_name(names)
+        cut_views = {n: logical_view(built[n], cut) for n in names}
+        db_views = {n: logical_view(live[n], cut) for n in names}
         for key in sorted(db_views[first] ^ db_views[second]):
             has, lacks = (first, second) if key in db_views[first] else (second, first)
-            if key in views[has] and key not in views[lacks]:
+            if key in cut_views[has] and key not in cut_views[lacks]:
                 continue  # the schema itself keeps it in one dialect (checked above)
             mismatches.append(Mismatch(
                 "parity", f"the replayed {has} database has {_describe_key(key)} that the "
                 f"replayed {lacks} database lacks", table=key[1]))
     return mismatches, checked
+
+
+def _stored_name(names: Iterable[str]):
+    """A name as every one of these databases keeps it (the shortest cut wins)."""
+    from agor_schema.dialects import get_dialect
+
+    dialects = [get_dialect(n) for n in names]
+
+    def cut(name: str) -> str:
+        for dialect in dialects:
+            name = dialect.stored_name(name)
+        return name
+    return cut
 
 
 def _describe_key(key: Key) -> str:

@@ -205,40 +205,6 @@ CREATE TABLE "audit_log" (
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 
-ALTER TABLE "repos" ADD CONSTRAINT "repos_created_by_users_user_id_fk" FOREIGN KEY ("created_by") REFERENCES "public"."users"("user_id") ON DELETE set null ON UPDATE no action;
-
-ALTER TABLE "worktrees" ADD CONSTRAINT "worktrees_repo_id_repos_repo_id_fk" FOREIGN KEY ("repo_id") REFERENCES "public"."repos"("repo_id") ON DELETE cascade ON UPDATE no action;
-
-ALTER TABLE "sessions" ADD CONSTRAINT "sessions_parent_session_id_sessions_session_id_fk" FOREIGN KEY ("parent_session_id") REFERENCES "public"."sessions"("session_id") ON DELETE set null ON UPDATE no action;
-
-ALTER TABLE "sessions" ADD CONSTRAINT "sessions_worktree_id_worktrees_worktree_id_fk" FOREIGN KEY ("worktree_id") REFERENCES "public"."worktrees"("worktree_id") ON DELETE cascade ON UPDATE no action;
-
-ALTER TABLE "tasks" ADD CONSTRAINT "tasks_session_id_sessions_session_id_fk" FOREIGN KEY ("session_id") REFERENCES "public"."sessions"("session_id") ON DELETE cascade ON UPDATE cascade;
-
-ALTER TABLE "messages" ADD CONSTRAINT "messages_session_id_sessions_session_id_fk" FOREIGN KEY ("session_id") REFERENCES "public"."sessions"("session_id") ON DELETE cascade ON UPDATE no action;
-
-ALTER TABLE "messages" ADD CONSTRAINT "messages_task_id_tasks_task_id_fk" FOREIGN KEY ("task_id") REFERENCES "public"."tasks"("task_id") ON DELETE set null ON UPDATE no action;
-
-ALTER TABLE "board_objects" ADD CONSTRAINT "board_objects_board_id_boards_board_id_fk" FOREIGN KEY ("board_id") REFERENCES "public"."boards"("board_id") ON DELETE cascade ON UPDATE no action;
-
-ALTER TABLE "board_objects" ADD CONSTRAINT "board_objects_session_id_sessions_session_id_fk" FOREIGN KEY ("session_id") REFERENCES "public"."sessions"("session_id") ON DELETE cascade ON UPDATE no action;
-
-ALTER TABLE "board_objects" ADD CONSTRAINT "board_objects_worktree_id_worktrees_worktree_id_fk" FOREIGN KEY ("worktree_id") REFERENCES "public"."worktrees"("worktree_id") ON DELETE cascade ON UPDATE no action;
-
-ALTER TABLE "board_comments" ADD CONSTRAINT "board_comments_board_id_boards_board_id_fk" FOREIGN KEY ("board_id") REFERENCES "public"."boards"("board_id") ON DELETE cascade ON UPDATE no action;
-
-ALTER TABLE "board_comments" ADD CONSTRAINT "board_comments_parent_comment_id_board_comments_comment_id_fk" FOREIGN KEY ("parent_comment_id") REFERENCES "public"."board_comments"("comment_id") ON DELETE cascade ON UPDATE no action;
-
-ALTER TABLE "board_comments" ADD CONSTRAINT "board_comments_author_id_users_user_id_fk" FOREIGN KEY ("author_id") REFERENCES "public"."users"("user_id") ON DELETE set null ON UPDATE no action;
-
-ALTER TABLE "session_mcp_servers" ADD CONSTRAINT "session_mcp_servers_session_id_sessions_session_id_fk" FOREIGN KEY ("session_id") REFERENCES "public"."sessions"("session_id") ON DELETE cascade ON UPDATE no action;
-
-ALTER TABLE "session_mcp_servers" ADD CONSTRAINT "session_mcp_servers_mcp_server_id_mcp_servers_mcp_server_id_fk" FOREIGN KEY ("mcp_server_id") REFERENCES "public"."mcp_servers"("mcp_server_id") ON DELETE cascade ON UPDATE no action;
-
-ALTER TABLE "session_tags" ADD CONSTRAINT "session_tags_session_id_sessions_session_id_fk" FOREIGN KEY ("session_id") REFERENCES "public"."sessions"("session_id") ON DELETE cascade ON UPDATE no action;
-
-ALTER TABLE "tag_notes" ADD CONSTRAINT "tag_notes_session_id_tag_session_tags_session_id_tag_fk" FOREIGN KEY ("session_id","tag") REFERENCES "public"."session_tags"("session_id","tag") ON DELETE cascade ON UPDATE no action;
-
 CREATE INDEX "users_created_idx" ON "users" USING btree ("created_at");
 
 CREATE UNIQUE INDEX "users_email_lower_idx" ON "users" USING btree ((LOWER("email")));
@@ -282,3 +248,37 @@ CREATE INDEX "mcp_servers_enabled_idx" ON "mcp_servers" USING btree ("enabled") 
 CREATE INDEX "session_mcp_servers_server_idx" ON "session_mcp_servers" USING btree ("mcp_server_id");
 
 CREATE INDEX "audit_log_tenant_time_idx" ON "audit_log" USING btree ("tenant_id","created_at");
+
+ALTER TABLE "repos" ADD CONSTRAINT "repos_created_by_users_user_id_fk" FOREIGN KEY ("created_by") REFERENCES "public"."users"("user_id") ON DELETE set null ON UPDATE no action;
+
+ALTER TABLE "worktrees" ADD CONSTRAINT "worktrees_repo_id_repos_repo_id_fk" FOREIGN KEY ("repo_id") REFERENCES "public"."repos"("repo_id") ON DELETE cascade ON UPDATE no action;
+
+ALTER TABLE "sessions" ADD CONSTRAINT "sessions_parent_session_id_sessions_session_id_fk" FOREIGN KEY ("parent_session_id") REFERENCES "public"."sessions"("session_id") ON DELETE set null ON UPDATE no action;
+
+ALTER TABLE "sessions" ADD CONSTRAINT "sessions_worktree_id_worktrees_worktree_id_fk" FOREIGN KEY ("worktree_id") REFERENCES "public"."worktrees"("worktree_id") ON DELETE cascade ON UPDATE no action;
+
+ALTER TABLE "tasks" ADD CONSTRAINT "tasks_session_id_sessions_session_id_fk" FOREIGN KEY ("session_id") REFERENCES "public"."sessions"("session_id") ON DELETE cascade ON UPDATE cascade;
+
+ALTER TABLE "messages" ADD CONSTRAINT "messages_session_id_sessions_session_id_fk" FOREIGN KEY ("session_id") REFERENCES "public"."sessions"("session_id") ON DELETE cascade ON UPDATE no action;
+
+ALTER TABLE "messages" ADD CONSTRAINT "messages_task_id_tasks_task_id_fk" FOREIGN KEY ("task_id") REFERENCES "public"."tasks"("task_id") ON DELETE set null ON UPDATE no action;
+
+ALTER TABLE "board_objects" ADD CONSTRAINT "board_objects_board_id_boards_board_id_fk" FOREIGN KEY ("board_id") REFERENCES "public"."boards"("board_id") ON DELETE cascade ON UPDATE no action;
+
+ALTER TABLE "board_objects" ADD CONSTRAINT "board_objects_session_id_sessions_session_id_fk" FOREIGN KEY ("session_id") REFERENCES "public"."sessions"("session_id") ON DELETE cascade ON UPDATE no action;
+
+ALTER TABLE "board_objects" ADD CONSTRAINT "board_objects_worktree_id_worktrees_worktree_id_fk" FOREIGN KEY ("worktree_id") REFERENCES "public"."worktrees"("worktree_id") ON DELETE cascade ON UPDATE no action;
+
+ALTER TABLE "board_comments" ADD CONSTRAINT "board_comments_board_id_boards_board_id_fk" FOREIGN KEY ("board_id") REFERENCES "public"."boards"("board_id") ON DELETE cascade ON UPDATE no action;
+
+ALTER TABLE "board_comments" ADD CONSTRAINT "board_comments_parent_comment_id_board_comments_comment_id_fk" FOREIGN KEY ("parent_comment_id") REFERENCES "public"."board_comments"("comment_id") ON DELETE cascade ON UPDATE no action;
+
+ALTER TABLE "board_comments" ADD CONSTRAINT "board_comments_author_id_users_user_id_fk" FOREIGN KEY ("author_id") REFERENCES "public"."users"("user_id") ON DELETE set null ON UPDATE no action;
+
+ALTER TABLE "session_mcp_servers" ADD CONSTRAINT "session_mcp_servers_session_id_sessions_session_id_fk" FOREIGN KEY ("session_id") REFERENCES "public"."sessions"("session_id") ON DELETE cascade ON UPDATE no action;
+
+ALTER TABLE "session_mcp_servers" ADD CONSTRAINT "session_mcp_servers_mcp_server_id_mcp_servers_mcp_server_id_fk" FOREIGN KEY ("mcp_server_id") REFERENCES "public"."mcp_servers"("mcp_server_id") ON DELETE cascade ON UPDATE no action;
+
+ALTER TABLE "session_tags" ADD CONSTRAINT "session_tags_session_id_sessions_session_id_fk" FOREIGN KEY ("session_id") REFERENCES "public"."sessions"("session_id") ON DELETE cascade ON UPDATE no action;
+
+ALTER TABLE "tag_notes" ADD CONSTRAINT "tag_notes_session_id_tag_session_tags_session_id_tag_fk" FOREIGN KEY ("session_id","tag") REFERENCES "public"."session_tags"("session_id","tag") ON DELETE cascade ON UPDATE no action;

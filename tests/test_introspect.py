@@ -13,7 +13,8 @@ from agor_schema.compiler import load_specs
 from agor_schema.config import load_config
 from agor_schema.dialects import get_dialect
 from agor_schema.diff import diff
-from agor_schema.introspect import IntrospectionError, expected_snapshot, normalize_sql
+from agor_schema.drift import expected_snapshot
+from agor_schema.introspect import IntrospectionError, normalize_sql
 
 REPO = Path(__file__).resolve().parents[1]
 

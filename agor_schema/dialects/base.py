@@ -28,6 +28,22 @@ class Dialect:
     sqlglot_dialect: str = ""
     snapshot_version: str = ""
     journal_dialect: str = ""
+    booleans_are_integers: bool = False  # TRUE/FALSE are just 1/0 (SQLite)
+    max_identifier_bytes: int | None = None  # names longer than this are cut by the engine
+
+    def canonical_expression(self, text: str) -> str:
+        """`text` in the canonical form expressions are compared in (`sqlnorm`)."""
+        from agor_schema.sqlnorm import canonical_expression
+
+        return canonical_expression(text, self.sqlglot_dialect, self.booleans_are_integers)
+
+    def stored_name(self, name: str) -> str:
+        """The name as the database keeps it (PostgreSQL cuts at 63 bytes, on a character
+        boundary)."""
+        limit = self.max_identifier_bytes
+        if limit is None or len(name.encode("utf-8")) <= limit:
+            return name
+        return name.encode("utf-8")[:limit].decode("utf-8", "ignore")
 
     # ---- types and values (spec -> snapshot)
     def column_type(self, lt: LogicalType) -> str:
@@ -110,8 +126,14 @@ def columns_from_json(raw: Mapping[str, Any]) -> dict[str, Column]:
             default=c.get("default"),
             identity=c.get("identity"),
             generated=c.get("generated"),
+            type_schema=c.get("typeSchema"),
         )
     return columns
+
+
+def absent_keys(raw: Mapping[str, Any], optional: Sequence[str]) -> tuple[str, ...]:
+    """Which of the `optional` keys a snapshot object lacks (older drizzle-kit versions)."""
+    return tuple(k for k in optional if k not in raw)
 
 
 def constraints_from_json(raw: Mapping[str, Any], table: Table) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from agor_schema import ops as o
 from agor_schema.dialects.base import (
     Dialect,
+    absent_keys,
     columns_from_json,
     compact_json,
     constraints_from_json,
@@ -26,6 +27,8 @@ from agor_schema.snapshot import (
     Snapshot,
     Table,
     Unique,
+    table_key,
+    without_absent,
 )
 from agor_schema.spec.types import LogicalType
 
@@ -43,6 +46,12 @@ TYPES = {
     "bytes": "bytea",
 }
 MAX_VALUES = {"integer": "2147483647", "bigint": "9223372036854775807"}
+# keys older drizzle-kit versions leave out: kept out again when such a snapshot is written back
+TOP_OPTIONAL = ("enums", "schemas", "sequences", "roles", "policies", "views", "_meta")
+TABLE_OPTIONAL = ("compositePrimaryKeys", "uniqueConstraints", "policies", "checkConstraints",
+                  "isRLSEnabled")
+INDEX_OPTIONAL = ("concurrently", "method", "with")
+EMPTY_META = {"columns": {}, "schemas": {}, "tables": {}}
 
 
 class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
@@ -50,6 +59,7 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
     sqlglot_dialect = "postgres"
     snapshot_version = "7"
     journal_dialect = "postgresql"
+    max_identifier_bytes = 63  # NAMEDATALEN - 1
 
     # ------------------------------------------------------------------ values
     def column_type(self, lt: LogicalType) -> str:
@@ -124,7 +134,7 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
     # ------------------------------------------------------------------ snapshot JSON
     def snapshot_to_json(self, snapshot: Snapshot) -> dict:
         extra = snapshot.extra
-        return {
+        return without_absent({
             "id": snapshot.id,
             "prevId": snapshot.prev_id,
             "version": "7",
@@ -139,14 +149,16 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
             "roles": extra.get("roles", {}),
             "policies": extra.get("policies", {}),
             "views": extra.get("views", {}),
-            "_meta": {"columns": {}, "schemas": {}, "tables": {}},
-        }
+            "_meta": extra.get("_meta", EMPTY_META),
+        }, snapshot.absent)
 
     def _table_json(self, table: Table) -> dict:
         columns = {}
         for c in table.columns.values():
-            doc: dict[str, Any] = {"name": c.name, "type": c.type, "primaryKey": c.primary_key,
-                                   "notNull": c.not_null}
+            doc: dict[str, Any] = {"name": c.name, "type": c.type}
+            if c.type_schema is not None:
+                doc["typeSchema"] = c.type_schema
+            doc.update({"primaryKey": c.primary_key, "notNull": c.not_null})
             if c.generated is not None:
                 doc["generated"] = c.generated
             if c.identity is not None:
@@ -161,7 +173,7 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
             if ix.where is not None:
                 doc["where"] = ix.where
             doc.update({"concurrently": ix.concurrently, "method": ix.method, "with": ix.with_})
-            indexes[ix.name] = doc
+            indexes[ix.name] = without_absent(doc, ix.absent)
         foreign_keys = {}
         for fk in table.foreign_keys.values():
             doc = {"name": fk.name, "tableFrom": fk.table_from, "tableTo": fk.table_to}
@@ -170,7 +182,7 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
             doc.update({"columnsFrom": list(fk.columns_from), "columnsTo": list(fk.columns_to),
                         "onDelete": fk.on_delete, "onUpdate": fk.on_update})
             foreign_keys[fk.name] = doc
-        return {
+        return without_absent({
             "name": table.name,
             "schema": table.schema,
             "columns": columns,
@@ -190,7 +202,7 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
                 ch.name: {"name": ch.name, "value": ch.value} for ch in table.checks.values()
             },
             "isRLSEnabled": table.extra.get("isRLSEnabled", False),
-        }
+        }, table.absent)
 
     def snapshot_from_json(self, document: Mapping[str, Any]) -> Snapshot:
         tables = {}
@@ -198,7 +210,8 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
             name = raw.get("name", key.split(".")[-1])
             table = Table(name=name, schema=raw.get("schema", "") or "",
                           extra={"policies": raw.get("policies") or {},
-                                 "isRLSEnabled": bool(raw.get("isRLSEnabled", False))})
+                                 "isRLSEnabled": bool(raw.get("isRLSEnabled", False))},
+                          absent=absent_keys(raw, TABLE_OPTIONAL))
             table.columns = columns_from_json(raw)
             for iname, ix in (raw.get("indexes") or {}).items():
                 table.indexes[iname] = Index(
@@ -209,13 +222,17 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
                     method=ix.get("method", "btree"),
                     concurrently=bool(ix.get("concurrently", False)),
                     with_=ix.get("with") or {},
+                    absent=absent_keys(ix, INDEX_OPTIONAL),
                 )
             constraints_from_json(raw, table)
-            tables[name] = table
+            tables[table_key(name, table.schema)] = table
         extra = {k: document.get(k) or {} for k in
                  ("enums", "schemas", "sequences", "roles", "policies", "views")}
+        if document.get("_meta") and document["_meta"] != EMPTY_META:
+            extra["_meta"] = document["_meta"]
         return Snapshot(dialect="postgres", tables=tables, id=document.get("id", ""),
-                        prev_id=document.get("prevId", ""), extra=extra)
+                        prev_id=document.get("prevId", ""), extra=extra,
+                        absent=absent_keys(document, TOP_OPTIONAL))
 
     # ------------------------------------------------------------------ TypeScript
     ts_module = "drizzle-orm/pg-core"
@@ -369,14 +386,16 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
         out += self._rename_identity_sequences(old, of(o.RenameTable), of(o.RenameColumn))
 
         out += [f"ALTER INDEX {q(op.old)} RENAME TO {q(op.new)};" for op in of(o.RenameIndex)]
+        # foreign keys go first: they depend on the unique constraint, primary key or unique
+        # index of their target, which PostgreSQL refuses to drop while they exist (2BP01)
+        # (DROP TABLE ... CASCADE already removed the foreign keys that pointed at it)
+        gone = {op.table for op in of(o.DropTable)}
+        out += [f"ALTER TABLE {q(op.table)} DROP CONSTRAINT {q(op.fk.name)};\n"
+                for op in of(o.DropForeignKey) if op.fk.table_to not in gone]
         out += [f"ALTER TABLE {q(op.table)} DROP CONSTRAINT {q(op.unique.name)};"
                 for op in of(o.DropUnique)]
         out += [f"ALTER TABLE {q(op.table)} DROP CONSTRAINT {q(op.check.name)};"
                 for op in of(o.DropCheck)]
-        # DROP TABLE ... CASCADE already removed the foreign keys that pointed at it
-        gone = {op.table for op in of(o.DropTable)}
-        out += [f"ALTER TABLE {q(op.table)} DROP CONSTRAINT {q(op.fk.name)};\n"
-                for op in of(o.DropForeignKey) if op.fk.table_to not in gone]
         out += [f"DROP INDEX {q(op.index.name)};" for op in of(o.DropIndex)]
         out += [f"ALTER TABLE {q(op.table)} DROP CONSTRAINT {q(op.pk.name)};"
                 for op in of(o.DropPrimaryKey)]
@@ -387,14 +406,16 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
                 f'({",".join(q(c) for c in op.pk.columns)});' for op in of(o.AddPrimaryKey)]
         out += [f"ALTER TABLE {q(op.table)} ADD COLUMN {self._column_sql(op.column)};"
                 for op in of(o.AddColumn)]
-        out += [self.add_fk_sql(t, fk) for t in created for fk in t.foreign_keys.values()]
-        out += [self.create_index_sql(t, ix) for t in created for ix in t.indexes.values()]
-        out += [self.add_fk_sql(op.table, op.fk) for op in of(o.AddForeignKey)]
-        out += [self.create_index_sql(op.table, op.index) for op in of(o.CreateIndex)]
-        out += [f"ALTER TABLE {q(op.table)} DROP COLUMN {q(op.column.name)};"
-                for op in of(o.DropColumn)]
+        # what a foreign key references (a primary key, a unique constraint or a unique
+        # index, 42830 otherwise) exists before it: keys and uniques, then indexes, then FKs
         out += [f"ALTER TABLE {q(op.table)} ADD CONSTRAINT {q(op.unique.name)} "
                 f"{self._unique_body(op.unique)};" for op in of(o.AddUnique)]
+        out += [self.create_index_sql(t, ix) for t in created for ix in t.indexes.values()]
+        out += [self.create_index_sql(op.table, op.index) for op in of(o.CreateIndex)]
+        out += [self.add_fk_sql(t, fk) for t in created for fk in t.foreign_keys.values()]
+        out += [self.add_fk_sql(op.table, op.fk) for op in of(o.AddForeignKey)]
+        out += [f"ALTER TABLE {q(op.table)} DROP COLUMN {q(op.column.name)};"
+                for op in of(o.DropColumn)]
         out += [f"ALTER TABLE {q(op.table)} ADD CONSTRAINT {q(op.check.name)} CHECK "
                 f"({op.check.value});" for op in of(o.AddCheck)]
         return out

@@ -14,6 +14,7 @@ from typing import Any
 from agor_schema import ops as o
 from agor_schema.dialects.base import (
     Dialect,
+    absent_keys,
     columns_from_json,
     compact_json,
     constraints_from_json,
@@ -30,6 +31,7 @@ from agor_schema.snapshot import (
     IndexColumn,
     Snapshot,
     Table,
+    without_absent,
 )
 from agor_schema.spec.types import LogicalType
 
@@ -53,6 +55,8 @@ TYPES = {
     "uuid": "text(36)",
     "bytes": "blob",
 }
+TOP_OPTIONAL = ("views", "enums", "_meta", "internal")
+TABLE_OPTIONAL = ("compositePrimaryKeys", "uniqueConstraints", "checkConstraints")
 FK_OFF = "PRAGMA foreign_keys=OFF;"
 FK_ON = "PRAGMA foreign_keys=ON;"
 
@@ -62,6 +66,7 @@ class SQLiteDialect(SQLiteIntrospection, SQLiteRuntime, Dialect):
     sqlglot_dialect = "sqlite"
     snapshot_version = "6"
     journal_dialect = "sqlite"
+    booleans_are_integers = True
 
     # ------------------------------------------------------------------ values
     def column_type(self, lt: LogicalType) -> str:
@@ -128,7 +133,7 @@ class SQLiteDialect(SQLiteIntrospection, SQLiteRuntime, Dialect):
                 if flagged:
                     internal[index.name] = {"columns": flagged}
         renames = snapshot.renames or {}
-        return {
+        return without_absent({
             "version": "6",
             "dialect": "sqlite",
             "id": snapshot.id,
@@ -136,13 +141,9 @@ class SQLiteDialect(SQLiteIntrospection, SQLiteRuntime, Dialect):
             "tables": tables,
             "views": snapshot.extra.get("views", {}),
             "enums": {},
-            "_meta": {
-                "schemas": {},
-                "tables": dict(renames.get("tables", {})),
-                "columns": dict(renames.get("columns", {})),
-            },
+            "_meta": _meta_json(renames),
             "internal": {"indexes": internal},
-        }
+        }, snapshot.absent)
 
     def _table_json(self, table: Table) -> dict:
         columns = {}
@@ -166,7 +167,7 @@ class SQLiteDialect(SQLiteIntrospection, SQLiteRuntime, Dialect):
             if ix.where is not None:
                 doc["where"] = ix.where
             indexes[ix.name] = doc
-        return {
+        return without_absent({
             "name": table.name,
             "columns": columns,
             "indexes": indexes,
@@ -193,14 +194,14 @@ class SQLiteDialect(SQLiteIntrospection, SQLiteRuntime, Dialect):
             "checkConstraints": {
                 ch.name: {"name": ch.name, "value": ch.value} for ch in table.checks.values()
             },
-        }
+        }, table.absent)
 
     def snapshot_from_json(self, document: Mapping[str, Any]) -> Snapshot:
         internal = (document.get("internal") or {}).get("indexes") or {}
         tables = {}
         for key, raw in (document.get("tables") or {}).items():
             name = raw.get("name", key)
-            table = Table(name=name)
+            table = Table(name=name, absent=absent_keys(raw, TABLE_OPTIONAL))
             table.columns = columns_from_json(raw)
             for iname, ix in (raw.get("indexes") or {}).items():
                 flagged = (internal.get(iname) or {}).get("columns") or {}
@@ -221,6 +222,8 @@ class SQLiteDialect(SQLiteIntrospection, SQLiteRuntime, Dialect):
             id=document.get("id", ""),
             prev_id=document.get("prevId", ""),
             extra={"views": document.get("views") or {}},
+            renames=dict(document.get("_meta") or {}),
+            absent=absent_keys(document, TOP_OPTIONAL),
         )
 
     # ------------------------------------------------------------------ TypeScript
@@ -455,6 +458,14 @@ class SQLiteDialect(SQLiteIntrospection, SQLiteRuntime, Dialect):
 
 
 
+
+
+def _meta_json(renames: Mapping[str, Any]) -> dict:
+    """`_meta` as drizzle-kit writes it; a `_meta` read from a snapshot is written back as is."""
+    if not renames:
+        return {"schemas": {}, "tables": {}, "columns": {}}
+    return {key: dict(value) if isinstance(value, dict) else value
+            for key, value in renames.items()}
 
 
 def _column_is_bound(table: Table, column: str) -> bool:
