@@ -85,10 +85,13 @@ def compile_command(name: str | None, allow_destructive: bool, output_format: st
     except DestructiveChange as exc:
         if output_format == "json":
             click.echo(json.dumps({"changed": False, "refused": True,
-                                   "findings": [f.to_json() for f in exc.findings]}, indent=2))
+                                   "findings": [f.to_json() for f in exc.findings],
+                                   "hints": [h.to_json() for h in exc.hints]}, indent=2))
         else:
             for finding in exc.findings:
                 click.echo(f"refused: {finding}", err=True)
+            for hint in exc.hints:
+                click.echo(str(hint), err=True)
             click.echo("destructive changes: nothing was written; rerun with --allow-destructive "
                        "if the data loss is intended", err=True)
         sys.exit(1)
@@ -97,6 +100,8 @@ def compile_command(name: str | None, allow_destructive: bool, output_format: st
         return
     for finding in result.findings:
         click.echo(str(finding))
+    for hint in result.hints:
+        click.echo(str(hint))
     for dialect, out in result.outputs.items():
         if out.migration is not None:
             click.echo(f"{dialect}: wrote {out.migration.tag} ({len(out.operations)} change(s))")

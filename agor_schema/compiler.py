@@ -6,7 +6,7 @@ no unacknowledged destructive change was found, so a failed compile leaves the t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from agor_schema.config import Config
@@ -21,8 +21,9 @@ SCHEMA_JSON = "agorschema.schema.json"
 class DestructiveChange(Exception):
     """compile found destructive changes and --allow-destructive was not given."""
 
-    def __init__(self, findings: list[Finding]):
+    def __init__(self, findings: list[Finding], hints: list | None = None):
         self.findings = findings
+        self.hints = hints or []  # hints.RenameHint: the drops that look like renames
         super().__init__("destructive changes need --allow-destructive")
 
 
@@ -43,6 +44,7 @@ class CompileResult:
     outputs: dict[str, DialectOutput]
     files: dict[Path, str]  # generated files: path -> text
     written: list[Path] = field(default_factory=list)
+    hints: list = field(default_factory=list)  # hints.RenameHint
 
     @property
     def findings(self) -> list[Finding]:
@@ -63,6 +65,7 @@ class CompileResult:
                 for d, out in self.outputs.items()
             },
             "findings": [f.to_json() for f in self.findings],
+            "hints": [h.to_json() for h in self.hints],
             "written": [str(p) for p in self.written],
         }
 
@@ -115,12 +118,17 @@ def _compile(cfg: Config, *, name: str | None, custom: bool, allow_destructive: 
              write: bool) -> CompileResult:
     from agor_schema.build import build_snapshot
     from agor_schema.diff import diff, renames_from_spec
+    from agor_schema.hints import rename_candidates
     from agor_schema.jsonschema import shipped_json_schema_text
     from agor_schema.lint import lint_plan
     from agor_schema.migrations import meta_renames, migration_files, read_folder, slug_for
+    from agor_schema.spec.loader import load_sources
+    from agor_schema.spec.validate import validate_schema
     from agor_schema.typescript import typescript_schema
 
-    specs = load_specs(cfg)
+    doc = load_sources(cfg.schema, cfg.root)
+    specs = validate_schema(doc, cfg.dialects)
+    candidates: dict[str, list] = {}
     source = _relative(cfg.schema, cfg.root)
     outputs: dict[str, DialectOutput] = {}
     files: dict[Path, str] = {cfg.generated / SCHEMA_JSON: shipped_json_schema_text()}
@@ -139,6 +147,7 @@ def _compile(cfg: Config, *, name: str | None, custom: bool, allow_destructive: 
         out.operations = plan.operations
         out.findings = long_name_findings(snapshot, dialect) + lint_plan(plan, dialect)
         out.folder_state = state
+        candidates[dialect_name] = rename_candidates(plan.operations)
         if custom:
             out.migration = migration_files(dialect, state, previous, [], name or "custom",
                                             custom=True)
@@ -149,11 +158,17 @@ def _compile(cfg: Config, *, name: str | None, custom: bool, allow_destructive: 
                                             slug_for(plan.operations, name), renames=renames)
         outputs[dialect_name] = out
     result = CompileResult(outputs, files)
+    if any(candidates.values()) and not custom:
+        from agor_schema.hints import rename_hints
+
+        result.hints = rename_hints(candidates, doc)
     destructive = [f for f in result.findings if f.severity == DESTRUCTIVE]
     if destructive and not allow_destructive and not custom:
-        raise DestructiveChange(destructive)
+        raise DestructiveChange(destructive, result.hints)
     if write:
         result.written = write_outputs(cfg, result)
+        if result.changed:
+            result.hints = [replace(h, written=True) for h in result.hints]
     return result
 
 
