@@ -37,7 +37,8 @@ def check_project(cfg: Config) -> CheckResult:
         result.problems.append(
             f"{_rel(cfg, manifest_path(cfg))} is missing: run `agorschema compile` and commit")
         return result
-    if manifest.source != source_hash(cfg):
+    forgotten = forget_removed_migrations(cfg, manifest)
+    if forgotten or manifest.source != source_hash(cfg):
         result.recompiled = True
         _check_schema_compiled(cfg, result)
     _check_checksums(cfg, manifest, result)
@@ -68,8 +69,64 @@ def _check_schema_compiled(cfg: Config, result: CheckResult) -> None:
                             "`agorschema compile` refreshes the checksum")
 
 
-def _check_checksums(cfg: Config, manifest, result: CheckResult) -> None:
+def migration_problems(cfg: Config, manifest) -> tuple[list[str], list[str]]:
+    """What `check` reports about the migration folders and their checksums, as (problems,
+    notes): what `compile` must not build on. Generated files are left out (compile rewrites
+    them), and so is an empty custom migration (a note: compile does not touch it).
+
+    A migration removed completely by hand (its journal entry, SQL file and snapshot) is not
+    a problem: its checksums are dropped from `manifest` and the journal's is taken as it
+    is now, so the next write of the manifest forgets them."""
+    forget_removed_migrations(cfg, manifest)
+    result = CheckResult()
+    migrations = _rel(cfg, cfg.migrations).rstrip("/") + "/"
+    _check_checksums(cfg, manifest, result, only=lambda rel: rel.startswith(migrations))
+    for dialect in cfg.dialects:
+        _check_folder(cfg, dialect, manifest, result, empty_custom=result.notes)
+    return result.problems, result.notes
+
+
+def forget_removed_migrations(cfg: Config, manifest) -> list[str]:
+    """Drop the checksums of migrations that are gone whole (no journal entry, no SQL file,
+    no snapshot); return the tags forgotten."""
+    from agor_schema.journal import JournalError, read_journal
+
+    forgotten: list[str] = []
+    for dialect in cfg.dialects:
+        before = len(forgotten)
+        folder = cfg.migrations_dir(dialect)
+        prefix_rel = _rel(cfg, folder) + "/"
+        try:
+            tags = {e.tag for e in read_journal(folder).entries}
+        except JournalError:
+            continue
+        prefixes = {t.split("_", 1)[0] for t in tags}
+        for rel in sorted(manifest.files):
+            if not rel.startswith(prefix_rel) or (cfg.root / rel).exists():
+                continue
+            name = rel[len(prefix_rel):]
+            if name.endswith(".sql") and "/" not in name:
+                tag = name[:-4]
+                prefix = tag.split("_", 1)[0]
+            elif name.startswith("meta/") and name.endswith("_snapshot.json"):
+                tag = prefix = name[len("meta/"):-len("_snapshot.json")]
+            else:
+                continue
+            if tag in tags or prefix in prefixes or any(folder.glob(f"{prefix}_*.sql")) or \
+                    (folder / "meta" / f"{prefix}_snapshot.json").exists():
+                continue
+            del manifest.files[rel]
+            forgotten.append(tag)
+        journal = folder / "meta" / "_journal.json"
+        if len(forgotten) > before and _rel(cfg, journal) in manifest.files:
+            manifest.files[_rel(cfg, journal)] = file_digest(journal)  # the removal stands
+    return forgotten
+
+
+def _check_checksums(cfg: Config, manifest, result: CheckResult, only=None) -> None:
     for rel, digest in sorted(manifest.files.items()):
+        if only is not None and not only(rel):
+            continue
         path = cfg.root / rel
         if not path.is_file():
             result.problems.append(f"{rel} is recorded by compile but missing")
@@ -79,7 +136,8 @@ def _check_checksums(cfg: Config, manifest, result: CheckResult) -> None:
                 "(git checkout) and change the schema instead, or use `agorschema new` for SQL")
 
 
-def _check_folder(cfg: Config, dialect: str, manifest, result: CheckResult) -> None:
+def _check_folder(cfg: Config, dialect: str, manifest, result: CheckResult,
+                  empty_custom: list[str] | None = None) -> None:
     from agor_schema.journal import JournalError, has_code, read_journal
 
     folder = cfg.migrations_dir(dialect)
@@ -109,7 +167,7 @@ def _check_folder(cfg: Config, dialect: str, manifest, result: CheckResult) -> N
         if not sql.is_file():
             result.problems.append(f"{dialect}: journal entry {entry.tag} has no file {rel}")
         elif manifest.files.get(rel) == CUSTOM and not has_code(sql.read_text(encoding="utf-8")):
-            result.problems.append(
+            (result.problems if empty_custom is None else empty_custom).append(
                 f"{rel} is a custom migration with no statement yet: write its SQL (an empty "
                 "file breaks SQLite runtimes)")
     seen: dict[str, str] = {}

@@ -77,11 +77,13 @@ def main() -> None:
 def compile_command(name: str | None, allow_destructive: bool, output_format: str,
                     project: Path | None) -> None:
     """Validate the schema, rewrite generated/ and write the next migration per dialect."""
-    from agor_schema.compiler import DestructiveChange, compile_project
+    from agor_schema.compiler import DestructiveChange, InconsistentFolder, compile_project
 
     cfg = _config(project)
     try:
         result = compile_project(cfg, name=name, allow_destructive=allow_destructive)
+    except InconsistentFolder as exc:
+        _inconsistent(exc, output_format)
     except DestructiveChange as exc:
         if output_format == "json":
             click.echo(json.dumps({"changed": False, "refused": True,
@@ -98,6 +100,8 @@ def compile_command(name: str | None, allow_destructive: bool, output_format: st
     if output_format == "json":
         click.echo(json.dumps(result.to_json(), indent=2))
         return
+    for note in result.notes:
+        click.echo(f"note: {note}")
     for finding in result.findings:
         click.echo(str(finding))
     for hint in result.hints:
@@ -117,10 +121,13 @@ def compile_command(name: str | None, allow_destructive: bool, output_format: st
 @input_errors
 def new_command(name: str, project: Path | None) -> None:
     """Add a custom migration NAME to every dialect folder for hand-written SQL (backfills)."""
-    from agor_schema.compiler import compile_project
+    from agor_schema.compiler import InconsistentFolder, compile_project
 
     cfg = _config(project)
-    result = compile_project(cfg, name=name, custom=True)
+    try:
+        result = compile_project(cfg, name=name, custom=True)
+    except InconsistentFolder as exc:
+        _inconsistent(exc, "text")
     for dialect, out in result.outputs.items():
         click.echo(f"{dialect}: wrote {out.migration.tag}.sql: write its SQL, then commit")
 
@@ -144,6 +151,20 @@ def check_command(output_format: str, project: Path | None) -> None:
         if result.ok:
             click.echo("ok: schema, generated files and migrations agree")
     sys.exit(0 if result.ok else 1)
+
+
+def _inconsistent(exc: Any, output_format: str) -> None:
+    """compile/new on folders `check` finds inconsistent: say what check says, exit 1."""
+    if output_format == "json":
+        click.echo(json.dumps({"changed": False, "refused": True, "problems": exc.problems},
+                              indent=2))
+    else:
+        for problem in exc.problems:
+            click.echo(f"stale: {problem}", err=True)
+        click.echo("the migration folders are inconsistent (as `agorschema check` reports): "
+                   "nothing was written; fix them first (`agorschema undo` reverts the last "
+                   "compile or new)", err=True)
+    sys.exit(1)
 
 
 def _short(path: Path, root: Path) -> str:

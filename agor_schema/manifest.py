@@ -64,9 +64,10 @@ def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def update_manifest(cfg: Config, result) -> list[Path]:
-    """Record generated files, new migrations and the source hash; keep earlier entries."""
-    manifest = read_manifest(cfg) or Manifest()
+def update_manifest(cfg: Config, result, manifest: Manifest | None = None) -> list[Path]:
+    """Record generated files, new migrations and the source hash; keep earlier entries
+    (of `manifest` when given: compile's, with removed migrations forgotten)."""
+    manifest = manifest or read_manifest(cfg) or Manifest()
     manifest.source = source_hash(cfg)
     for path in result.files:
         manifest.files[_rel(cfg, path)] = file_digest(path)

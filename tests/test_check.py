@@ -343,11 +343,12 @@ def test_compile_json_shape(project: Project) -> None:
     project.write(changed(users=users_with(bio="text")), enum_check=True)
     result = run("compile", "--project", str(project.root), "--format", "json")
     doc = json.loads(result.stdout)
-    assert set(doc) == {"changed", "migrations", "operations", "findings", "hints",
+    assert set(doc) == {"changed", "migrations", "operations", "findings", "hints", "notes",
                          "written"}
     assert doc["migrations"] == {"sqlite": "0001_add_users_bio", "postgres": "0001_add_users_bio"}
     assert doc["operations"]["sqlite"] == ["add_column:users"]
     again = json.loads(run("compile", "--project", str(project.root), "--format",
                            "json").stdout)
     assert again == {"changed": False, "migrations": {},
-                     "operations": {"sqlite": [], "postgres": []}, "findings": [], "written": []}
+                     "operations": {"sqlite": [], "postgres": []}, "findings": [], "hints": [],
+                     "notes": [], "written": []}
