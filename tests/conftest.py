@@ -82,3 +82,22 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"{SHARED} not present (the shared corpus sits beside the repo)")
     return SHARED
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """An empty database of each engine behind the engine-neutral view of tests/engines.py.
+
+    PostgreSQL is only started when a postgres-parametrized test runs."""
+    from engines import PostgresEngine, SqliteEngine
+
+    if request.param == "postgres":
+        yield PostgresEngine("postgres", request.getfixturevalue("pg_conn"))
+        return
+    import sqlite3
+
+    conn = sqlite3.connect(tmp_path / "engine.db", isolation_level=None)
+    try:
+        yield SqliteEngine("sqlite", conn)
+    finally:
+        conn.close()
