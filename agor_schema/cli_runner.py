@@ -40,6 +40,8 @@ def _fail(exc: Any, fmt: str) -> None:
 def _echo_applied(result: Any) -> None:
     for m in result.applied:
         click.echo(f"applied {m.tag} ({m.statements} statements, {m.seconds * 1000:.1f} ms)")
+        for note in m.notes:
+            click.echo(f"  {note}")
     for tag in result.baselined:
         click.echo(f"recorded {tag} as applied (baseline: its SQL was not run)")
     for tag in result.accepted:

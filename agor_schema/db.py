@@ -54,12 +54,15 @@ class Statement:
     """One unit sent to the database, with the 1-based file line its code starts on.
 
     `note` set means the runner does not send it and explains why (for example a
-    `PRAGMA foreign_keys` line that SQLite would ignore inside a transaction).
+    `PRAGMA foreign_keys` line that SQLite would ignore inside a transaction); a file that
+    runs as written sends it anyway. `control` is the kind of transaction control the
+    statement is (see dialects/statements.py), or None.
     """
 
     sql: str
     line: int
     note: str | None = None
+    control: str | None = None
 
 
 _SCHEMES = "sqlite:///relative.db, sqlite:////absolute/path.db, sqlite://:memory:, " \

@@ -65,7 +65,8 @@ def read_folder(folder: Path, runtime: Runtime | None = None) -> list[Item]:
     except JournalError as exc:
         raise RunnerInputError(str(exc)) from None
     expected = getattr(runtime, "journal_dialect", "")
-    if expected and journal.dialect and journal.dialect != expected:
+    accepted = runtime.capabilities.journal_dialects if runtime is not None else ()
+    if expected and journal.dialect and journal.dialect not in accepted:
         raise RunnerInputError(
             f"{folder} holds {journal.dialect} migrations but the database URL is "
             f"{expected}: point --migrations at the {expected} folder"

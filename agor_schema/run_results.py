@@ -50,34 +50,83 @@ class MigrationRefused(RunnerError):
         return {**super().to_dict(), "problems": [asdict(p) for p in self.problems]}
 
 
+@dataclass(frozen=True)
+class StatementRef:
+    """A statement of a file, as a failure report names it: its number, line and text."""
+
+    number: int
+    line: int
+    sql: str
+
+    def show(self) -> str:
+        return f"statement {self.number} (line {self.line}): {_shorten(self.sql, 120)}"
+
+
+@dataclass(frozen=True)
+class AsWritten:
+    """What a failed file that ran as written left behind (DESIGN.md §11)."""
+
+    reason: str
+    committed: list[StatementRef]
+    rolled_back: list[StatementRef]
+
+
 class MigrationFailed(RunnerError):
-    """A statement (or the pre-commit check) failed; that migration was rolled back."""
+    """A statement (or the pre-commit check) failed.
+
+    A file that ran in one transaction was rolled back whole. A file that ran as written
+    (`as_written` set) was not: the message lists exactly what was committed and says the
+    file was not recorded, so the next run starts it from the top.
+    """
 
     kind = "failed"
 
     def __init__(
         self, *, tag: str, file: str, line: int | None, statement: str, error: str,
-        result: MigrateResult | None = None,
+        result: MigrateResult | None = None, as_written: AsWritten | None = None,
     ) -> None:
         self.tag = tag
         self.file = file
         self.line = line
         self.statement = statement
         self.error = error
+        self.as_written = as_written
         shown = _shorten(statement)
+        head = (f"migration {tag} failed and was rolled back" if as_written is None else
+                f"migration {tag} failed part-way; it ran as written ({as_written.reason}), "
+                "so it was not rolled back as a whole")
         message = (
-            f"migration {tag} failed and was rolled back\n"
+            f"{head}\n"
             f"  file:      {file}{'' if line is None else f':{line}'}\n"
             f"  statement: {shown}\n"
             f"  error:     {error}"
         )
+        if as_written is not None:
+            message += "\n" + _as_written_report(as_written)
         super().__init__(message, result)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             **super().to_dict(), "tag": self.tag, "file": self.file, "line": self.line,
-            "statement": self.statement, "error": self.error,
+            "statement": self.statement, "error": self.error, "recorded": False,
+            "rolled_back_whole_file": self.as_written is None,
         }
+        if self.as_written is not None:
+            out["as_written"] = asdict(self.as_written)
+        return out
+
+
+def _as_written_report(aw: AsWritten) -> str:
+    lines = ["  committed before the failure (these changes stay in the database):"]
+    lines += [f"    - {ref.show()}" for ref in aw.committed] or ["    (none)"]
+    if aw.rolled_back:
+        lines.append("  rolled back (they were inside a transaction the file opened):")
+        lines += [f"    - {ref.show()}" for ref in aw.rolled_back]
+    lines.append(
+        "  the file was NOT recorded as applied: the next run starts it again from the top, "
+        "so make it re-runnable (e.g. IF NOT EXISTS) or undo the committed statements first"
+    )
+    return "\n".join(lines)
 
 
 class LockTimeoutError(RunnerError):
@@ -121,6 +170,8 @@ class AppliedMigration:
     hash: str
     statements: int
     seconds: float
+    mode: str = "whole_file"  # or "as_written" (DESIGN.md §11)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass

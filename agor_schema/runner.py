@@ -18,6 +18,9 @@ Beyond drizzle:
   the run unless allowed.
 * **Atomicity.** One transaction per migration, holding its bookkeeping row; a failure
   rolls back that migration only and names file, statement, line and database error.
+  A file with transaction control, or marked ``-- agorschema:no-transaction``, runs *as
+  written* instead (DESIGN.md §11, ``as_written.py``): recorded only after its last
+  statement succeeded; on failure the error lists what was committed.
 * **Locking.** A run-wide lock where the database has one (PostgreSQL advisory lock) and
   a per-migration write lock (SQLite ``BEGIN IMMEDIATE``); the bookkeeping table is
   re-read after the lock and again inside each migration's transaction, so concurrent
@@ -46,6 +49,8 @@ from agor_schema.db import (
     Statement,
     redact,
 )
+from agor_schema.dialects.capabilities import Capabilities, FileMode, run_mode
+from agor_schema.dialects.statements import code_of, has_no_transaction_marker
 from agor_schema.journal import MigrationFile
 from agor_schema.pending import Item, Plan, plan, read_folder, refusal
 from agor_schema.run_results import (  # noqa: F401 - public names of the runner API
@@ -94,6 +99,11 @@ class Runtime(Protocol):
     ) -> Any: ...
     def migration_statements(self, migration: MigrationFile) -> list[Statement]: ...
     def migration_transaction(self, conn: Any, statements: list[Statement]) -> Any: ...
+    @property
+    def capabilities(self) -> Capabilities: ...
+    def in_transaction(self, conn: Any) -> bool: ...
+    def end_transaction(self, conn: Any, commit: bool) -> None: ...
+    def as_written_session(self, conn: Any, timeout: float) -> Any: ...
     def execute_statement(self, conn: Any, statement: Statement) -> None: ...
     def dry_run_script(
         self, migration: MigrationFile, statements: list[Statement], table: str,
@@ -316,10 +326,34 @@ def _dry_run(
     for item in p.todo:
         assert item.file is not None
         statements = [] if result.baseline else rt.migration_statements(item.file)
+        mode = file_mode(rt, item.file, statements)
+        if mode.as_written and not result.baseline:
+            sql = _as_written_script(settings, item.file, statements, mode)
+        else:
+            sql = rt.dry_run_script(item.file, statements, settings.table, settings.schema)
         result.planned.append(PlannedMigration(
-            tag=item.entry.tag, when=item.entry.when, hash=item.file.hash,
-            sql=rt.dry_run_script(item.file, statements, settings.table, settings.schema),
+            tag=item.entry.tag, when=item.entry.when, hash=item.file.hash, sql=sql,
         ))
+
+
+def file_mode(rt: Runtime, mf: MigrationFile, statements: list[Statement]) -> FileMode:
+    """How `mf` runs on this engine: in one transaction, or as written (and why)."""
+    controls = [(s.line, " ".join(code_of(s.sql).split()[:2]).rstrip(";")) for s in statements
+                if s.control is not None]
+    return run_mode(rt.capabilities, has_no_transaction_marker(mf.text), controls)
+
+
+def _as_written_script(
+    settings: Settings, mf: MigrationFile, statements: list[Statement], mode: FileMode
+) -> str:
+    lines = [f"-- runs as written: {mode.reason}; each statement commits by itself outside "
+             "the file's own BEGIN ... COMMIT"]
+    for st in statements:
+        text = st.sql.strip()
+        lines.append(text if text.endswith(";") else text + ";")
+    lines.append("-- after the last statement succeeded, the bookkeeping row:")
+    lines.append(settings.runtime.dry_run_script(mf, [], settings.table, settings.schema))
+    return "\n".join(lines)
 
 
 def _run_locked(
@@ -370,6 +404,29 @@ class _AlreadyApplied(Exception):
     """Raised inside a migration's transaction to roll it back: another run recorded it."""
 
 
+class _TransactionEnded(Exception):
+    """A statement the scanner did not see as transaction control ended the transaction."""
+
+
+def _ended_failure(
+    mf: MigrationFile, statements: list[Statement], number: int, result: MigrateResult
+) -> MigrationFailed:
+    """Say honestly what happened: everything up to `number` is committed, nothing recorded."""
+    from agor_schema.as_written import code_of
+    from agor_schema.run_results import AsWritten, StatementRef
+
+    done = [StatementRef(n, s.line, code_of(s.sql)) for n, s in enumerate(statements[:number], 1)
+            if s.note is None]
+    st = statements[number - 1]
+    return MigrationFailed(
+        tag=mf.tag, file=str(mf.path), line=st.line, statement=st.sql.strip(),
+        error="this statement ended the runner's transaction (transaction control the "
+              "runner did not recognise); the file was stopped here",
+        result=result,
+        as_written=AsWritten("it ended the runner's transaction", done, []),
+    )
+
+
 def _index_of(items: list[Item], mf: MigrationFile) -> int:
     return next(n for n, i in enumerate(items) if i.file is mf)
 
@@ -377,9 +434,22 @@ def _index_of(items: list[Item], mf: MigrationFile) -> int:
 def _apply_one(
     settings: Settings, conn: Any, items: list[Item], mf: MigrationFile, result: MigrateResult
 ) -> None:
-    """One migration in one transaction with its bookkeeping row; skip if applied meanwhile."""
+    """One migration, in the mode its file and the engine call for (DESIGN.md §11)."""
     rt = settings.runtime
     statements = [] if result.baseline else rt.migration_statements(mf)
+    mode = file_mode(rt, mf, statements)
+    if mode.as_written and not result.baseline:
+        _apply_as_written(settings, conn, items, mf, statements, mode, result)
+    else:
+        _apply_whole_file(settings, conn, items, mf, statements, result)
+
+
+def _apply_whole_file(
+    settings: Settings, conn: Any, items: list[Item], mf: MigrationFile,
+    statements: list[Statement], result: MigrateResult,
+) -> None:
+    """One migration in one transaction with its bookkeeping row; skip if applied meanwhile."""
+    rt = settings.runtime
     started = time.perf_counter()
     current: Statement | None = None
     try:
@@ -389,13 +459,17 @@ def _apply_one(
             records = rt.read_migration_records(conn, settings.table, settings.schema)
             if plan(items, records).items[_index_of(items, mf)].record is not None:
                 raise _AlreadyApplied
-            for current in statements:
+            for number, current in enumerate(statements, 1):
                 rt.execute_statement(conn, current)
+                if not rt.in_transaction(conn):  # never expected: control makes it as-written
+                    raise _TransactionEnded(number)
             current = None
             rt.record_migration(conn, settings.table, settings.schema, mf.hash, mf.when)
     except _AlreadyApplied:
         result.skipped.append(mf.tag)
         return
+    except _TransactionEnded as exc:
+        raise _ended_failure(mf, statements, exc.args[0], result) from None
     except CommitCheckFailed as exc:
         raise MigrationFailed(
             tag=mf.tag, file=str(mf.path), line=None, statement=exc.statement,
@@ -419,3 +493,71 @@ def _apply_one(
             tag=mf.tag, when=mf.when, hash=mf.hash, statements=len(statements),
             seconds=time.perf_counter() - started,
         ))
+
+
+def _apply_as_written(
+    settings: Settings, conn: Any, items: list[Item], mf: MigrationFile,
+    statements: list[Statement], mode: FileMode, result: MigrateResult,
+) -> None:
+    """Statements in order, each committing by itself outside the file's own transactions;
+    the bookkeeping row only after the last one succeeded (DESIGN.md §11)."""
+    from dataclasses import replace
+
+    from agor_schema.as_written import (
+        LEFT_OPEN_NOTE,
+        Ledger,
+        RollbackOutsideTransaction,
+        run_statements,
+    )
+
+    rt = settings.runtime
+    sent = [replace(s, note=None) for s in statements]  # the file controls everything
+    ledger, notes = Ledger(), []
+    started = time.perf_counter()
+
+    def failed(line: int | None, statement: str, error: str) -> MigrationFailed:
+        return MigrationFailed(
+            tag=mf.tag, file=str(mf.path), line=line, statement=statement, error=error,
+            result=result, as_written=ledger.report(mode.reason, sent),
+        )
+
+    with rt.as_written_session(conn, settings.lock_timeout):
+        records = rt.read_migration_records(conn, settings.table, settings.schema)
+        if plan(items, records).items[_index_of(items, mf)].record is not None:
+            result.skipped.append(mf.tag)  # another migrator ran it meanwhile
+            return
+        try:
+            run_statements(rt, conn, sent, ledger, notes)
+        except RollbackOutsideTransaction as exc:
+            st = sent[exc.args[0] - 1]
+            raise failed(st.line, st.sql.strip(),
+                         "ROLLBACK with no open transaction: the statements before it were "
+                         "already committed, so nothing can be rolled back") from None
+        except rt.db_errors as exc:
+            current = sent[ledger.current - 1]
+            if rt.in_transaction(conn):
+                rt.end_transaction(conn, commit=False)
+            ledger.failed()
+            raise failed(rt.error_line(exc, current), current.sql.strip(),
+                         rt.describe_db_error(exc)) from None
+        try:
+            if rt.in_transaction(conn):  # the file's last BEGIN was never closed
+                rt.record_migration(conn, settings.table, settings.schema, mf.hash, mf.when)
+                rt.end_transaction(conn, commit=True)
+                ledger.after(len(sent), Statement(sql="COMMIT", line=0, control="commit"),
+                             False)
+                notes.append(LEFT_OPEN_NOTE)
+            else:
+                with rt.migration_transaction(conn, []):
+                    rt.record_migration(conn, settings.table, settings.schema, mf.hash,
+                                        mf.when)
+        except rt.db_errors as exc:
+            if rt.in_transaction(conn):
+                rt.end_transaction(conn, commit=False)
+            ledger.failed()
+            raise failed(None, "(bookkeeping row)", rt.describe_db_error(exc)) from None
+    result.applied.append(AppliedMigration(
+        tag=mf.tag, when=mf.when, hash=mf.hash, statements=len(sent),
+        seconds=time.perf_counter() - started, mode=mode.mode,
+        notes=[f"ran as written: {mode.reason}", *notes],
+    ))

@@ -86,3 +86,34 @@ def test_eight_processes_postgres(pg_url: str, tmp_path: Path) -> None:
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
         ).fetchone() == (0,), "every run released its lock"
 
+
+
+AS_WRITTEN = ("0005_as_written", "BEGIN;\nINSERT INTO runs VALUES ('0005');\nCOMMIT;\n"
+              + SLOW_RUN_ROW.replace("'0001'", "'0005b'"))
+
+
+def check_as_written_once(outcomes: list[tuple[str, Any]], tags: list[tuple]) -> None:
+    """The as-written file (statements commit one by one) also ran exactly once."""
+    errors = [o[1] for o in outcomes if o[0] != "ok"]
+    assert errors == [], errors
+    applied = sorted(tag for _, done in outcomes for tag in done)
+    assert applied == sorted([t for t, _ in history("any")] + [AS_WRITTEN[0]])
+    assert tags == [("0001",), ("0002",), ("0003",), ("0004",), ("0005",), ("0005b",)]
+
+
+def test_eight_processes_sqlite_as_written_file(sqlite_url: str, tmp_path: Path) -> None:
+    folder = write_folder(tmp_path / "m", [*history("sqlite"), AS_WRITTEN])
+    outcomes = run_all_at_once(sqlite_url, folder)
+    path = sqlite_path(sqlite_url)
+    check_as_written_once(outcomes, sqlite_rows(path, "SELECT tag FROM runs ORDER BY tag"))
+    assert sqlite_rows(path, "SELECT count(*) FROM __drizzle_migrations") == [(6,)]
+
+
+def test_eight_processes_postgres_as_written_file(pg_url: str, tmp_path: Path) -> None:
+    folder = write_folder(tmp_path / "m", [*history("postgres"), AS_WRITTEN], dialect="postgres")
+    outcomes = run_all_at_once(pg_url, folder)
+    with connect(pg_url) as conn:
+        tags = conn.execute("SELECT tag FROM runs ORDER BY tag").fetchall()
+        assert conn.execute("SELECT count(*) FROM drizzle.__drizzle_migrations").fetchone() \
+            == (6,)
+    check_as_written_once(outcomes, tags)

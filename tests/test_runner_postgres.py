@@ -102,7 +102,7 @@ def test_part_way_failure_leaves_no_trace(pg_url: str, pg_conn: Any, folder: Pat
         migrate(pg_url, folder)
     message = str(info.value)
     assert "migration 0002_unique_email failed and was rolled back" in message
-    assert "0002_unique_email.sql:2" in message  # the chunk: PG gives no position here
+    assert "0002_unique_email.sql:4" in message  # the failing statement, not its chunk
     assert "23505 could not create unique index \"users_email_unique\"" in message
     assert "DETAIL: Key (email)=(a@x) is duplicated." in message
     assert "public.audit" not in relations(pg_conn)

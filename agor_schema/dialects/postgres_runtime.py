@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agor_schema.db import ConnectError, LockTimeout, Record, Statement, postgres_conninfo
+from agor_schema.dialects.capabilities import SESSION_ADVISORY, WHOLE_FILE, Capabilities
+from agor_schema.dialects.statements import split_postgres, transaction_control
 
 if TYPE_CHECKING:
     from agor_schema.journal import MigrationFile
@@ -47,6 +49,10 @@ class PostgresRuntime:
 
     name = "postgres"
     journal_dialect = "postgresql"  # the `dialect` drizzle writes in _journal.json
+    capabilities = Capabilities(
+        name="PostgreSQL", transactional_ddl=WHOLE_FILE, lock_kind=SESSION_ADVISORY,
+        foreign_keys_switch=False, journal_dialects=("postgresql", "pg"),
+    )
 
     # --- connections -----------------------------------------------------------------------
 
@@ -202,8 +208,31 @@ class PostgresRuntime:
         return f"held by backend pid {row[0]}, connected since {row[2]:%Y-%m-%d %H:%M:%S}"
 
     def migration_statements(self, migration: MigrationFile) -> list[Statement]:
-        """One Statement per breakpoint chunk: PostgreSQL accepts several statements at once."""
-        return [Statement(sql=chunk.sql, line=chunk.line) for chunk in migration.chunks]
+        """One Statement per SQL statement (split with psql's lexical rules), so errors
+        name the statement and transaction control is seen wherever it stands."""
+        out: list[Statement] = []
+        for chunk in migration.chunks:
+            for offset, sql in split_postgres(chunk.sql):
+                line = chunk.first_line + chunk.sql.count("\n", 0, offset)
+                out.append(Statement(sql=sql, line=line, control=transaction_control(sql)))
+        return out
+
+    def in_transaction(self, conn: Any) -> bool:
+        return conn.info.transaction_status != 0  # 0 = IDLE
+
+    def end_transaction(self, conn: Any, commit: bool) -> None:
+        """COMMIT or ROLLBACK the transaction a file that runs as written left open."""
+        conn.execute("COMMIT" if commit else "ROLLBACK")
+
+    @contextmanager
+    def as_written_session(self, conn: Any, timeout: float) -> Iterator[None]:
+        """The run-wide advisory lock already keeps other migrators out; only make sure the
+        session is not left inside a file's transaction."""
+        try:
+            yield
+        finally:
+            if not conn.closed and conn.info.transaction_status != 0:
+                conn.execute("ROLLBACK")
 
     @contextmanager
     def migration_transaction(self, conn: Any, statements: list[Statement]) -> Iterator[None]:

@@ -38,7 +38,9 @@ from agor_schema.db import (
     anchor_sqlite_url,
     sqlite_path,
 )
-from agor_schema.journal import has_code, skip_space_and_comments
+from agor_schema.dialects.capabilities import WHOLE_FILE, WRITE_TRANSACTION, Capabilities
+from agor_schema.dialects.statements import split_sqlite, transaction_control
+from agor_schema.journal import skip_space_and_comments
 
 if TYPE_CHECKING:
     from agor_schema.journal import MigrationFile
@@ -61,26 +63,36 @@ def _lock_timeout(exc: sqlite3.OperationalError) -> LockTimeout | None:
     return None
 
 
+@contextmanager
+def _file_lock(path: str, timeout: float) -> Iterator[None]:
+    """An exclusive flock on `path` (nothing for in-memory databases), polled to time out."""
+    if not path:
+        yield
+        return
+    import fcntl
+    import time
+
+    deadline = time.monotonic() + timeout
+    with open(path, "a+b") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockTimeout(
+                        f"another migrate run held {path} for longer than {timeout:g} s "
+                        "while running a file as written; retry later or raise lock_timeout"
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def split_sqlite_statements(sql: str) -> list[tuple[int, str]]:
-    """(offset of code start, text) of each statement in `sql`, code-less pieces dropped."""
-    pieces: list[tuple[int, str]] = []
-    start = 0
-    pos = sql.find(";")
-    while pos >= 0:
-        candidate = sql[start : pos + 1]
-        if sqlite3.complete_statement(candidate):
-            if has_code(candidate):
-                pieces.append((start + skip_space_and_comments(candidate), candidate))
-            start = pos + 1
-        pos = sql.find(";", pos + 1)
-    tail = sql[start:]
-    if has_code(tail):
-        pieces.append((start + skip_space_and_comments(tail), tail))
-    return pieces
 
 
 class SQLiteRuntime:
@@ -88,6 +100,10 @@ class SQLiteRuntime:
 
     name = "sqlite"
     journal_dialect = "sqlite"  # the `dialect` drizzle writes in _journal.json
+    capabilities = Capabilities(
+        name="SQLite", transactional_ddl=WHOLE_FILE, lock_kind=WRITE_TRANSACTION,
+        foreign_keys_switch=True, journal_dialects=("sqlite",),
+    )
 
     # --- connections -----------------------------------------------------------------------
 
@@ -189,16 +205,43 @@ class SQLiteRuntime:
         yield
 
     def migration_statements(self, migration: MigrationFile) -> list[Statement]:
-        """One Statement per SQL statement; PRAGMA foreign_keys lines carry a note instead."""
+        """One Statement per SQL statement; PRAGMA foreign_keys lines carry a note instead
+        (a file that runs as written sends them: it controls its own transactions)."""
         out: list[Statement] = []
         for chunk in migration.chunks:
-            for offset, sql in split_sqlite_statements(chunk.sql):
+            for offset, sql in split_sqlite(chunk.sql):
                 line = chunk.first_line + chunk.sql.count("\n", 0, offset)
                 note = None
                 if _FK_PRAGMA.match(sql[skip_space_and_comments(sql):]):
                     note = FK_ON_NOTE if _FK_ON.search(sql) else FK_NOTE
-                out.append(Statement(sql=sql, line=line, note=note))
+                out.append(Statement(sql=sql, line=line, note=note,
+                                     control=transaction_control(sql)))
         return out
+
+    def in_transaction(self, conn: sqlite3.Connection) -> bool:
+        return conn.in_transaction
+
+    def end_transaction(self, conn: sqlite3.Connection, commit: bool) -> None:
+        """COMMIT or ROLLBACK the transaction a file that runs as written left open."""
+        conn.execute("COMMIT" if commit else "ROLLBACK")
+
+    @contextmanager
+    def as_written_session(
+        self, conn: sqlite3.Connection, timeout: float
+    ) -> Iterator[None]:
+        """Around a file that runs as written: an exclusive lock file beside the database
+        (its statements commit one by one, so BEGIN IMMEDIATE cannot keep a second migrator
+        out), and the connection's foreign_keys setting restored afterwards."""
+        path = next((row[2] for row in conn.execute("PRAGMA database_list")
+                     if row[1] == "main"), "")
+        previous = conn.execute("PRAGMA foreign_keys").fetchone()[0]
+        with _file_lock(path + ".agorschema-lock" if path else "", timeout):
+            try:
+                yield
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                conn.execute(f"PRAGMA foreign_keys={'ON' if previous else 'OFF'}")
 
     def _rebuilds_tables(self, statements: list[Statement]) -> bool:
         return any(s.note is not None or _REBUILD.search(s.sql) for s in statements)
