@@ -177,3 +177,89 @@ def test_expression_injection_refused(case, installed: Installed, tmp_path: Path
     out = assert_refused_unchanged(installed, root, schema, 2,
                                    (f"error: {where}:" if where else "error: ", *says))
     assert "nothing was written" in out
+
+
+@pytest.mark.parametrize("case", INJECTIONS[:6] + INJECTIONS[16:], ids=lambda c: c[0])
+def test_diff_database_with_hostile_schema_leaves_it_unchanged(
+        case, installed: Installed, tmp_path: Path) -> None:
+    _, schema, needle, says = case
+    root = copy_project(installed, tmp_path)
+    for database in (installed.sqlite_url(), installed.pg_url):
+        assert_refused_unchanged(installed, root, schema, 2, says,
+                                 command=("diff", "--database", database))
+
+
+# ---------------------------------------------------------------- 2. the scratch database
+
+SCRATCH_ATTACKS = [
+    ("commit-then-drop", ['CREATE TABLE "t" ("a" integer);\nCOMMIT;\nDROP TABLE victim;']),
+    ("commit-alone", ['CREATE TABLE "t" ("a" integer);', "COMMIT;", "DROP TABLE victim;"]),
+    ("drop-victim", ["DROP TABLE victim;"]),
+    ("alter-user-table", ['ALTER TABLE "canary" DROP COLUMN "note";']),
+    ("alter-public-table", ['ALTER TABLE "public"."canary" ADD COLUMN "x" integer;']),
+    ("index-on-user-table", ['CREATE INDEX "i" ON "canary" ("note");']),
+    ("other-schema", ['CREATE TABLE "pg_temp"."t" ("a" integer);']),
+    ("create-table-as", ['CREATE TABLE "t" AS SELECT 1 AS "a";']),
+    ("references-user-table", ['CREATE TABLE "t" ("a" integer REFERENCES "victim"("id"));']),
+    ("insert", ["INSERT INTO canary VALUES (2, 'x');"]),
+    ("delete", ["DELETE FROM canary;"]),
+    ("do-block", ["DO $$ BEGIN DROP TABLE victim; END $$;"]),
+    ("unclosed-quote", ["CREATE TABLE \"t\" (\"a\" text DEFAULT 'x);"]),
+]
+
+
+@pytest.mark.parametrize("case", SCRATCH_ATTACKS, ids=lambda c: c[0])
+@pytest.mark.parametrize("engine", ["sqlite", "postgres"])
+def test_scratch_database_never_touches_the_users_database(
+        case, engine: str, installed: Installed) -> None:
+    """diff --database builds its expected side in a scratch (a schema of the user's
+    PostgreSQL database, rolled back): whatever DDL it is given, the user's database stays
+    exactly as it was and the statement is refused by name."""
+    from agor_schema.dialects import get_dialect
+    from agor_schema.introspect import IntrospectionError
+
+    dialect = get_dialect(engine)
+    before = installed.fingerprints()
+    conn = dialect.connect(installed.sqlite_url() if engine == "sqlite" else installed.pg_url)
+    try:
+        with pytest.raises(IntrospectionError, match="refusing|cannot be read"):
+            dialect.scratch_introspect(case[1], conn)
+    finally:
+        dialect.close_connection(conn)
+    assert installed.fingerprints() == before
+
+
+def test_scratch_sqlite_cannot_attach_a_file(installed: Installed, tmp_path: Path) -> None:
+    from agor_schema.dialects import get_dialect
+    from agor_schema.introspect import IntrospectionError
+
+    before = installed.fingerprints()
+    attack = [f"ATTACH DATABASE '{installed.sqlite_path}' AS u;", "DROP TABLE u.victim;",
+              f"VACUUM INTO '{tmp_path / 'copy.db'}';"]
+    with pytest.raises(IntrospectionError, match="refusing"):
+        get_dialect("sqlite").scratch_introspect(attack)
+    assert installed.fingerprints() == before and not (tmp_path / "copy.db").exists()
+
+
+def test_verify_with_hand_edited_generated_file_commits_nothing(
+        installed: Installed, tmp_path: Path, pg_admin_url: str) -> None:
+    """`verify` replays into a throwaway database; a generated file edited to COMMIT and then
+    create a role must not reach the server (roles are shared by every database)."""
+    import uuid
+
+    role = f"agorschema_evil_{uuid.uuid4().hex[:8]}"
+    root = copy_project(installed, tmp_path)
+    generated = root / "generated" / "postgres.sql"
+    generated.write_text(generated.read_text() + f"\nCOMMIT;\nCREATE ROLE {role};\n",
+                         encoding="utf-8")
+    before = tree_digest(root)
+    code, out = cli("verify", "--pg-url", pg_admin_url, root=root)
+    assert code == 1, out
+    assert "refusing to run this statement in the scratch database" in out
+    assert tree_digest(root) == before
+    conn = connect(pg_admin_url)
+    try:
+        roles = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+        assert roles.fetchall() == []
+    finally:
+        conn.close()

@@ -18,6 +18,7 @@ from agor_schema.introspect import (
     BOOKKEEPING_TABLE,
     IntrospectionError,
     normalize_sql,
+    scratch_statements,
     unquote_identifier,
 )
 from agor_schema.snapshot import (
@@ -200,23 +201,39 @@ class PostgresIntrospection:
         quoted = self.quote(scratch)
         import psycopg
 
+        safe = scratch_statements([s.replace("--> statement-breakpoint", "")
+                                   for s in statements], "postgres")
         try:
             with conn.transaction(force_rollback=True):
+                # only the scratch schema is searched for tables (pg_catalog stays implicit),
+                # and a statement stuck on a lock or a slow function is cut short
+                conn.execute("SET LOCAL statement_timeout = '60s'; "
+                             "SET LOCAL lock_timeout = '5s'")
                 conn.execute(f"CREATE SCHEMA {quoted}")
                 conn.execute(f"SET LOCAL search_path TO {quoted}, public")
-                for statement in statements:
-                    sql = _retarget(statement.replace("--> statement-breakpoint", ""), quoted)
-                    if not sql.strip():
-                        continue
-                    try:
-                        conn.execute(sql)
-                    except psycopg.Error as exc:
-                        raise IntrospectionError(
-                            f"the expected DDL does not apply to PostgreSQL: "
-                            f"{str(exc).splitlines()[0]}: {statement.strip()[:300]}") from None
+                for statement in safe:
+                    self._scratch_execute(conn, _retarget(statement, quoted))
                 return self.introspect(conn, schema=scratch)
         except psycopg.Error as exc:
             raise IntrospectionError(f"scratch schema failed: {str(exc).splitlines()[0]}") from None
+
+    @staticmethod
+    def _scratch_execute(conn: Any, sql: str) -> None:
+        """Run ONE statement (a prepared statement: PostgreSQL refuses a second command in
+        it) and make sure the transaction is still open afterwards, so nothing the scratch
+        runs can ever be committed to the user's database."""
+        import psycopg
+        from psycopg.pq import TransactionStatus
+
+        try:
+            conn.execute(sql, prepare=True)
+        except psycopg.Error as exc:
+            raise IntrospectionError(
+                f"the expected DDL does not apply to PostgreSQL: "
+                f"{str(exc).splitlines()[0]}: {sql.strip()[:300]}") from None
+        if conn.info.transaction_status != TransactionStatus.INTRANS:
+            raise IntrospectionError(f"the scratch transaction ended unexpectedly after: "
+                                     f"{sql.strip()[:300]}")
 
     def require_existing_database(self, url: str) -> None:
         """Nothing to check before connecting: a missing database fails to connect."""

@@ -20,6 +20,7 @@ from agor_schema.introspect import (
     IntrospectionError,
     balanced,
     normalize_sql,
+    scratch_statements,
     split_top_level,
     strip_parens,
     unquote_identifier,
@@ -166,11 +167,14 @@ class SQLiteIntrospection:
     # ------------------------------------------------------------------ scratch database
     def scratch_introspect(self, statements: Sequence[str], conn: Any = None) -> Snapshot:
         """Apply DDL to a private in-memory database and read it back (`conn` is not used)."""
+        safe = scratch_statements([s.replace("--> statement-breakpoint", "")
+                                   for s in statements], "sqlite", home=("main",))
         scratch = sqlite3.connect(MEMORY, isolation_level=None)
+        scratch.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)  # no other database file, ever
         try:
-            for statement in statements:
+            for statement in safe:
                 try:
-                    scratch.executescript(statement.replace("--> statement-breakpoint", ""))
+                    scratch.execute(statement)  # one statement per call
                 except sqlite3.Error as exc:
                     raise IntrospectionError(
                         f"the expected DDL does not apply to SQLite: {exc}: "
