@@ -188,3 +188,12 @@ def _register_runner_commands() -> None:
 
 
 _register_runner_commands()
+
+
+def _register_undo() -> None:
+    from agor_schema.cli_undo import undo_command
+
+    main.add_command(undo_command, "undo")
+
+
+_register_undo()

@@ -179,7 +179,7 @@ def _compile(cfg: Config, *, name: str | None, custom: bool, allow_destructive: 
     if destructive and not allow_destructive and not custom:
         raise DestructiveChange(destructive, result.hints)
     if write:
-        result.written = write_outputs(cfg, result)
+        result.written = write_outputs(cfg, result, "new" if custom else "compile")
         if result.changed:
             result.hints = [replace(h, written=True) for h in result.hints]
     return result
@@ -200,22 +200,37 @@ def _folders_to_build_on(cfg: Config):
     return manifest, notes
 
 
-def write_outputs(cfg: Config, result: CompileResult) -> list[Path]:
-    """Write what changed: generated files, new migrations, and the checksum manifest."""
+def write_outputs(cfg: Config, result: CompileResult, command: str = "compile") -> list[Path]:
+    """Write what changed: generated files, new migrations, and the checksum manifest.
+    When a migration is written, what it takes to revert this run is kept for `undo`."""
+    from agor_schema.journal import journal_path
     from agor_schema.manifest import update_manifest
     from agor_schema.migrations import write_migration
+    from agor_schema.undo import Recorder
 
+    undo = Recorder(cfg, command, result.manifest) if result.changed else None
     written: list[Path] = []
     for path, text in result.files.items():
         data = text.encode("utf-8")
-        if not path.exists() or path.read_bytes() != data:
+        old = path.read_bytes() if path.is_file() else None
+        if old != data:
+            if undo:
+                undo.changing(path, old)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
             written.append(path)
     for out in result.outputs.values():
         if out.migration is not None:
+            folder = out.folder_state.folder
+            if undo:
+                undo.migrations[out.dialect] = out.migration.tag
+                undo.changing(journal_path(folder))
+                for path in out.migration.paths(folder):
+                    undo.creating(path)
             written.extend(write_migration(out.folder_state, out.migration))
     written.extend(update_manifest(cfg, result, result.manifest))
+    if undo:
+        undo.save()
     return written
 
 
