@@ -24,7 +24,14 @@ DEFAULTS = {
 
 
 class ConfigError(Exception):
-    """A bad [tool.agorschema] setting; the CLI reports it with exit code 2."""
+    """A bad [tool.agorschema] setting; the CLI reports it with exit code 2.
+
+    `file` is the pyproject.toml read and `key` the setting at fault (when one is)."""
+
+    def __init__(self, message: str, file: Path | None = None, key: str | None = None) -> None:
+        super().__init__(message)
+        self.file = file
+        self.key = key
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,7 @@ def load_config(root: Path | None = None) -> Config:
         try:
             data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{pyproject}: invalid TOML: {exc}") from None
+            raise ConfigError(f"{pyproject}: invalid TOML: {exc}", pyproject) from None
         settings = data.get("tool", {}).get("agorschema", {}) or {}
     unknown = sorted(set(settings) - set(DEFAULTS))
     if unknown:
@@ -74,13 +81,13 @@ def load_config(root: Path | None = None) -> Config:
         hints = "".join(did_you_mean(name, DEFAULTS) for name in unknown)
         raise ConfigError(
             f"{pyproject}: [tool.agorschema] has unknown setting(s) {', '.join(unknown)};"
-            f"{hints} valid: {', '.join(DEFAULTS)}"
+            f"{hints} valid: {', '.join(DEFAULTS)}", pyproject, unknown[0]
         )
     merged = {**DEFAULTS, **settings}
     if not isinstance(merged["dialects"], list):
         raise ConfigError(
             f"{pyproject}: [tool.agorschema] dialects must be a list such as "
-            f'["sqlite", "postgres"], got {merged["dialects"]!r}'
+            f'["sqlite", "postgres"], got {merged["dialects"]!r}', pyproject, "dialects"
         )
     from agor_schema.dialects import DIALECT_NAMES
 
@@ -89,7 +96,7 @@ def load_config(root: Path | None = None) -> Config:
         if name not in DIALECT_NAMES:
             raise ConfigError(
                 f"{pyproject}: [tool.agorschema] dialects has {name!r}; "
-                f"valid: {', '.join(DIALECT_NAMES)}"
+                f"valid: {', '.join(DIALECT_NAMES)}", pyproject, "dialects"
             )
     return Config(
         root=root,

@@ -7,11 +7,10 @@ that SQLite-only use never pays for it). Connecting itself is a method of the di
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote
 
 MEMORY = ":memory:"
 
@@ -108,14 +107,9 @@ def postgres_conninfo(url: str) -> str:
 
 def redact(url: str) -> str:
     """The URL with any password replaced by ***, for messages and JSON output."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if parts.password is None:
-        return url
-    netloc = re.sub(r":[^:@/]*@", ":***@", parts.netloc, count=1)
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    from agor_schema.redact import redact as _redact
+
+    return _redact(url)
 
 
 def connect(url: str, **options: Any) -> Any:

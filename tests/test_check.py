@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from catalog import Project
 from click.testing import CliRunner
+from envelope_helpers import parse_envelope
 
 from agor_schema.cli import main
 
@@ -77,8 +78,8 @@ def test_clean_project_passes(project: Project) -> None:
 def test_clean_project_json(project: Project) -> None:
     result = check(project, "--format", "json")
     assert result.exit_code == 0
-    doc = json.loads(result.stdout)
-    assert doc == {"ok": True, "problems": [], "notes": [], "recompiled": False}
+    doc = parse_envelope(result.stdout, "check", 0)
+    assert doc["result"] == {"ok": True, "problems": [], "notes": [], "recompiled": False}
 
 
 def test_schema_changed_without_compile(project: Project) -> None:
@@ -87,9 +88,10 @@ def test_schema_changed_without_compile(project: Project) -> None:
     assert result.exit_code == 1
     assert "schema changed since the last compile" in result.stderr
     assert "agorschema compile" in result.stderr
-    doc = json.loads(check(project, "--format", "json").stdout)
-    assert doc["ok"] is False and doc["recompiled"] is True
-    assert any("add_column" in p for p in doc["problems"])
+    doc = parse_envelope(check(project, "--format", "json").stdout, "check", 1)
+    assert doc["ok"] is False and doc["result"]["recompiled"] is True
+    assert any("add_column" in p for p in doc["result"]["problems"])
+    assert [e["message"] for e in doc["errors"]] == doc["result"]["problems"]
     # compiling fixes it
     assert run("compile", "--project", str(project.root)).exit_code == 0
     assert check(project).exit_code == 0
@@ -254,7 +256,7 @@ def _refused(project: Project, doc: dict) -> list[dict]:
     before[schema_file] = schema_file.read_bytes()
     result = run("compile", "--project", str(project.root), "--format", "json")
     assert result.exit_code == 1, result.output
-    doc_out = json.loads(result.stdout)
+    doc_out = parse_envelope(result.stdout, "compile", 1)["result"]
     assert doc_out["refused"] is True and doc_out["changed"] is False
     after = {p: p.read_bytes() for p in project.root.rglob("*") if p.is_file()}
     assert after == before, "a refused compile wrote files"
@@ -267,7 +269,7 @@ def _allowed(project: Project) -> dict:
     result = run("compile", "--project", str(project.root), "--allow-destructive",
                  "--format", "json")
     assert result.exit_code == 0, result.output
-    doc = json.loads(result.stdout)
+    doc = parse_envelope(result.stdout, "compile", 0)["result"]
     assert doc["changed"] is True and doc["written"]
     assert check(project).exit_code == 0
     return doc
@@ -312,7 +314,7 @@ def test_warnings_are_reported_but_do_not_refuse(project: Project) -> None:
     project.write(changed(users=users), enum_check=True)
     result = run("compile", "--project", str(project.root), "--format", "json")
     assert result.exit_code == 0, result.output
-    findings = json.loads(result.stdout)["findings"]
+    findings = parse_envelope(result.stdout, "compile", 0)["result"]["findings"]
     messages = [(f["dialect"], f["table"], f["column"], f["message"]) for f in findings]
     assert all(f["severity"] == "warning" for f in findings)
 
@@ -334,7 +336,7 @@ def test_postgres_rewrite_reported(project: Project) -> None:
     project.write(changed(users=users_with(score="bigint")), enum_check=True)
     result = run("compile", "--project", str(project.root), "--format", "json")
     assert result.exit_code == 0
-    findings = json.loads(result.stdout)["findings"]
+    findings = parse_envelope(result.stdout, "compile", 0)["result"]["findings"]
     assert any(f["dialect"] == "postgres" and f["column"] == "score"
                and "rewrites the whole table" in f["message"] for f in findings)
 
@@ -342,13 +344,13 @@ def test_postgres_rewrite_reported(project: Project) -> None:
 def test_compile_json_shape(project: Project) -> None:
     project.write(changed(users=users_with(bio="text")), enum_check=True)
     result = run("compile", "--project", str(project.root), "--format", "json")
-    doc = json.loads(result.stdout)
+    doc = parse_envelope(result.stdout, "compile", 0)["result"]
     assert set(doc) == {"changed", "migrations", "operations", "findings", "hints", "notes",
                          "written"}
     assert doc["migrations"] == {"sqlite": "0001_add_users_bio", "postgres": "0001_add_users_bio"}
     assert doc["operations"]["sqlite"] == ["add_column:users"]
-    again = json.loads(run("compile", "--project", str(project.root), "--format",
-                           "json").stdout)
+    again = parse_envelope(run("compile", "--project", str(project.root), "--format",
+                               "json").stdout, "compile", 0)["result"]
     assert again == {"changed": False, "migrations": {},
                      "operations": {"sqlite": [], "postgres": []}, "findings": [], "hints": [],
                      "notes": [], "written": []}

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from envelope_helpers import parse_envelope
 
 from agor_schema.cli import main
 from agor_schema.compiler import compile_project, load_specs
@@ -110,7 +111,7 @@ def test_second_compile_on_the_command_line_reports_no_change(tmp_path: Path):
     assert "wrote" in first.output
     second = runner.invoke(main, ["compile", "--project", str(project), "--format", "json"])
     assert second.exit_code == 0, second.output
-    report = json.loads(second.output)
+    report = parse_envelope(second.output, "compile", 0)["result"]
     assert report["changed"] is False
     assert report["written"] == [] and report["migrations"] == {}
     text = runner.invoke(main, ["compile", "--project", str(project)])

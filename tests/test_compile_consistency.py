@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from envelope_helpers import parse_envelope
 
 from agor_schema.cli import main
 
@@ -68,7 +69,8 @@ def test_compile_reports_what_check_reports_on_a_half_removed_migration(
     assert reported == stale  # the same sentences check prints
     assert "nothing was written" in compiled.stderr
     assert tree(project) == before
-    as_json = json.loads(run("compile", "--project", str(project), "--format", "json").stdout)
+    as_json = parse_envelope(run("compile", "--project", str(project), "--format", "json").stdout,
+                             "compile", 1)["result"]
     assert as_json["refused"] is True
     assert as_json["problems"] == [line[len("stale: "):] for line in stale]
     assert run("new", "backfill", "--project", str(project)).exit_code == 1

@@ -3,13 +3,13 @@ points at the new element's file:line:col, and the suggested YAML compiles to a 
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from envelope_helpers import parse_envelope
 
 from agor_schema.cli import main
 
@@ -92,7 +92,8 @@ def test_refused_drop_and_add_name_the_line_and_the_yaml(tmp_path: Path):
     assert "score" not in result.stderr.replace("refused", "")  # a different type: no hint
     assert snapshot_tree(tmp_path) == before  # refused: nothing written
 
-    data = json.loads(run("compile", "--project", str(tmp_path), "--format", "json").stdout)
+    data = parse_envelope(run("compile", "--project", str(tmp_path), "--format", "json").stdout,
+                          "compile", 1)["result"]
     located = {(h["table"], h.get("column")): h for h in data["hints"]}
     hint = located[("users", "email_address")]
     assert (hint["file"], hint["line"], hint["col"]) == (
@@ -112,7 +113,7 @@ def test_the_suggested_yaml_compiles_to_renames_that_keep_rows(tmp_path: Path):
     refused = run("compile", "--project", str(tmp_path), "--format", "json")
     assert refused.exit_code == 1
     text = AFTER
-    for hint in json.loads(refused.stdout)["hints"]:
+    for hint in parse_envelope(refused.stdout, "compile", 1)["result"]["hints"]:
         lines = text.splitlines()
         index = hint["line"] - 1
         if hint["yaml"].startswith("renamed_from:"):  # a key added to the block mapping

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from envelope_helpers import parse_envelope
 from runner_helpers import append_migration, sql_file, sqlite_path, write_folder
 
 from agor_schema.cli_runner import migrate_command, status_command
@@ -52,9 +52,10 @@ def test_refused_exit_1_and_json(sqlite_url: str, folder: Path) -> None:
     result = run(migrate_command, "--database", sqlite_url, "--migrations", str(folder),
                  "--format", "json")
     assert result.exit_code == 1
-    payload = json.loads(result.stdout)
-    assert payload["ok"] is False and payload["error"]["kind"] == "refused"
-    assert payload["error"]["problems"][0]["kind"] == "changed"
+    payload = parse_envelope(result.stdout, "migrate", 1)
+    assert payload["ok"] is False and payload["errors"][-1]["kind"] == "refused"
+    assert payload["errors"][0]["kind"] == "changed"
+    assert payload["errors"][0]["migration"] == "0000_init"
     ok = run(migrate_command, "--database", sqlite_url, "--migrations", str(folder),
              "--allow-changed")
     assert ok.exit_code == 0 and "warning: [changed]" in ok.stderr
@@ -96,8 +97,8 @@ def test_baseline_and_status(sqlite_url: str, folder: Path) -> None:
                for line in lines)
     assert any(line.split()[:3] == ["0001_next", "pending", "-"] for line in lines)
     assert "1 applied, 1 pending" in text.stdout
-    data = json.loads(run(status_command, "--database", sqlite_url, "--migrations",
-                          str(folder), "--format", "json").stdout)
+    data = parse_envelope(run(status_command, "--database", sqlite_url, "--migrations",
+                              str(folder), "--format", "json").stdout, "status", 0)["result"]
     assert data["applied"] == ["0000_init"] and data["pending"] == ["0001_next"]
     assert data["migrations"][0]["state"] == "applied"
 

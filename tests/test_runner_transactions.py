@@ -9,7 +9,6 @@ exact report (which statements were committed, which rolled back, "NOT recorded"
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from envelope_helpers import parse_envelope
 from pg_cluster import connect
 from runner_helpers import append_migration, sql_file, write_folder
 from transaction_cases import CASES, Case
@@ -80,7 +80,7 @@ def test_transaction_model(engine: Engine, case: Case, tmp_path: Path) -> None:
     digest = hashlib.sha256(case.sql.encode()).hexdigest()
 
     out = migrate_cli(engine, folder, "--format", "json")
-    payload = json.loads(out.stdout)
+    payload = parse_envelope(out.stdout, "migrate", out.exit_code)["result"]
     text = migrate_cli(engine, folder) if not case.recorded else None
 
     assert engine.query("SELECT x FROM canary") == [(42,)]

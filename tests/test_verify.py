@@ -6,13 +6,13 @@ tmp folder; every test works on that copy, so the repo is never touched.
 
 from __future__ import annotations
 
-import json
 import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from envelope_helpers import parse_envelope
 
 import agor_schema
 from agor_schema.cli_verify import diff_command, verify_command
@@ -64,7 +64,7 @@ def pg_server_leftovers(conn) -> list:
 def test_verify_example_is_clean_on_both_engines(project, pg_url, pg_conn):
     result = run(verify_command, "--project", str(project), "--pg-url", pg_url,
                  "--format", "json")
-    report = json.loads(result.output)
+    report = parse_envelope(result.stdout)["result"]
     assert result.exit_code == 0, result.output
     assert report["ok"] is True
     statuses = {d["dialect"]: d["status"] for d in report["dialects"]}
@@ -96,7 +96,7 @@ def test_verify_fails_on_hand_added_column_sqlite(project):
     append_sql(project, "sqlite", "ALTER TABLE `users` ADD `x` integer;")
     result = run(verify_command, "--project", str(project), "--format", "json")
     assert result.exit_code == 1
-    report = json.loads(result.output)
+    report = parse_envelope(result.stdout)["result"]
     sqlite = next(d for d in report["dialects"] if d["dialect"] == "sqlite")
     assert sqlite["status"] == "failed"
     checks = {m["check"] for m in sqlite["mismatches"]}
@@ -121,7 +121,7 @@ def test_verify_fails_on_dropped_index_postgres(project, pg_url):
     result = run(verify_command, "--project", str(project), "--pg-url", pg_url,
                  "--format", "json")
     assert result.exit_code == 1
-    report = json.loads(result.output)
+    report = parse_envelope(result.stdout)["result"]
     pg = next(d for d in report["dialects"] if d["dialect"] == "postgres")
     assert {(m["check"], m["table"], m["name"]) for m in pg["mismatches"]} == {
         (check, "users", "users_created_idx") for check in ("schema", "generated", "snapshot")}
@@ -142,7 +142,7 @@ def test_verify_parity_flags_unmarked_dialect_override(project):
                         "      legacy:       {type: text, postgres: {only: sqlite}}\n")
     schema.write_text(text, encoding="utf-8")
     result = run(verify_command, "--project", str(project), "--format", "json")
-    report = json.loads(result.output)
+    report = parse_envelope(result.stdout)["result"]
     assert result.exit_code == 1
     messages = [m["message"] for m in report["parity"]["mismatches"]]
     assert any("column users.legacy" in m and "not marked `only: sqlite`" in m
@@ -158,7 +158,7 @@ def sqlite_migrated(project: Path, url: str) -> None:
 
 def diff_json(project: Path, url: str):
     result = run(diff_command, "--project", str(project), "--database", url, "--format", "json")
-    return result.exit_code, json.loads(result.output)
+    return result.exit_code, parse_envelope(result.stdout)["result"]
 
 
 def test_diff_sqlite_no_drift_then_exact_drift(project, sqlite_url):
