@@ -7,6 +7,7 @@ files reports no change). Builders differ per dialect: `Dialect.ts_column` and f
 
 from __future__ import annotations
 
+import hashlib
 import re
 from functools import cache
 from pathlib import Path
@@ -15,8 +16,23 @@ from agor_schema.snapshot import Snapshot, Table
 from agor_schema.spec.models import SchemaSpec
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
-_JS_RESERVED = {"default", "delete", "new", "class", "function", "export", "import", "enum",
-                "var", "let", "const", "in", "for", "if", "do", "switch", "case", "return"}
+# Words a table's `export const` may not be: JavaScript's reserved words and globals, the
+# names the module imports or defines (sql, builders, the preamble's bytea) and the
+# callback parameter `table` that extra-config closures use.
+_JS_RESERVED = frozenset("""
+    break case catch class const continue debugger default delete do else enum export extends
+    false finally for function if import in instanceof new null return super switch this throw
+    true try typeof var void while with yield let static implements interface package private
+    protected public await arguments eval undefined NaN Infinity globalThis require module
+    exports process __proto__ constructor prototype table sql bytea
+    pgTable sqliteTable text varchar integer bigint real doublePrecision numeric boolean
+    timestamp date jsonb uuid customType index uniqueIndex primaryKey foreignKey unique check
+    blob
+""".split())
+_JS_ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t",
+               "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_LINE_BREAKS = re.compile("\r\n|[\n\r\u2028\u2029\x85]")
+_CONSTS: dict[str, str] = {}  # table name -> its export const, for the schema being rendered
 
 
 def _template():
@@ -58,8 +74,15 @@ def _load_template(bytecode_dir: str | None):
 
 
 def ts_string(text: str) -> str:
-    """A single-quoted TypeScript string literal."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    """A single-quoted JavaScript string literal of exactly `text`: quotes, backslashes,
+    every control character and the line separators U+2028/U+2029 are escaped."""
+    out = []
+    for ch in text:
+        escaped = _JS_ESCAPES.get(ch)
+        if escaped is None and (ord(ch) < 0x20 or 0x7f <= ord(ch) < 0xa0):
+            escaped = f"\\u{ord(ch):04x}"
+        out.append(escaped or ch)
+    return "'" + "".join(out) + "'"
 
 
 def ts_sql(text: str) -> str:
@@ -67,17 +90,65 @@ def ts_sql(text: str) -> str:
     return "sql`" + text.replace("\\", "\\\\").replace("`", "\\`").replace("${", "\\${") + "`"
 
 
+def ts_doc(text: str) -> str:
+    """Text for a /** ... */ comment: `*/` cannot close it early, each line is one line."""
+    lines = _LINE_BREAKS.split(text.replace("*/", "*\\/"))
+    return "\n * ".join(line.rstrip() for line in lines)
+
+
+def ts_line_comment(text: str) -> str:
+    """Text for a // comment: no line break can end it early."""
+    return _LINE_BREAKS.sub(" ", text)
+
+
 def ts_key(name: str) -> str:
+    """An object-literal key for `name` (`__proto__` computed, so it is a real property)."""
+    if name == "__proto__":
+        return f"[{ts_string(name)}]"
     return name if _IDENTIFIER.match(name) else ts_string(name)
 
 
 def table_const(name: str) -> str:
-    const = re.sub(r"\W", "_", name)
-    return f"{const}Table" if const in _JS_RESERVED or const[0].isdigit() else const
+    """The `export const` of a table: unique in the module, never a reserved or imported
+    name (see `_table_consts`)."""
+    found = _CONSTS.get(name)
+    return found if found is not None else _safe_const(name)
+
+
+def _safe_const(name: str) -> str:
+    const = re.sub(r"[^A-Za-z0-9_$]", "_", name)
+    if const != name:  # two names that map to the same text stay apart
+        const = f"{const}_{hashlib.sha256(name.encode()).hexdigest()[:6]}"
+    if const[0].isdigit():
+        const = "_" + const
+    return f"{const}Table" if const in _JS_RESERVED else const
+
+
+def _table_consts(names: list[str]) -> dict[str, str]:
+    """One distinct, safe const per table, in table order (a later clash gets a suffix)."""
+    taken: set[str] = set()
+    out = {}
+    for name in names:
+        const, n = _safe_const(name), 2
+        base = const
+        while const in taken or const in _JS_RESERVED:
+            const, n = f"{base}{n}", n + 1
+        taken.add(const)
+        out[name] = const
+    return out
 
 
 def typescript_schema(spec: SchemaSpec, snapshot: Snapshot, dialect, source: str) -> str:
     """The drizzle-orm schema module for one dialect."""
+    _CONSTS.clear()
+    _CONSTS.update(_table_consts(list(snapshot.tables)))
+    try:
+        return _typescript_schema(spec, snapshot, dialect, source)
+    finally:
+        _CONSTS.clear()
+
+
+def _typescript_schema(spec: SchemaSpec, snapshot: Snapshot, dialect, source: str) -> str:
     tables = [_table_context(spec, snapshot.tables[name], dialect) for name in snapshot.tables]
     builders = " ".join(c["builder"] for t in tables for c in t["columns"]) + " " + \
         " ".join(e for t in tables for e in t["extras"])
@@ -87,7 +158,7 @@ def typescript_schema(spec: SchemaSpec, snapshot: Snapshot, dialect, source: str
     imports = [name for name in dialect.ts_imports() if name in called]
     imports.insert(0, dialect.ts_table_fn)
     return _template().render(
-        source=source, dialect=dialect.name, folder=dialect.name, module=dialect.ts_module,
+        source=ts_line_comment(source), dialect=dialect.name, folder=dialect.name, module=dialect.ts_module,
         imports=sorted(set(imports), key=imports.index), table_fn=dialect.ts_table_fn,
         preamble=preamble, tables=tables,
     )
@@ -109,7 +180,8 @@ def _table_context(spec: SchemaSpec, table: Table, dialect) -> dict:
         columns.append({"key": ts_key(column.name), "builder": builder})
     column_uniques = {name for name, c in table_spec.columns.items() if c.unique}
     extras = dialect.ts_table_extras(table, set(single_fks), column_uniques)
-    return {"name": table.name, "const": table_const(table.name), "comment": table_spec.comment,
+    comment = ts_doc(table_spec.comment) if table_spec.comment else None
+    return {"name": ts_string(table.name), "const": table_const(table.name), "comment": comment,
             "columns": columns, "extras": extras}
 
 
@@ -124,8 +196,9 @@ def _ts_references(fk) -> str:
     if fk.on_update != "no action":
         actions.append(f"onUpdate: {ts_string(fk.on_update)}")
     options = f", {{ {', '.join(actions)} }}" if actions else ""
-    target = f"{table_const(fk.table_to)}.{fk.columns_to[0]}" if _IDENTIFIER.match(
-        fk.columns_to[0]) else f"{table_const(fk.table_to)}[{ts_string(fk.columns_to[0])}]"
+    column = fk.columns_to[0]
+    target = (f"{table_const(fk.table_to)}.{column}" if _plain(column)
+              else f"{table_const(fk.table_to)}[{ts_string(column)}]")
     return f".references(() => {target}{options})"
 
 
@@ -136,7 +209,7 @@ def index_builder(index, table_var: str = "table") -> str:
     for part in index.columns:
         if part.is_expression:
             parts.append(ts_sql(part.expression))
-        elif _IDENTIFIER.match(part.expression):
+        elif _plain(part.expression):
             parts.append(f"{table_var}.{part.expression}")
         else:
             parts.append(f"{table_var}[{ts_string(part.expression)}]")
@@ -147,8 +220,13 @@ def index_builder(index, table_var: str = "table") -> str:
 
 
 def column_refs(columns: list[str], table_var: str) -> str:
-    return ", ".join(f"{table_var}.{c}" if _IDENTIFIER.match(c) else f"{table_var}[{ts_string(c)}]"
+    return ", ".join(f"{table_var}.{c}" if _plain(c) else f"{table_var}[{ts_string(c)}]"
                      for c in columns)
+
+
+def _plain(name: str) -> bool:
+    """True when `table.<name>` reads the column (an identifier, not `__proto__`)."""
+    return bool(_IDENTIFIER.match(name)) and name != "__proto__"
 
 
 def common_extras(table: Table, inline_fks: set[str], column_uniques: set[str], *,
