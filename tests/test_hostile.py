@@ -263,3 +263,112 @@ def test_verify_with_hand_edited_generated_file_commits_nothing(
         assert roles.fetchall() == []
     finally:
         conn.close()
+
+
+# ---------------------------------------------------------------- 10. YAML resource bounds
+
+def _laughs(levels: int = 12, width: int = 10) -> str:
+    lines = ['a0: &a0 "lol"']
+    for i in range(1, levels):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]")
+    return "\n".join(lines) + "\ntables: {}\n"
+
+
+YAML_BOMBS = [
+    ("billion-laughs", _laughs(), "expands to more than"),
+    ("deep-flow-list", "x: " + "[" * 5000 + "]" * 5000 + "\ntables: {}\n", "nests deeper than"),
+    ("deep-mapping", "".join(f"{'  ' * i}k{i}:\n" for i in range(800)) + "tables: {}\n",
+     "nests deeper than"),
+    ("recursive-alias", "x: &x [1, *x]\ntables: {}\n", "recursive alias"),
+    ("huge-file", "tables: {}\n" + "# padding\n" * 900_000, "may hold at most"),
+]
+
+
+@pytest.mark.parametrize("case", YAML_BOMBS, ids=lambda c: c[0])
+def test_yaml_bombs_refused_after_bounded_work(case, tmp_path: Path) -> None:
+    """Run as a subprocess under a timeout: the guard is the timeout, not a measured time."""
+    import subprocess
+    import sys
+
+    _, text, says = case
+    root = make_project(tmp_path / "project", text)
+    before = tree_digest(root)
+    proc = subprocess.run(
+        [sys.executable, "-c", "from agor_schema.cli import main; main()", "compile",
+         "--project", str(root)], capture_output=True, text=True, timeout=60,
+        env={**__import__("os").environ, "AGORSCHEMA_CACHE": "0"})
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr and "Error" not in proc.stderr.split(":")[0]
+    assert proc.stderr.startswith(f"error: {FILE}:"), proc.stderr[:500]
+    assert says in proc.stderr
+    assert tree_digest(root) == before
+
+
+# ---------------------------------------------------------------- 16. YAML 1.1 keys
+
+def test_yaml_11_keys_are_the_text_written(installed: Installed, tmp_path: Path) -> None:
+    """`on:` is the table "on", `no:` the column "no"; 0x10, 1_000, 1:30, ~ and null keys
+    stay text; both databases get exactly those names."""
+    from agor_schema.dialects import get_dialect
+
+    schema = (
+        "tables:\n"
+        "  on:\n"
+        "    columns:\n"
+        "      no: {type: integer, primary_key: true}\n"
+        "      yes: text\n"
+        "      0x10: integer\n"
+        "      1_000: integer\n"
+        "      1:30: text\n"
+        "      null: text\n"
+        "      ~: text\n"
+        "      1e3: text\n"
+        "      .inf: text\n"
+        "    indexes:\n"
+        "      off: [\"yes\"]\n"
+    )
+    root = make_project(tmp_path / "project", schema)
+    code, out = cli("compile", root=root)
+    assert code == 0, out
+    expected = ["no", "yes", "0x10", "1_000", "1:30", "null", "~", "1e3", ".inf"]
+    db = tmp_path / "keys.db"
+    pg = installed.pg_url
+    for url in (f"sqlite:///{db}", pg):
+        code, out = cli("migrate", "--database", url, root=root)
+        assert code == 0, out
+        dialect = get_dialect("sqlite" if url.startswith("sqlite") else "postgres")
+        conn = dialect.connect(url)
+        try:
+            live = dialect.introspect(conn, exclude=("__drizzle_migrations",))
+        finally:
+            dialect.close_connection(conn)
+        assert list(live.tables["on"].columns) == expected
+        assert "off" in live.tables["on"].indexes
+    # leave the shared PostgreSQL database as the other cases expect it
+    installed.pg_conn.execute('DROP TABLE "on"; DROP TABLE IF EXISTS "__drizzle_migrations_x"')
+
+
+@pytest.mark.parametrize("value, shown", [("yes", '"yes"'), ("0x10", '"0x10"'),
+                                          ("on", '"on"'), ("1_000", '"1_000"')])
+def test_yaml_11_values_where_text_is_expected_show_the_quoting(
+        value: str, shown: str, tmp_path: Path) -> None:
+    schema = BASE.replace("n:     {type: integer}",
+                          f"n:     {{type: text, enum: [a, {value}]}}")
+    root = make_project(tmp_path / "project", schema)
+    before = tree_digest(root)
+    code, out = cli("compile", root=root)
+    assert code == 2, out
+    assert f"error: {at(schema, value + ']')}:" in out
+    assert "column 'n'" in out and "field 'enum" in out
+    assert shown in out, out
+    assert tree_digest(root) == before
+
+
+def test_lone_surrogate_escape_is_an_input_error(tmp_path: Path) -> None:
+    schema = BASE + '      "bad\\ud83c": text\n'
+    root = make_project(tmp_path / "project", schema)
+    before = tree_digest(root)
+    code, out = cli("compile", root=root)
+    assert code == 2, out
+    assert f"error: {at(schema, chr(34) + 'bad')}:" in out and "lone UTF-16 surrogate" in out
+    assert tree_digest(root) == before

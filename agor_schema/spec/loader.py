@@ -28,6 +28,11 @@ _SPLIT_VALUE = re.compile(r"\(\s*\d+\s*$")
 if TYPE_CHECKING:
     import yaml
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+MAX_FILE_BYTES = 8 * 1024 * 1024  # a schema file is text a person writes
+MAX_DEPTH = 64  # a schema nests ~8 levels; deeper is not a schema (and would exhaust the stack)
+MAX_NODES = 500_000  # nodes after alias expansion ("billion laughs" stops here)
+
 marked_parses = 0  # how many times a file was read with marks (tests check it stays 0)
 
 
@@ -92,6 +97,7 @@ class Document:
         """A file's data whose marks come from re-reading `raw` when asked for."""
         doc = cls(data)
         doc._marks.pending.append(((raw, name), None))
+        _SOURCES[name] = raw
         return doc
 
     def derive(self, data: Any = None) -> Document:
@@ -167,13 +173,88 @@ class _Unusual(Exception):
 
 
 _STR_TAG = "tag:yaml.org,2002:str"
+_KEY_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("str", "bool", "int", "float", "null",
+                                                         "timestamp"))
+_SOURCES: dict[str, bytes] = {}  # display name -> bytes of the files read by this process
+
+
+def written_text(mark: Mark | None) -> str | None:
+    """The plain scalar as written at `mark` (e.g. `yes`, `0x10`), to show how to quote it."""
+    raw = _SOURCES.get(mark.file) if mark is not None else None
+    if raw is None:
+        return None
+    lines = raw.decode("utf-8", "replace").splitlines()
+    if not 0 < mark.line <= len(lines):
+        return None
+    text = lines[mark.line - 1][mark.column - 1:].lstrip("[{- ")
+    token = re.split(r"[,\]\}#]|: ", text, maxsplit=1)[0]
+    return token.strip() or None
 _PLAIN_TAGS = tuple(f"tag:yaml.org,2002:{t}" for t in ("null", "bool", "int", "float",
                                                        "timestamp"))
+
+
+def _check_bounds(raw: bytes, text: str, name: str, yaml: Any) -> None:
+    """Refuse, after work linear in the file, what would make loading unbounded: a huge file,
+    deep nesting, an alias to itself, or aliases that expand to too many nodes."""
+    if len(raw) > MAX_FILE_BYTES:
+        raise SchemaError(f"the file is {len(raw):,} bytes; a schema file may hold at most "
+                          f"{MAX_FILE_BYTES:,} bytes (split it into several files)",
+                          mark=Mark(name, 1, 1))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    frames: list[list] = [[0, None]]  # [expanded size, anchor] of each open collection
+    sizes: dict[str, int] = {}
+    total = 0
+
+    def refuse(message: str, event: Any) -> None:
+        mark = event.start_mark
+        raise SchemaError(message, mark=Mark(name, mark.line + 1, mark.column + 1))
+
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            kind = type(event).__name__
+            if kind in ("MappingStartEvent", "SequenceStartEvent"):
+                if len(frames) > MAX_DEPTH:
+                    refuse(f"the YAML nests deeper than {MAX_DEPTH} levels; a schema needs a "
+                           "handful", event)
+                frames.append([1, event.anchor])
+                continue
+            if kind in ("MappingEndEvent", "SequenceEndEvent"):
+                size, anchor = frames.pop()
+                if anchor is not None:
+                    sizes[anchor] = size
+                frames[-1][0] += size
+                continue
+            if kind == "AliasEvent":
+                if any(frame[1] == event.anchor for frame in frames):
+                    refuse(f"alias *{event.anchor} refers to the collection that contains it "
+                           "(a recursive alias); write the value out", event)
+                size = sizes.get(event.anchor, 1)
+            elif kind == "ScalarEvent":
+                size = 1
+                if event.anchor is not None:
+                    sizes[event.anchor] = 1
+            else:
+                continue
+            frames[-1][0] += size
+            total += size
+            if total > MAX_NODES:
+                refuse(f"the YAML expands to more than {MAX_NODES:,} values (aliases that "
+                       "repeat aliases?); write the schema out", event)
+    except yaml.YAMLError:
+        return  # a syntax error: the marked walk reports it with its location
+    finally:
+        loader.dispose()
 
 
 def _load_data(raw: bytes, name: str) -> Document:
     """The file's data without marks; anything unusual goes to the marked walk instead."""
     yaml = _import_yaml()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return _parse_file(raw, name)
+    _check_bounds(raw, text, name, yaml)
     try:
         data = _lean_data(raw, yaml)
     except Exception:  # an error to report (or a case to leave to the reference walk)
@@ -194,10 +275,13 @@ def _lean_data(raw: bytes, yaml: Any) -> Any:
         plain = {tag: constructors[tag] for tag in _PLAIN_TAGS if tag in constructors}
         construct_object, flatten_mapping = loader.construct_object, loader.flatten_mapping
         split_key = _SPLIT_KEY.match
+        surrogate = _SURROGATE.search
 
         def scalar(node: Any) -> Any:
             tag = node.tag
             if tag == _STR_TAG:
+                if surrogate(node.value):
+                    raise _Unusual
                 return node.value
             constructor = plain.get(tag)
             if constructor is not None:
@@ -214,13 +298,10 @@ def _lean_data(raw: bytes, yaml: Any) -> Any:
                 for key_node, value_node in node.value:
                     if key_node.__class__ is not scalar_node:
                         raise _Unusual
-                    key = scalar(key_node)
-                    if split_key(str(key_node.value)):
+                    # a key is the text written: `on:` is "on", `0x10:` is "0x10"
+                    key = key_node.value
+                    if split_key(key) or surrogate(key) or key_node.tag not in _KEY_TAGS:
                         raise _Unusual
-                    if key.__class__ is not str:
-                        if not isinstance(key, (int, float, bool)):
-                            raise _Unusual
-                        key = str(key)
                     if key in result:
                         raise _Unusual
                     result[key] = build(value_node)
@@ -239,11 +320,13 @@ def _parse_file(raw: bytes, name: str) -> Document:
     """The file's data and all its marks (the reference walk: its errors are the ones shown)."""
     global marked_parses
     marked_parses += 1
+    _SOURCES[name] = raw
     yaml = _import_yaml()
     try:  # what Path.read_text does: decode, then universal newlines
         text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError:
         raise _not_utf8(raw, name) from None
+    _check_bounds(raw, text, name, yaml)
     # libyaml's parser when present: same nodes and marks, ~10x faster
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
@@ -326,7 +409,18 @@ def _build(node: yaml.Node, path: Path_, doc: Document, name: str, loader: yaml.
         return _build_mapping(node, path, doc, name, loader)
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, (*path, i), doc, name, loader) for i, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+    value = loader.construct_object(node, deep=True)
+    if isinstance(value, str):
+        _refuse_surrogates(value, node, name)
+    return value
+
+
+def _refuse_surrogates(text: str, node: Any, name: str) -> None:
+    """A "\\ud83c" escape in YAML makes a lone UTF-16 half that no file or database holds."""
+    if _SURROGATE.search(text):
+        raise SchemaError("the text holds a lone UTF-16 surrogate (an escape such as "
+                          "\"\\ud83c\"); write the character itself or its \\U0001F389 "
+                          "escape", mark=_mark(node, name))
 
 
 def _build_mapping(
@@ -335,12 +429,14 @@ def _build_mapping(
     loader.flatten_mapping(node)
     result: dict = {}
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
         if isinstance(key_node, yaml.ScalarNode) and _SPLIT_KEY.match(str(key_node.value)):
             _raise_split_type(node, key_node, path, name, loader)
-        if not isinstance(key, (str, int, float, bool)) or key is None:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _KEY_TAGS:
+            key = loader.construct_object(key_node, deep=True)
             raise SchemaError(f"keys must be plain names, got {key!r}", mark=_mark(key_node, name))
-        key = str(key) if not isinstance(key, str) else key
+        # the text written is the name: YAML 1.1 would read `on:` as true, `0x10:` as 16
+        key = key_node.value
+        _refuse_surrogates(key, key_node, name)
         if key in result:
             raise SchemaError(
                 f"key '{key}' appears twice in the same mapping (first at line "

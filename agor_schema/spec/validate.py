@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from agor_schema.errors import SchemaError, SchemaErrors, did_you_mean, path_context
-from agor_schema.spec.loader import Document, Path_
+from agor_schema.spec.loader import Document, Path_, written_text
 from agor_schema.spec.models import (
     CheckSpec,
     ColumnSpec,
@@ -122,6 +122,10 @@ def _translate(exc: ValidationError, doc: Document) -> list[SchemaError]:
             message = f"must be true or false, got {value!r}"
         elif kind in ("string_type",):
             message = f"must be a string, got {_describe(value)}"
+            written = written_text(mark) if isinstance(value, (bool, int, float)) else None
+            if written is not None:
+                message += (f"; YAML reads {written} as a {type(value).__name__}: quote it, "
+                            f'"{written}"')
         elif kind in ("list_type",):
             message = f"must be a list, got {_describe(value)}"
         elif kind in ("dict_type", "model_type", "model_attributes_type"):
