@@ -50,6 +50,8 @@ def _failed(report: Report, exc: Any) -> int:
     """A RunnerError: what was done before it (text), then the error; its exit code."""
     if exc.result is not None:
         report.result = exc.result.to_dict()
+        for note in getattr(exc.result, "notices", ()):
+            report.warn(note)
         _echo_applied(report, exc.result)
     from agor_schema.envelope import handle_exception
 
@@ -69,13 +71,27 @@ def _failed(report: Report, exc: Any) -> int:
               help="Apply unapplied migrations that sort before already-applied ones.")
 @click.option("--allow-changed", is_flag=True,
               help="Accept edited applied migrations: record their files' current hash.")
-@click.option("--lock-timeout", type=float, metavar="SECONDS",
-              help="Seconds to wait for another migrate run's lock; default: [tool.agorschema].")
+@click.option("--ddl-lock-timeout", type=float, metavar="SECONDS",
+              help="Longest wait for a table lock inside a migration before it is rolled back "
+                   "and retried (PostgreSQL lock_timeout; 0 = off; default 5).")
+@click.option("--ddl-lock-retries", type=int, metavar="N",
+              help="Retries after a DDL lock wait timed out (waits 1, 2, 4… s; default 5).")
+@click.option("--statement-timeout", type=float, metavar="SECONDS",
+              help="Longest run of one statement in a migration (0 = off, the default).")
+@click.option("--migrator-lock-timeout", type=float, metavar="SECONDS",
+              help="Seconds to wait for another migrate run to finish (default 60).")
+@click.option("--migrator-lock", type=click.Choice(["auto", "session", "lease", "table"]),
+              help="How concurrent migrators are kept apart (PostgreSQL: session advisory lock "
+                   "or lease row; auto = lease when the URL looks pooled).")
+@click.option("--lock-timeout", type=float, metavar="SECONDS", hidden=True,
+              help="Deprecated name of --migrator-lock-timeout.")
 @PROJECT
 def migrate_command(
     report: Report, database: str | None, migrations: str | None, dry_run: bool, baseline: bool,
-    allow_out_of_order: bool, allow_changed: bool, lock_timeout: float | None,
-    project: str | None,
+    allow_out_of_order: bool, allow_changed: bool, ddl_lock_timeout: float | None,
+    ddl_lock_retries: int | None, statement_timeout: float | None,
+    migrator_lock_timeout: float | None, migrator_lock: str | None,
+    lock_timeout: float | None, project: str | None,
 ) -> int:
     """Apply pending migrations, each in its own transaction, under a lock."""
     from agor_schema.runner import RunnerError, migrate
@@ -85,11 +101,16 @@ def migrate_command(
             database, migrations, dry_run=dry_run, baseline=baseline,
             allow_out_of_order=allow_out_of_order, allow_changed=allow_changed,
             lock_timeout=lock_timeout, project=project or ".",
+            ddl_lock_timeout=ddl_lock_timeout, ddl_lock_retries=ddl_lock_retries,
+            statement_timeout=statement_timeout, migrator_lock=migrator_lock,
+            migrator_lock_timeout=migrator_lock_timeout,
         )
     except RunnerError as exc:
         return _failed(report, exc)
     report.result = result.to_dict()
     _warnings(report, result.warnings)
+    for note in result.notices:
+        report.warn(note)
     if dry_run:
         for m in result.planned:
             report.say(f"-- {m.tag}.sql (when {m.when}, sha256 {m.hash})")

@@ -19,8 +19,18 @@ DEFAULTS = {
     "database": "sqlite:///agor.db",
     "migrations_table": "__drizzle_migrations",
     "migrations_schema": "drizzle",
-    "lock_timeout": 60.0,
+    "migrator_lock_timeout": 60.0,
+    "migrator_lock": "auto",
+    "ddl_lock_timeout": 5.0,
+    "ddl_lock_retries": 5,
+    "statement_timeout": 0.0,
 }
+
+# Old names still accepted, with a warning: `lock_timeout` was the wait for another migrator,
+# easily confused with PostgreSQL's lock_timeout (now `ddl_lock_timeout`).
+ALIASES = {"lock_timeout": "migrator_lock_timeout"}
+MAX_SECONDS = 86_400.0
+MAX_RETRIES = 100
 
 
 class ConfigError(Exception):
@@ -46,8 +56,13 @@ class Config:
     database: str
     migrations_table: str = "__drizzle_migrations"
     migrations_schema: str = "drizzle"
-    lock_timeout: float = 60.0
+    migrator_lock_timeout: float = 60.0
+    migrator_lock: str = "auto"
+    ddl_lock_timeout: float = 5.0
+    ddl_lock_retries: int = 5
+    statement_timeout: float = 0.0
     source: Path | None = field(default=None)
+    warnings: tuple[str, ...] = ()
 
     def migrations_dir(self, dialect: str) -> Path:
         """drizzle/<dialect>: one drizzle-kit folder per dialect."""
@@ -74,6 +89,7 @@ def load_config(root: Path | None = None) -> Config:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{pyproject}: invalid TOML: {exc}", pyproject) from None
         settings = data.get("tool", {}).get("agorschema", {}) or {}
+    settings, warnings = _apply_aliases(settings, pyproject)
     unknown = sorted(set(settings) - set(DEFAULTS))
     if unknown:
         from agor_schema.errors import did_you_mean
@@ -107,6 +123,51 @@ def load_config(root: Path | None = None) -> Config:
         database=str(merged["database"]),
         migrations_table=str(merged["migrations_table"]),
         migrations_schema=str(merged["migrations_schema"]),
-        lock_timeout=float(merged["lock_timeout"]),
         source=pyproject if pyproject.is_file() else None,
+        warnings=tuple(warnings),
+        **runner_settings(merged, f"{pyproject}: [tool.agorschema]", ConfigError),
     )
+
+
+def _apply_aliases(settings: dict, pyproject: Path) -> tuple[dict, list[str]]:
+    """Rename deprecated keys to their new names; say so (both given: the new one wins)."""
+    out = dict(settings)
+    warnings = []
+    for old, new in ALIASES.items():
+        if old in out:
+            value = out.pop(old)
+            out.setdefault(new, value)
+            warnings.append(f"{pyproject}: [tool.agorschema] {old} is deprecated: it is the "
+                            f"wait for another migrator, now called {new} (the DDL lock wait "
+                            "is ddl_lock_timeout); rename it")
+    return out, warnings
+
+
+def runner_settings(values: dict, where: str, error: type[Exception]) -> dict:
+    """The runner's timeout/lock settings from `values`, validated; `error` names `where`."""
+    from agor_schema.dialects.capabilities import LOCK_SETTING_VALUES
+
+    out: dict = {}
+    for key in ("migrator_lock_timeout", "ddl_lock_timeout", "statement_timeout"):
+        out[key] = seconds_value(values[key], f"{where} {key}", error)
+    retries = values["ddl_lock_retries"]
+    if isinstance(retries, bool) or not isinstance(retries, int) \
+            or not 0 <= retries <= MAX_RETRIES:
+        raise error(f"{where} ddl_lock_retries must be a whole number from 0 to {MAX_RETRIES}, "
+                    f"got {retries!r}")
+    out["ddl_lock_retries"] = retries
+    lock = values["migrator_lock"]
+    if lock not in LOCK_SETTING_VALUES:
+        raise error(f"{where} migrator_lock must be one of {', '.join(LOCK_SETTING_VALUES)}, "
+                    f"got {lock!r}")
+    out["migrator_lock"] = lock
+    return out
+
+
+def seconds_value(value: object, what: str, error: type[Exception]) -> float:
+    """A number of seconds from 0 (off, for the DDL timeouts) up to one day."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not 0 <= value <= MAX_SECONDS:
+        raise error(f"{what} must be a number of seconds from 0 to {MAX_SECONDS:g} "
+                    f"(0 turns it off), got {value!r}")
+    return float(value)

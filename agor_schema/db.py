@@ -31,6 +31,23 @@ class LockTimeout(RuntimeDBError):
     """Another migrate run held the lock for longer than the configured timeout."""
 
 
+class LeaseLost(RuntimeDBError):
+    """The migration lease was taken over by another run (ours expired): stop applying."""
+
+
+@dataclass(frozen=True)
+class TxLimits:
+    """Limits set inside each one-transaction migration (SET LOCAL); 0 means off.
+
+    `ddl_lock_timeout` bounds each wait for a table lock, `statement_timeout` each statement.
+    They are never sent as connection startup parameters (a default PgBouncer refuses those)
+    and never set for the session (under transaction pooling that leaks to other clients).
+    """
+
+    ddl_lock_timeout: float = 0.0
+    statement_timeout: float = 0.0
+
+
 class CommitCheckFailed(RuntimeDBError):
     """A check run just before COMMIT (e.g. SQLite `PRAGMA foreign_key_check`) failed."""
 
@@ -102,7 +119,12 @@ def postgres_conninfo(url: str) -> str:
     """A libpq URL for psycopg: any postgres/postgresql[+driver] scheme → postgresql://."""
     if scheme_of(url) not in ("postgres", "postgresql"):
         raise DatabaseURLError(f"not a PostgreSQL URL: {url!r}")
-    return "postgresql://" + url.split("://", 1)[1]
+    rest = url.split("://", 1)[1]
+    if "?" in rest:  # `pgbouncer=true` (a pooler hint, see looks_pooled) is not for libpq
+        base, query = rest.split("?", 1)
+        kept = [p for p in query.split("&") if p.split("=", 1)[0].lower() != "pgbouncer"]
+        rest = base + ("?" + "&".join(kept) if kept else "")
+    return "postgresql://" + rest
 
 
 def redact(url: str) -> str:

@@ -130,7 +130,7 @@ def _as_written_report(aw: AsWritten) -> str:
 
 
 class LockTimeoutError(RunnerError):
-    """Another run held the migration lock for longer than `lock_timeout`."""
+    """Another run held the migration lock for longer than `migrator_lock_timeout`."""
 
     kind = "lock_timeout"
 
@@ -195,6 +195,7 @@ class MigrateResult:
     skipped: list[str] = field(default_factory=list)
     planned: list[PlannedMigration] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # deprecated settings, lock-wait retries
     dry_run: bool = False
     baseline: bool = False
     seconds: float = 0.0

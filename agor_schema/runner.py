@@ -38,15 +38,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agor_schema.db import (
     CommitCheckFailed,
     ConnectError,
     DatabaseURLError,
+    LeaseLost,
     LockTimeout,
     Record,
     Statement,
+    TxLimits,
     redact,
 )
 from agor_schema.dialects.capabilities import Capabilities, FileMode, run_mode
@@ -67,6 +69,9 @@ from agor_schema.run_results import (  # noqa: F401 - public names of the runner
     RunnerInputError,
     StatusResult,
 )
+
+if TYPE_CHECKING:
+    from agor_schema.dialects.capabilities import Capabilities
 
 # --- the runtime a dialect provides ---------------------------------------------------------
 
@@ -94,16 +99,22 @@ class Runtime(Protocol):
     def update_migration_hash(
         self, conn: Any, table: str, schema: str | None, when: int, old: str, new: str
     ) -> None: ...
-    def migration_lock(
-        self, conn: Any, table: str, schema: str | None, timeout: float
-    ) -> Any: ...
-    def migration_statements(self, migration: MigrationFile) -> list[Statement]: ...
-    def migration_transaction(self, conn: Any, statements: list[Statement]) -> Any: ...
     @property
     def capabilities(self) -> Capabilities: ...
+    def lock_kind(self, setting: str, url: str) -> str: ...
+    def migration_lock(
+        self, conn: Any, table: str, schema: str | None, timeout: float, **kw: Any
+    ) -> Any: ...
+    def migration_statements(self, migration: MigrationFile) -> list[Statement]: ...
+    def migration_transaction(
+        self, conn: Any, statements: list[Statement], **kw: Any
+    ) -> Any: ...
+    def is_lock_timeout(self, exc: BaseException) -> bool: ...
+    def is_statement_timeout(self, exc: BaseException) -> bool: ...
     def in_transaction(self, conn: Any) -> bool: ...
     def end_transaction(self, conn: Any, commit: bool) -> None: ...
     def as_written_session(self, conn: Any, timeout: float) -> Any: ...
+    def prepare_as_written(self, conn: Any, statements: list[Statement]) -> list[str]: ...
     def execute_statement(self, conn: Any, statement: Statement) -> None: ...
     def dry_run_script(
         self, migration: MigrationFile, statements: list[Statement], table: str,
@@ -123,21 +134,46 @@ class Settings:
     folder: Path
     table: str
     schema: str | None
-    lock_timeout: float
+    migrator_lock_timeout: float
+    migrator_lock: str = "auto"
+    limits: TxLimits = TxLimits()
+    ddl_lock_retries: int = 0
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def lock_timeout(self) -> float:
+        """Deprecated name of `migrator_lock_timeout`."""
+        return self.migrator_lock_timeout
+
+
+# Keyword arguments of migrate()/status() that override [tool.agorschema] runner settings.
+RUN_OPTIONS = ("migrator_lock_timeout", "migrator_lock", "ddl_lock_timeout",
+               "ddl_lock_retries", "statement_timeout")
 
 
 def resolve(
     url: str | None, migrations_dir: str | Path | None, table: str | None,
     schema: str | None, lock_timeout: float | None, project: str | Path | None = None,
+    **options: Any,
 ) -> Settings:
     """Fill unset arguments from [tool.agorschema], or from the built-in defaults.
 
     The settings file is read only when `url` or `migrations_dir` is missing or `project` is
     given: an app that passes both never reads (or trips over) a pyproject.toml that happens
-    to sit above its working directory.
+    to sit above its working directory. `lock_timeout` is the deprecated name of
+    `migrator_lock_timeout`; `options` are the RUN_OPTIONS (None = from settings).
     """
     from agor_schema import config
 
+    warnings: list[str] = []
+    if lock_timeout is not None:
+        warnings.append("lock_timeout= is deprecated: it is the wait for another migrator, "
+                        "now migrator_lock_timeout= (the DDL lock wait is ddl_lock_timeout=)")
+        if options.get("migrator_lock_timeout") is None:
+            options["migrator_lock_timeout"] = lock_timeout
+    unknown = sorted(set(options) - set(RUN_OPTIONS))
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(unknown)}")
     cfg: Any = None
     if url is None or migrations_dir is None or project is not None:
         try:
@@ -146,6 +182,7 @@ def resolve(
             raise RunnerInputError(str(exc)) from None
     else:
         cfg = _Defaults(config.DEFAULTS)
+    warnings = [*cfg.warnings, *warnings]
     from agor_schema.dialects import runtime_for_url
 
     from_config = url is None
@@ -156,6 +193,13 @@ def resolve(
             url = runtime.anchor_url(url, cfg.root)
     except ValueError as exc:  # DatabaseURLError is a ValueError too
         raise RunnerInputError(str(exc)) from None
+    values = {key: getattr(cfg, key) if options.get(key) is None else options[key]
+              for key in RUN_OPTIONS}
+    try:
+        run = config.runner_settings(values, "migrate setting", ValueError)
+        lock_kind = runtime.lock_kind(run["migrator_lock"], url)
+    except ValueError as exc:
+        raise RunnerInputError(str(exc)) from None
     return Settings(
         url=url,
         runtime=runtime,
@@ -163,7 +207,12 @@ def resolve(
                     else cfg.migrations_dir(runtime.name)),
         table=table if table is not None else cfg.migrations_table,
         schema=schema if schema is not None else cfg.migrations_schema,
-        lock_timeout=float(lock_timeout if lock_timeout is not None else cfg.lock_timeout),
+        migrator_lock_timeout=run["migrator_lock_timeout"],
+        migrator_lock=lock_kind,
+        limits=TxLimits(ddl_lock_timeout=run["ddl_lock_timeout"],
+                        statement_timeout=run["statement_timeout"]),
+        ddl_lock_retries=run["ddl_lock_retries"],
+        warnings=tuple(warnings),
     )
 
 
@@ -173,7 +222,9 @@ class _Defaults:
     def __init__(self, defaults: dict[str, Any]) -> None:
         self.migrations_table = str(defaults["migrations_table"])
         self.migrations_schema = str(defaults["migrations_schema"])
-        self.lock_timeout = float(defaults["lock_timeout"])
+        self.warnings: tuple[str, ...] = ()
+        for key in RUN_OPTIONS:
+            setattr(self, key, defaults[key])
 
 
 # --- connections ----------------------------------------------------------------------------
@@ -183,7 +234,7 @@ class _Defaults:
 def _connection(settings: Settings, create: bool) -> Iterator[Any]:
     rt = settings.runtime
     try:
-        conn = rt.connect(settings.url, timeout=settings.lock_timeout, create=create)
+        conn = rt.connect(settings.url, timeout=settings.migrator_lock_timeout, create=create)
     except ConnectError as exc:
         raise ConnectionFailed(f"{redact(settings.url)}: {exc}") from None
     except DatabaseURLError as exc:
@@ -216,13 +267,14 @@ def status(
     schema: str | None = None,
     lock_timeout: float | None = None,
     project: str | Path | None = None,
+    **options: Any,
 ) -> StatusResult:
     """Applied / pending migrations and problems; reads only, takes no lock, creates nothing.
 
     Unset arguments come from [tool.agorschema] of the pyproject.toml nearest to `project`
     (default: the current directory).
     """
-    settings = resolve(url, migrations_dir, table, schema, lock_timeout, project)
+    settings = resolve(url, migrations_dir, table, schema, lock_timeout, project, **options)
     items = read_folder(settings.folder, settings.runtime)
     with _connection(settings, create=False) as conn:
         records = _read_records(settings, conn)
@@ -261,16 +313,30 @@ def migrate(
     schema: str | None = None,
     lock_timeout: float | None = None,
     project: str | Path | None = None,
+    migrator_lock_timeout: float | None = None,
+    migrator_lock: str | None = None,
+    ddl_lock_timeout: float | None = None,
+    ddl_lock_retries: int | None = None,
+    statement_timeout: float | None = None,
 ) -> MigrateResult:
     """Apply every pending migration in journal order; raise a RunnerError on refusal/failure.
 
     `dry_run` returns the SQL each pending migration would run and changes nothing.
     `baseline` records pending migrations as applied without running them (for a database
     that already has the schema). The exception carries `.result` with what was done.
-    Unset arguments come from [tool.agorschema] (see `status`).
+    Unset arguments come from [tool.agorschema] (see `status`). Seconds: `ddl_lock_timeout`
+    bounds each table-lock wait inside a migration (0 = off), retried `ddl_lock_retries`
+    times with a doubling backoff; `statement_timeout` bounds each statement (0 = off);
+    `migrator_lock_timeout` is the wait for another migrator (`lock_timeout` is its
+    deprecated name); `migrator_lock` is auto, session or lease (PostgreSQL).
     """
     started = time.perf_counter()
-    settings = resolve(url, migrations_dir, table, schema, lock_timeout, project)
+    settings = resolve(
+        url, migrations_dir, table, schema, lock_timeout, project,
+        migrator_lock_timeout=migrator_lock_timeout, migrator_lock=migrator_lock,
+        ddl_lock_timeout=ddl_lock_timeout, ddl_lock_retries=ddl_lock_retries,
+        statement_timeout=statement_timeout,
+    )
     items = read_folder(settings.folder, settings.runtime)
     result = MigrateResult(
         database=redact(settings.url),
@@ -279,6 +345,7 @@ def migrate(
         dry_run=dry_run,
         baseline=baseline,
     )
+    result.notices.extend(settings.warnings)
     try:
         with _connection(settings, create=not dry_run) as conn:
             _migrate(settings, conn, items, result, allow_out_of_order, allow_changed)
@@ -307,10 +374,14 @@ def _migrate(
         _dry_run(settings, first, result, allow_out_of_order, allow_changed)
         return
     try:
-        lock = rt.migration_lock(conn, settings.table, settings.schema, settings.lock_timeout)
-        with lock:
-            _run_locked(settings, conn, items, result, allow_out_of_order, allow_changed)
-    except LockTimeout as exc:
+        lock = rt.migration_lock(
+            conn, settings.table, settings.schema, settings.migrator_lock_timeout,
+            kind=settings.migrator_lock, url=settings.url, limits=settings.limits,
+        )
+        with lock as guard:
+            _run_locked(settings, conn, guard, items, result, allow_out_of_order,
+                        allow_changed)
+    except (LockTimeout, LeaseLost) as exc:
         raise LockTimeoutError(f"{redact(settings.url)}: {exc}", result) from None
 
 
@@ -357,7 +428,7 @@ def _as_written_script(
 
 
 def _run_locked(
-    settings: Settings, conn: Any, items: list[Item], result: MigrateResult,
+    settings: Settings, conn: Any, guard: Any, items: list[Item], result: MigrateResult,
     allow_out_of_order: bool, allow_changed: bool,
 ) -> None:
     rt = settings.runtime
@@ -380,7 +451,7 @@ def _run_locked(
                 _accept_changed(settings, conn, item, result)
     for item in current.todo:
         assert item.file is not None
-        _apply_one(settings, conn, items, item.file, result)
+        _apply_with_retries(settings, conn, guard, items, item.file, result)
 
 
 def _accept_changed(settings: Settings, conn: Any, item: Item, result: MigrateResult) -> None:
@@ -388,7 +459,7 @@ def _accept_changed(settings: Settings, conn: Any, item: Item, result: MigrateRe
     rt = settings.runtime
     assert item.file is not None and item.record is not None
     try:
-        with rt.migration_transaction(conn, []):
+        with rt.migration_transaction(conn, [], limits=settings.limits):
             rt.update_migration_hash(conn, settings.table, settings.schema, item.entry.when,
                                      item.record.hash, item.file.hash)
     except rt.db_errors as exc:
@@ -431,21 +502,84 @@ def _index_of(items: list[Item], mf: MigrationFile) -> int:
     return next(n for n, i in enumerate(items) if i.file is mf)
 
 
+class _LockWaitExpired(Exception):
+    """`ddl_lock_timeout` expired inside a migration's transaction (already rolled back)."""
+
+    def __init__(self, statement: Statement, error: str, blockers: list[Any]) -> None:
+        super().__init__(error)
+        self.statement = statement
+        self.error = error
+        self.blockers = blockers
+
+
+RETRY_FIRST_WAIT = 1.0  # seconds; doubles per retry
+RETRY_MAX_WAIT = 30.0
+
+
+def retry_waits(retries: int) -> list[float]:
+    """The backoff before each retry: 1, 2, 4, … seconds, capped at 30."""
+    return [min(RETRY_FIRST_WAIT * 2 ** n, RETRY_MAX_WAIT) for n in range(retries)]
+
+
+def _apply_with_retries(
+    settings: Settings, conn: Any, guard: Any, items: list[Item], mf: MigrationFile,
+    result: MigrateResult,
+) -> None:
+    """Apply one migration; when its lock wait times out, roll back, wait, run it again."""
+    waits = retry_waits(settings.ddl_lock_retries)
+    for attempt in range(len(waits) + 1):
+        try:
+            _apply_one(settings, conn, guard, items, mf, result)
+            return
+        except _LockWaitExpired as exc:
+            if attempt == len(waits):
+                raise _lock_wait_failure(settings, mf, exc, attempt + 1, result) from None
+            result.notices.append(
+                f"{mf.tag}: waited over ddl_lock_timeout={settings.limits.ddl_lock_timeout:g} s "
+                f"for a lock ({_blocked_by(exc.blockers)}); rolled back, retrying in "
+                f"{waits[attempt]:g} s"
+            )
+            time.sleep(waits[attempt])
+
+
+def _blocked_by(blockers: list[Any]) -> str:
+    if not blockers:
+        return "the blocking backend had already gone when it was looked up"
+    return "blocked by " + "; ".join(b.describe() for b in blockers)
+
+
+def _lock_wait_failure(
+    settings: Settings, mf: MigrationFile, exc: _LockWaitExpired, attempts: int,
+    result: MigrateResult,
+) -> MigrationFailed:
+    timeout = settings.limits.ddl_lock_timeout
+    return MigrationFailed(
+        tag=mf.tag, file=str(mf.path), line=exc.statement.line,
+        statement=exc.statement.sql.strip(),
+        error=(f"{exc.error}; gave up after {attempts} attempt(s), each waiting "
+               f"ddl_lock_timeout={timeout:g} s for a lock: {_blocked_by(exc.blockers)}. "
+               "End or wait for that transaction, then run migrate again (or raise "
+               "ddl_lock_timeout / ddl_lock_retries)"),
+        result=result,
+    )
+
+
 def _apply_one(
-    settings: Settings, conn: Any, items: list[Item], mf: MigrationFile, result: MigrateResult
+    settings: Settings, conn: Any, guard: Any, items: list[Item], mf: MigrationFile,
+    result: MigrateResult,
 ) -> None:
     """One migration, in the mode its file and the engine call for (DESIGN.md §11)."""
     rt = settings.runtime
     statements = [] if result.baseline else rt.migration_statements(mf)
     mode = file_mode(rt, mf, statements)
     if mode.as_written and not result.baseline:
-        _apply_as_written(settings, conn, items, mf, statements, mode, result)
+        _apply_as_written(settings, conn, guard, items, mf, statements, mode, result)
     else:
-        _apply_whole_file(settings, conn, items, mf, statements, result)
+        _apply_whole_file(settings, conn, guard, items, mf, statements, result)
 
 
 def _apply_whole_file(
-    settings: Settings, conn: Any, items: list[Item], mf: MigrationFile,
+    settings: Settings, conn: Any, guard: Any, items: list[Item], mf: MigrationFile,
     statements: list[Statement], result: MigrateResult,
 ) -> None:
     """One migration in one transaction with its bookkeeping row; skip if applied meanwhile."""
@@ -453,7 +587,7 @@ def _apply_whole_file(
     started = time.perf_counter()
     current: Statement | None = None
     try:
-        with rt.migration_transaction(conn, statements):
+        with rt.migration_transaction(conn, statements, limits=settings.limits, guard=guard):
             # Re-read inside the write transaction: with SQLite's per-migration lock this is
             # what stops two starters from applying the same migration twice.
             records = rt.read_migration_records(conn, settings.table, settings.schema)
@@ -475,11 +609,25 @@ def _apply_whole_file(
             tag=mf.tag, file=str(mf.path), line=None, statement=exc.statement,
             error=str(exc), result=result,
         ) from None
+    except LeaseLost:
+        raise
     except rt.db_errors as exc:
+        if current is not None and rt.is_lock_timeout(exc):
+            raise _LockWaitExpired(current, rt.describe_db_error(exc),
+                                   guard.blockers() if guard is not None else []) from None
         if current is None:
             raise MigrationFailed(
                 tag=mf.tag, file=str(mf.path), line=None,
                 statement="(bookkeeping row / COMMIT)", error=rt.describe_db_error(exc),
+                result=result,
+            ) from None
+        if rt.is_statement_timeout(exc) and settings.limits.statement_timeout > 0:
+            raise MigrationFailed(
+                tag=mf.tag, file=str(mf.path), line=rt.error_line(exc, current),
+                statement=current.sql.strip(),
+                error=(f"{rt.describe_db_error(exc)}: the statement ran longer than "
+                       f"statement_timeout={settings.limits.statement_timeout:g} s "
+                       "(raise it, or set 0 to turn it off)"),
                 result=result,
             ) from None
         raise MigrationFailed(
@@ -496,11 +644,16 @@ def _apply_whole_file(
 
 
 def _apply_as_written(
-    settings: Settings, conn: Any, items: list[Item], mf: MigrationFile,
+    settings: Settings, conn: Any, guard: Any, items: list[Item], mf: MigrationFile,
     statements: list[Statement], mode: FileMode, result: MigrateResult,
 ) -> None:
     """Statements in order, each committing by itself outside the file's own transactions;
-    the bookkeeping row only after the last one succeeded (DESIGN.md §11)."""
+    the bookkeeping row only after the last one succeeded (DESIGN.md §11).
+
+    No DDL lock timeout, no statement timeout, no automatic retry here: a CREATE INDEX
+    CONCURRENTLY must be able to wait for older transactions, and statements that already
+    committed are not ours to repeat. Leftovers of an earlier failed concurrent build
+    (INVALID indexes) are dropped first, so that the file's IF NOT EXISTS builds again."""
     from dataclasses import replace
 
     from agor_schema.as_written import (
@@ -521,11 +674,16 @@ def _apply_as_written(
             result=result, as_written=ledger.report(mode.reason, sent),
         )
 
-    with rt.as_written_session(conn, settings.lock_timeout):
+    with rt.as_written_session(conn, settings.migrator_lock_timeout):
         records = rt.read_migration_records(conn, settings.table, settings.schema)
         if plan(items, records).items[_index_of(items, mf)].record is not None:
             result.skipped.append(mf.tag)  # another migrator ran it meanwhile
             return
+        try:
+            notes.extend(rt.prepare_as_written(conn, sent))
+        except rt.db_errors as exc:
+            raise failed(None, "(dropping an INVALID index left by a failed build)",
+                         rt.describe_db_error(exc)) from None
         try:
             run_statements(rt, conn, sent, ledger, notes)
         except RollbackOutsideTransaction as exc:
@@ -548,7 +706,7 @@ def _apply_as_written(
                              False)
                 notes.append(LEFT_OPEN_NOTE)
             else:
-                with rt.migration_transaction(conn, []):
+                with rt.migration_transaction(conn, [], guard=guard):
                     rt.record_migration(conn, settings.table, settings.schema, mf.hash,
                                         mf.when)
         except rt.db_errors as exc:

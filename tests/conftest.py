@@ -66,6 +66,33 @@ def pg_url(pg_admin_url: str | None) -> Iterator[str]:
         drop_database(pg_admin_url, url)
 
 
+_bouncers: dict[str, int] = {}
+
+
+@pytest.fixture(scope="session")
+def _bouncer_stack(pg_admin_url: str | None) -> Iterator[ExitStack]:
+    with ExitStack() as stack:
+        yield stack
+
+
+@pytest.fixture
+def via_pgbouncer(pg_url: str, pg_admin_url: str, _bouncer_stack: ExitStack) -> Any:
+    """`via_pgbouncer(mode)`: `pg_url` reached through a real PgBouncer in pool_mode `mode`
+    (session or transaction), one PgBouncer per mode per test session. Missing PgBouncer:
+    skipped locally, failed under CI=true."""
+    from pgbouncer import NoPgBouncer, pgbouncer, through
+
+    def url(mode: str) -> str:
+        if mode not in _bouncers:
+            try:
+                _bouncers[mode] = _bouncer_stack.enter_context(pgbouncer(pg_admin_url, mode))
+            except NoPgBouncer as exc:
+                missing(str(exc))
+        return through(pg_url, _bouncers[mode])
+
+    return url
+
+
 @pytest.fixture
 def pg_conn(pg_url: str) -> Iterator[Any]:
     """An autocommit psycopg connection to `pg_url`, for catalog reads in assertions."""

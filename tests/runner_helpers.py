@@ -69,7 +69,9 @@ def sqlite_path(url: str) -> str:
 # --- spawn workers -------------------------------------------------------------------------
 
 
-def migrate_worker(url: str, folder: str, start: Any, queue: Any) -> None:
+def migrate_worker(
+    url: str, folder: str, start: Any, queue: Any, options: dict[str, Any] | None = None
+) -> None:
     """Wait at the barrier, run migrate, report ("ok", applied tags) or ("error", msg).
 
     Imports happen before the barrier, so all workers really start together.
@@ -80,7 +82,7 @@ def migrate_worker(url: str, folder: str, start: Any, queue: Any) -> None:
     runtime_for_url(url)
     start.wait(60)
     try:
-        result = migrate(url, folder, lock_timeout=60)
+        result = migrate(url, folder, migrator_lock_timeout=60, **(options or {}))
         queue.put(("ok", result.applied_tags))
     except Exception as exc:  # reported to the parent, which asserts on it
         queue.put(("error", f"{type(exc).__name__}: {exc}"))
@@ -91,7 +93,7 @@ def slow_migrate_worker(url: str, folder: str, ready_file: str) -> None:
     from agor_schema.runner import migrate
 
     Path(ready_file).write_text("started")
-    migrate(url, folder, lock_timeout=60)
+    migrate(url, folder, migrator_lock_timeout=60)
 
 
 def dump_json(obj: Any) -> str:

@@ -6,8 +6,11 @@ import multiprocessing
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pg_cluster import connect
 from runner_helpers import migrate_worker, sql_file, sqlite_path, sqlite_rows, write_folder
+
+from agor_schema.dialects.capabilities import POSTGRES, setting_for
 
 WORKERS = 8
 
@@ -36,12 +39,14 @@ def history(dialect: str) -> list[tuple[str, str]]:
     ]
 
 
-def run_all_at_once(url: str, folder: Path) -> list[tuple[str, Any]]:
+def run_all_at_once(
+    url: str, folder: Path, options: dict[str, Any] | None = None, workers: int = WORKERS
+) -> list[tuple[str, Any]]:
     ctx = multiprocessing.get_context("spawn")
-    start = ctx.Barrier(WORKERS)
+    start = ctx.Barrier(workers)
     queue = ctx.Queue()
-    procs = [ctx.Process(target=migrate_worker, args=(url, str(folder), start, queue))
-             for _ in range(WORKERS)]
+    procs = [ctx.Process(target=migrate_worker, args=(url, str(folder), start, queue, options))
+             for _ in range(workers)]
     for p in procs:
         p.start()
     outcomes = [queue.get(timeout=90) for _ in procs]
@@ -70,9 +75,10 @@ def test_eight_processes_sqlite(sqlite_url: str, tmp_path: Path) -> None:
         (1, "a", None), (2, "b", None), (3, "c", 7)]
 
 
-def test_eight_processes_postgres(pg_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("lock", [setting_for(kind) for kind in POSTGRES.usable_locks])
+def test_eight_processes_postgres(pg_url: str, tmp_path: Path, lock: str) -> None:
     folder = write_folder(tmp_path / "m", history("postgres"), dialect="postgres")
-    check_outcomes(run_all_at_once(pg_url, folder))
+    check_outcomes(run_all_at_once(pg_url, folder, {"migrator_lock": lock}))
     with connect(pg_url) as conn:
         assert conn.execute("SELECT tag FROM runs ORDER BY tag").fetchall() == [
             ("0001",), ("0002",), ("0003",), ("0004",)]
@@ -85,6 +91,9 @@ def test_eight_processes_postgres(pg_url: str, tmp_path: Path) -> None:
         assert conn.execute(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
         ).fetchone() == (0,), "every run released its lock"
+        if lock == "lease":
+            assert conn.execute(
+                "SELECT count(*) FROM drizzle.__drizzle_migrations_lock").fetchone() == (0,)
 
 
 

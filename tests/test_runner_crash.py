@@ -111,7 +111,7 @@ def test_sigkill_mid_migration_postgres(pg_url: str, tmp_path: Path) -> None:
             "SELECT count(*) FROM drizzle.__drizzle_migrations").fetchone() == (1,)
         watcher.execute("UPDATE knob SET n = 0")
     started = time.monotonic()
-    result = migrate(pg_url, folder, lock_timeout=30)
+    result = migrate(pg_url, folder, migrator_lock_timeout=30)
     # the dead run's session ends within ~1 s (client_connection_check_interval), not 60 s
     assert time.monotonic() - started < 15
     assert result.applied_tags == ["0001_slow"]

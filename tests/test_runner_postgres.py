@@ -139,11 +139,12 @@ def test_lock_timeout_names_the_holder(pg_url: str, folder: Path) -> None:
         holder.execute("SELECT pg_advisory_lock(%s)", (key,))
         pid = holder.execute("SELECT pg_backend_pid()").fetchone()[0]
         with pytest.raises(LockTimeoutError) as info:
-            migrate(pg_url, folder, lock_timeout=0.3)
+            migrate(pg_url, folder, migrator_lock_timeout=0.3, migrator_lock="session")
         assert f"held by backend pid {pid}" in str(info.value)
         assert "over 0.3 s" in str(info.value)
         assert info.value.exit_code == 1
-    assert migrate(pg_url, folder, lock_timeout=5).applied_tags == ["0000_init", "0001_seed"]
+    assert migrate(pg_url, folder, migrator_lock_timeout=5).applied_tags == [
+        "0000_init", "0001_seed"]
 
 
 def test_custom_table_and_schema(pg_url: str, pg_conn: Any, folder: Path) -> None:
@@ -183,5 +184,5 @@ def test_dry_run_changes_nothing(pg_url: str, pg_conn: Any, folder: Path) -> Non
 
 def test_unreachable_server_is_a_clear_error(folder: Path) -> None:
     with pytest.raises(ConnectionFailed, match=r"cannot connect to PostgreSQL") as info:
-        migrate("postgresql://nobody:secret@127.0.0.1:1/none", folder, lock_timeout=1)
+        migrate("postgresql://nobody:secret@127.0.0.1:1/none", folder, migrator_lock_timeout=1)
     assert "secret" not in str(info.value) and "***" in str(info.value)

@@ -383,7 +383,7 @@ def test_busy_database_is_a_lock_timeout(sqlite_url: str, folder: Path) -> None:
     other.execute("BEGIN IMMEDIATE")  # another writer holds the write lock
     try:
         with pytest.raises(LockTimeoutError, match="kept the database locked") as info:
-            migrate(sqlite_url, folder, lock_timeout=0.2)
+            migrate(sqlite_url, folder, migrator_lock_timeout=0.2)
         assert info.value.exit_code == 1
     finally:
         other.execute("ROLLBACK")

@@ -1,8 +1,10 @@
 """What the runner assumes about an engine, as data (DESIGN.md §11).
 
 A dialect runtime carries one `Capabilities` value; the runner reads it instead of asking
-which engine it talks to, so a PostgreSQL-compatible engine or an edge SQLite is a new
-profile (a table entry), not new branches. `run_mode` is the one place that decides how a
+which engine it talks to, so a PostgreSQL-compatible engine (CockroachDB: DDL commits per
+statement, no advisory locks; YugabyteDB; Citus) or an edge SQLite is a new profile (a
+table entry here) plus the runner tests, which are parametrized over `lock_kinds` and
+`transaction_modes`, not new branches. `run_mode` is the one place that decides how a
 migration file runs.
 """
 
@@ -13,12 +15,31 @@ from dataclasses import dataclass
 
 # how a file's statements and its bookkeeping row are committed
 WHOLE_FILE = "whole_file"  # one transaction: all of the file and its row, or nothing
+PER_STATEMENT = "per_statement"  # DDL commits statement by statement (CockroachDB)
 AS_WRITTEN = "as_written"  # statements in order, each committing unless the file opened a txn
+NO_TRANSACTIONS = "none"
 
 # lock kinds: what serializes concurrent migrators
 SESSION_ADVISORY = "session_advisory"  # PostgreSQL pg_try_advisory_lock held for the run
-WRITE_TRANSACTION = "write_transaction"  # SQLite BEGIN IMMEDIATE per file (+ a file lock
-#                                          around files that run as written)
+TRANSACTION_ADVISORY = "transaction_advisory"  # pg_advisory_xact_lock: one transaction only
+LEASE = "lease"  # a lease row (owner, expiry) in the bookkeeping schema: no session state
+WRITE_TRANSACTION = "write_transaction"  # SQLite BEGIN IMMEDIATE per file (a lock table)
+NO_LOCK = "none"
+
+# `migrator_lock` setting values -> lock kinds ("auto": the runtime decides per URL)
+LOCK_SETTINGS = {"session": SESSION_ADVISORY, "lease": LEASE, "table": WRITE_TRANSACTION}
+LOCK_SETTING_VALUES = ("auto", *LOCK_SETTINGS)
+
+
+def setting_for(kind: str) -> str:
+    """The `migrator_lock` value that selects lock kind `kind`."""
+    return next(k for k, v in LOCK_SETTINGS.items() if v == kind)
+
+# URL hints that a pooler sits in front of PostgreSQL (session state does not survive
+# between transactions there): PgBouncer's and Supabase's pooler ports, Supabase / Neon
+# pooler host names, and the `pgbouncer=true` query parameter Prisma users already set.
+POOLER_PORTS = (6432, 6543)
+POOLER_HOST_MARKERS = ("pooler", "pgbouncer")
 
 
 @dataclass(frozen=True)
@@ -26,17 +47,61 @@ class Capabilities:
     """One engine profile.
 
     `transactional_ddl`: how a file without transaction control runs (WHOLE_FILE where DDL
-    is transactional; AS_WRITTEN where it is not). `lock_kind`: how migrators serialize.
-    `foreign_keys_switch`: foreign keys can (and must) be switched off outside the
-    transaction for table rebuilds. `journal_dialects`: the `dialect` values of
-    `_journal.json` this engine's folders carry (drizzle-kit 0.x wrote `pg`).
+    is transactional). `lock_kind`: the default way migrators serialize; `lock_kinds` all
+    that work (the runner tests run each). `foreign_keys_switch`: foreign keys can (and
+    must) be switched off outside the transaction for table rebuilds. `ddl_lock_timeout` /
+    `statement_timeout`: the engine can bound lock waits / statements per transaction.
+    `invalid_indexes`: a failed concurrent index build leaves an INVALID index behind.
+    `journal_dialects`: the `dialect` values of `_journal.json` this engine's folders carry
+    (drizzle-kit 0.x wrote `pg`).
     """
 
     name: str
     transactional_ddl: str
     lock_kind: str
     foreign_keys_switch: bool
-    journal_dialects: tuple[str, ...]
+    journal_dialects: tuple[str, ...] = ()
+    lock_kinds: tuple[str, ...] = ()
+    transaction_modes: tuple[str, ...] = (WHOLE_FILE, AS_WRITTEN)
+    ddl_lock_timeout: bool = False
+    statement_timeout: bool = False
+    invalid_indexes: bool = False
+
+    @property
+    def usable_locks(self) -> tuple[str, ...]:
+        return self.lock_kinds or (self.lock_kind,)
+
+    def lock_for_setting(self, setting: str) -> str:
+        """The lock kind a `migrator_lock` value names, if this engine has it."""
+        kind = LOCK_SETTINGS.get(setting, setting)
+        if kind not in self.usable_locks:
+            names = [k for k, v in LOCK_SETTINGS.items() if v in self.usable_locks]
+            raise ValueError(
+                f"migrator_lock {setting!r} is not available on {self.name}; "
+                f"use one of: auto, {', '.join(names)}"
+            )
+        return kind
+
+
+POSTGRES = Capabilities(
+    name="PostgreSQL",
+    transactional_ddl=WHOLE_FILE,
+    lock_kind=SESSION_ADVISORY,
+    foreign_keys_switch=False,
+    lock_kinds=(SESSION_ADVISORY, LEASE),
+    ddl_lock_timeout=True,
+    statement_timeout=True,
+    invalid_indexes=True,
+    journal_dialects=("postgresql", "pg"),
+)
+
+SQLITE = Capabilities(
+    name="SQLite",
+    transactional_ddl=WHOLE_FILE,
+    lock_kind=WRITE_TRANSACTION,
+    foreign_keys_switch=True,
+    journal_dialects=("sqlite",),
+)
 
 
 @dataclass(frozen=True)

@@ -18,20 +18,55 @@ Design notes (why, not what):
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agor_schema.db import ConnectError, LockTimeout, Record, Statement, postgres_conninfo
-from agor_schema.dialects.capabilities import SESSION_ADVISORY, WHOLE_FILE, Capabilities
+from agor_schema.db import (
+    ConnectError,
+    LockTimeout,
+    Record,
+    Statement,
+    TxLimits,
+    postgres_conninfo,
+)
+from agor_schema.dialects.capabilities import (
+    LEASE,
+    POOLER_HOST_MARKERS,
+    POOLER_PORTS,
+    POSTGRES,
+    SESSION_ADVISORY,
+    Capabilities,
+)
+from agor_schema.dialects.postgres_locks import (
+    LOCK_POLL_SECONDS,
+    RunGuard,
+    lease_lock,
+    new_owner,
+)
 from agor_schema.dialects.statements import split_postgres, transaction_control
 
 if TYPE_CHECKING:
     from agor_schema.journal import MigrationFile
 
-LOCK_POLL_SECONDS = 0.05
+
+
+def looks_pooled(url: str) -> bool:
+    """True when the URL hints at a pooler (PgBouncer port, pooler host, pgbouncer=true)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    host = (parts.hostname or "").lower()
+    query = {k.lower(): v for k, v in parse_qs(parts.query).items()}
+    return (port in POOLER_PORTS or any(m in host for m in POOLER_HOST_MARKERS)
+            or query.get("pgbouncer", [""])[-1].lower() in ("true", "1"))
 
 
 def _quote(name: str) -> str:
@@ -49,10 +84,7 @@ class PostgresRuntime:
 
     name = "postgres"
     journal_dialect = "postgresql"  # the `dialect` drizzle writes in _journal.json
-    capabilities = Capabilities(
-        name="PostgreSQL", transactional_ddl=WHOLE_FILE, lock_kind=SESSION_ADVISORY,
-        foreign_keys_switch=False, journal_dialects=("postgresql", "pg"),
-    )
+    capabilities: Capabilities = POSTGRES
 
     # --- connections -----------------------------------------------------------------------
 
@@ -153,19 +185,50 @@ class PostgresRuntime:
 
     # --- locking and transactions ------------------------------------------------------------
 
+    def lock_kind(self, setting: str, url: str) -> str:
+        """The migrator lock for `setting` (auto: lease when the URL looks pooled)."""
+        if setting != "auto":
+            return self.capabilities.lock_for_setting(setting)
+        return LEASE if looks_pooled(url) else SESSION_ADVISORY
+
     @contextmanager
     def migration_lock(
-        self, conn: Any, table: str, schema: str | None, timeout: float
-    ) -> Iterator[None]:
-        """Hold a session advisory lock for the run; poll so that the wait can time out."""
+        self, conn: Any, table: str, schema: str | None, timeout: float, *,
+        kind: str = SESSION_ADVISORY, url: str | None = None,
+        limits: TxLimits | None = None,
+    ) -> Iterator[RunGuard]:
+        """Hold the run-wide lock (session advisory or lease) and yield the run's guard.
+
+        A side connection (only when needed: a lease to renew, or a DDL lock timeout whose
+        blocker must be named) runs beside the migrations.
+        """
         key = lock_key(table, schema)
+        ddl_timeout = limits.ddl_lock_timeout if limits else 0.0
+        guard = RunGuard(key, poll=max(0.02, min(0.25, ddl_timeout / 4 or 0.25)))
+        owner = new_owner()
+        with ExitStack() as stack:
+            if kind == LEASE:
+                sql_table = stack.enter_context(lease_lock(conn, table, schema, key, timeout,
+                                                           owner))
+                renew: tuple[str, str, str] | None = (sql_table, table, owner)
+            else:
+                stack.enter_context(self._session_lock(conn, key, timeout))
+                renew = None
+            if url is not None and (renew is not None or ddl_timeout > 0):
+                guard.start(self.connect(url, timeout=10.0), renew)
+                stack.callback(guard.stop)
+            yield guard
+
+    @contextmanager
+    def _session_lock(self, conn: Any, key: int, timeout: float) -> Iterator[None]:
+        """Hold a session advisory lock for the run; poll so that the wait can time out."""
         deadline = time.monotonic() + timeout
         while not conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
             if time.monotonic() >= deadline:
                 raise LockTimeout(
                     f"another migrate run has held the migration lock for over {timeout:g} s "
-                    f"({self._lock_holder(conn, key)}); retry later, raise lock_timeout, or "
-                    "end that session if it is stuck"
+                    f"({self._lock_holder(conn, key)}); retry later, raise "
+                    "migrator_lock_timeout, or end that session if it is stuck"
                 )
             time.sleep(LOCK_POLL_SECONDS)
         self._abort_if_client_dies(conn)
@@ -184,7 +247,8 @@ class PostgresRuntime:
         """PostgreSQL >= 14: end this session soon after our process dies (even mid-statement).
 
         Without it a killed migrator's backend keeps running its statement, and keeps the
-        lock and the open transaction, until it next talks to the vanished client.
+        lock and the open transaction, until it next talks to the vanished client. Only
+        for the session lock: a session setting would leak to others through a pooler.
         """
         try:
             conn.execute("SELECT set_config('client_connection_check_interval', '1000', false)")
@@ -235,16 +299,79 @@ class PostgresRuntime:
                 conn.execute("ROLLBACK")
 
     @contextmanager
-    def migration_transaction(self, conn: Any, statements: list[Statement]) -> Iterator[None]:
-        """BEGIN … COMMIT; DDL is transactional in PostgreSQL, so a failure leaves no trace."""
+    def migration_transaction(
+        self, conn: Any, statements: list[Statement], *, limits: TxLimits | None = None,
+        guard: RunGuard | None = None,
+    ) -> Iterator[None]:
+        """BEGIN … COMMIT; DDL is transactional in PostgreSQL, so a failure leaves no trace.
+
+        The limits are SET LOCAL: they end with the transaction, never reach a pooled
+        server connection's next client, and never touch files that run as written (a
+        CREATE INDEX CONCURRENTLY must not inherit a lock timeout).
+        """
         conn.execute("BEGIN")
         try:
+            if guard is not None:
+                guard.on_transaction(conn)
+            for name, seconds in self._limit_settings(limits):
+                conn.execute(f"SET LOCAL {name} = '{int(round(seconds * 1000))}ms'")
+            if conn.info.server_version >= 140000:
+                # a killed migrator's backend stops within ~1 s instead of running on
+                conn.execute("SET LOCAL client_connection_check_interval = '1s'")
             yield
             conn.execute("COMMIT")
         except BaseException:
             if not conn.closed and conn.info.transaction_status != 0:
                 conn.execute("ROLLBACK")
             raise
+        finally:
+            if guard is not None:
+                guard.end_transaction()
+
+    def _limit_settings(self, limits: TxLimits | None) -> list[tuple[str, float]]:
+        if limits is None:
+            return []
+        return [(name, seconds) for name, seconds in
+                (("lock_timeout", limits.ddl_lock_timeout),
+                 ("statement_timeout", limits.statement_timeout)) if seconds > 0]
+
+    def is_lock_timeout(self, exc: BaseException) -> bool:
+        """SQLSTATE 55P03 lock_not_available: `lock_timeout` expired waiting for a lock."""
+        return getattr(getattr(exc, "diag", None), "sqlstate", None) == "55P03"
+
+    def is_statement_timeout(self, exc: BaseException) -> bool:
+        """SQLSTATE 57014 query_canceled (statement_timeout)."""
+        return getattr(getattr(exc, "diag", None), "sqlstate", None) == "57014"
+
+    def prepare_as_written(self, conn: Any, statements: list[Statement]) -> list[str]:
+        """Before a file runs as written: drop INVALID indexes its concurrent builds would
+        skip (`IF NOT EXISTS` sees the failed build's leftover), and warn when a lock
+        timeout would reach those builds. Returns notes for the user."""
+        builds = [(s, name) for s in statements if (name := concurrent_index_name(s.sql))]
+        if not builds:
+            return []
+        notes: list[str] = []
+        for _, name in builds:
+            row = conn.execute(
+                "SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass(%s)",
+                (name,),
+            ).fetchone()
+            if row is not None and not row[0]:
+                conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+                notes.append(f"dropped INVALID index {name} left by an earlier failed "
+                             "CREATE INDEX CONCURRENTLY; building it again")
+        inherited = conn.execute("SELECT current_setting('lock_timeout')").fetchone()[0]
+        own = [s for s in statements if _SET_LOCK_TIMEOUT.match(_code(s.sql))
+               and not _ZERO_TIMEOUT.search(s.sql)]
+        if inherited not in ("0", "0ms") or own:
+            where = f"line {own[0].line} of the file sets it" if own else \
+                f"it is {inherited} for this role or database"
+            notes.append(
+                f"lock_timeout applies to CREATE INDEX CONCURRENTLY here ({where}): a "
+                "concurrent build that waits for older transactions is then cancelled and "
+                "leaves an INVALID index. Set lock_timeout = 0 for concurrent builds (the "
+                "runner's ddl_lock_timeout never reaches files that run as written)")
+        return notes
 
     def execute_statement(self, conn: Any, statement: Statement) -> None:
         if statement.note is None:
@@ -267,6 +394,24 @@ class PostgresRuntime:
         )
         lines.append("COMMIT;")
         return "\n".join(lines)
+
+
+_IDENT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
+_CONCURRENT_INDEX = re.compile(
+    r"CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+    rf"({_IDENT}(?:\s*\.\s*{_IDENT})?)\s+ON\b", re.I)
+_SET_LOCK_TIMEOUT = re.compile(r"SET\s+(?:SESSION\s+|LOCAL\s+)?lock_timeout\b", re.I)
+_ZERO_TIMEOUT = re.compile(r"(?:=|\bTO)\s*'?0(?:ms|s)?'?\s*;?\s*$", re.I)
+
+
+def _code(sql: str) -> str:
+    return sql[_code_start(sql):]
+
+
+def concurrent_index_name(sql: str) -> str | None:
+    """The (quoted as written) name a `CREATE INDEX CONCURRENTLY` statement builds."""
+    match = _CONCURRENT_INDEX.match(_code(sql))
+    return match.group(1) if match else None
 
 
 def _code_start(sql: str) -> int:

@@ -38,7 +38,7 @@ from agor_schema.db import (
     anchor_sqlite_url,
     sqlite_path,
 )
-from agor_schema.dialects.capabilities import WHOLE_FILE, WRITE_TRANSACTION, Capabilities
+from agor_schema.dialects.capabilities import SQLITE, Capabilities
 from agor_schema.dialects.statements import split_sqlite, transaction_control
 from agor_schema.journal import skip_space_and_comments
 
@@ -100,10 +100,7 @@ class SQLiteRuntime:
 
     name = "sqlite"
     journal_dialect = "sqlite"  # the `dialect` drizzle writes in _journal.json
-    capabilities = Capabilities(
-        name="SQLite", transactional_ddl=WHOLE_FILE, lock_kind=WRITE_TRANSACTION,
-        foreign_keys_switch=True, journal_dialects=("sqlite",),
-    )
+    capabilities: Capabilities = SQLITE
 
     # --- connections -----------------------------------------------------------------------
 
@@ -197,12 +194,24 @@ class SQLiteRuntime:
 
     # --- locking and transactions ------------------------------------------------------------
 
+    def lock_kind(self, setting: str, url: str) -> str:
+        """SQLite has one kind: the database write lock per migration."""
+        return self.capabilities.lock_for_setting("table" if setting == "auto" else setting)
+
     @contextmanager
     def migration_lock(
-        self, conn: sqlite3.Connection, table: str, schema: str | None, timeout: float
+        self, conn: sqlite3.Connection, table: str, schema: str | None, timeout: float,
+        **_: Any,
     ) -> Iterator[None]:
         """No run-wide lock: each migration's BEGIN IMMEDIATE (busy timeout) serializes writers."""
         yield
+
+    def is_lock_timeout(self, exc: BaseException) -> bool:
+        """SQLite has no per-statement lock wait limit (busy waits are a LockTimeout)."""
+        return False
+
+    def is_statement_timeout(self, exc: BaseException) -> bool:
+        return False
 
     def migration_statements(self, migration: MigrationFile) -> list[Statement]:
         """One Statement per SQL statement; PRAGMA foreign_keys lines carry a note instead
@@ -248,7 +257,7 @@ class SQLiteRuntime:
 
     @contextmanager
     def migration_transaction(
-        self, conn: sqlite3.Connection, statements: list[Statement]
+        self, conn: sqlite3.Connection, statements: list[Statement], **_: Any,
     ) -> Iterator[None]:
         """BEGIN IMMEDIATE … COMMIT, foreign keys off around it for table rebuilds."""
         fk_off = self._rebuilds_tables(statements)
@@ -294,6 +303,11 @@ class SQLiteRuntime:
             f"{shown}{more}",
             statement="PRAGMA foreign_key_check (run before COMMIT)",
         )
+
+    def prepare_as_written(self, conn: sqlite3.Connection, statements: list[Statement]
+                           ) -> list[str]:
+        """SQLite builds indexes in one step: no INVALID leftovers to clean up."""
+        return []
 
     def execute_statement(self, conn: sqlite3.Connection, statement: Statement) -> None:
         if statement.note is None:
