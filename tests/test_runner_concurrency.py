@@ -96,7 +96,6 @@ def test_eight_processes_postgres(pg_url: str, tmp_path: Path, lock: str) -> Non
                 "SELECT count(*) FROM drizzle.__drizzle_migrations_lock").fetchone() == (0,)
 
 
-
 AS_WRITTEN = ("0005_as_written", "BEGIN;\nINSERT INTO runs VALUES ('0005');\nCOMMIT;\n"
               + SLOW_RUN_ROW.replace("'0001'", "'0005b'"))
 
@@ -118,9 +117,14 @@ def test_eight_processes_sqlite_as_written_file(sqlite_url: str, tmp_path: Path)
     assert sqlite_rows(path, "SELECT count(*) FROM __drizzle_migrations") == [(6,)]
 
 
-def test_eight_processes_postgres_as_written_file(pg_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("lock", [setting_for(kind) for kind in POSTGRES.usable_locks])
+def test_eight_processes_postgres_as_written_file(
+    pg_url: str, tmp_path: Path, lock: str
+) -> None:
+    """Every lock kind x transaction mode the profile lists (whole file above, as written
+    here): a new engine profile runs the same two tests over its own table entries."""
     folder = write_folder(tmp_path / "m", [*history("postgres"), AS_WRITTEN], dialect="postgres")
-    outcomes = run_all_at_once(pg_url, folder)
+    outcomes = run_all_at_once(pg_url, folder, {"migrator_lock": lock})
     with connect(pg_url) as conn:
         tags = conn.execute("SELECT tag FROM runs ORDER BY tag").fetchall()
         assert conn.execute("SELECT count(*) FROM drizzle.__drizzle_migrations").fetchone() \
