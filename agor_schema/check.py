@@ -18,6 +18,7 @@ from agor_schema.manifest import CUSTOM, file_digest, manifest_path, read_manife
 class CheckResult:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # inherited history: check still passes
     recompiled: bool = False
 
     @property
@@ -26,7 +27,7 @@ class CheckResult:
 
     def to_json(self) -> dict:
         return {"ok": self.ok, "problems": self.problems, "notes": self.notes,
-                "recompiled": self.recompiled}
+                "warnings": self.warnings, "recompiled": self.recompiled}
 
 
 def check_project(cfg: Config) -> CheckResult:
@@ -149,7 +150,6 @@ def _check_folder(cfg: Config, dialect: str, manifest, result: CheckResult,
         result.problems.append(str(exc))
         return
     prefixes: dict[str, str] = {}
-    previous_when = None
     for entry in journal.entries:
         prefix = entry.tag.split("_", 1)[0]
         if prefix in prefixes:
@@ -157,19 +157,19 @@ def _check_folder(cfg: Config, dialect: str, manifest, result: CheckResult,
                 f"{dialect}: tags {prefixes[prefix]} and {entry.tag} share the prefix {prefix} "
                 "(parallel branches?): renumber one and regenerate")
         prefixes[prefix] = entry.tag
-        if previous_when is not None and entry.when <= previous_when:
-            result.problems.append(
-                f"{dialect}: {entry.tag} has when={entry.when}, not above the previous entry's "
-                f"{previous_when}: drizzle's runtime would skip it; give it a later `when`")
-        previous_when = entry.when
         sql = folder / f"{entry.tag}.sql"
         rel = _rel(cfg, sql)
         if not sql.is_file():
             result.problems.append(f"{dialect}: journal entry {entry.tag} has no file {rel}")
-        elif manifest.files.get(rel) == CUSTOM and not has_code(sql.read_text(encoding="utf-8")):
+            continue
+        text = _sql_text(sql, result)
+        if text is not None and manifest.files.get(rel) == CUSTOM and not has_code(text):
             (result.problems if empty_custom is None else empty_custom).append(
                 f"{rel} is a custom migration with no statement yet: write its SQL (an empty "
                 "file breaks SQLite runtimes)")
+    from agor_schema.history_lint import lint_history
+
+    result.warnings.extend(lint_history(folder, journal, dialect))
     seen: dict[str, str] = {}
     for snap in sorted((folder / "meta").glob("*_snapshot.json")):
         try:
@@ -182,6 +182,19 @@ def _check_folder(cfg: Config, dialect: str, manifest, result: CheckResult,
                 f"{dialect}: snapshots {seen[prev]} and {snap.name} share prevId {prev} "
                 "(a collision from parallel branches): drop one and regenerate")
         seen[prev] = snap.name
+
+
+def _sql_text(path, result: CheckResult) -> str | None:
+    """A migration's text; invalid UTF-8 is a problem named by file, line and column."""
+    from agor_schema.journal import JournalError, check_utf8
+
+    data = path.read_bytes()
+    try:
+        check_utf8(str(path), data)
+    except JournalError as exc:
+        result.problems.append(str(exc))
+        return None
+    return data.decode("utf-8")
 
 
 _HEAD_PREV_ID = re.compile(

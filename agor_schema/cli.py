@@ -115,6 +115,8 @@ def check_command(report: Report, project: Path | None) -> int:
         report.error(problem, text=f"stale: {problem}")
     for note in result.notes:
         report.say(f"note: {note}")
+    for warning in result.warnings:
+        report.warn(warning)
     if result.ok:
         report.say("ok: schema, generated files and migrations agree")
     return 0 if result.ok else 1

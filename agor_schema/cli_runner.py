@@ -167,5 +167,5 @@ def status_command(
         report.say(f"  {label}  {'not in folder'.ljust(12)}  {_when(rec.created_at)}")
     report.say(f"{len(result.applied)} applied, {len(result.pending)} pending")
     for p in result.problems:
-        report.say(f"{'problem' if p.blocking else 'note'}: [{p.kind}] {p.message}")
+        report.say(f"{'problem' if p.blocking else 'warning'}: [{p.kind}] {p.message}")
     return 0

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -66,46 +67,118 @@ def journal_path(folder: str | os.PathLike[str]) -> Path:
     return Path(folder) / JOURNAL_PATH
 
 
+MAX_WHEN = 2**53  # drizzle-orm reads `when` as a JavaScript number: larger is not exact
+
+
+class EncodingError(JournalError):
+    """A migration file that is not valid UTF-8 (refused by name, never "repaired")."""
+
+
+def _int_field(raw: dict, key: str, position: int, path: Path) -> int:
+    value = raw[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise JournalError(
+            f"{path}: entries[{position}].{key} must be an integer, got {json.dumps(value)}")
+    return value
+
+
 def _entry(raw: Any, position: int, path: Path) -> JournalEntry:
+    """One entry, checked field by field: a wrong type anywhere is refused by name."""
     if not isinstance(raw, dict):
         raise JournalError(f"{path}: entries[{position}] is not an object")
-    try:
-        when = raw["when"]
-        tag = raw["tag"]
-    except KeyError as exc:
-        raise JournalError(f"{path}: entries[{position}] has no {exc.args[0]!r}") from None
-    if isinstance(when, bool) or not isinstance(when, (int, float)):
-        raise JournalError(f"{path}: entries[{position}].when must be a number, got {when!r}")
-    if not isinstance(tag, str) or not tag:
-        raise JournalError(f"{path}: entries[{position}].tag must be a non-empty string")
-    return JournalEntry(
-        idx=int(raw.get("idx", position)),
-        version=str(raw.get("version", "")),
-        when=int(when),
-        tag=tag,
-        breakpoints=bool(raw.get("breakpoints", True)),
-    )
+    for key in ("when", "tag"):
+        if key not in raw:
+            raise JournalError(f"{path}: entries[{position}] has no {key!r}")
+    when = _int_field(raw, "when", position, path)
+    if not 0 <= when <= MAX_WHEN:
+        raise JournalError(
+            f"{path}: entries[{position}].when is {when}: it must be between 0 and 2^53 "
+            "(milliseconds since 1970; drizzle-orm reads it as a JavaScript number)")
+    idx = _int_field(raw, "idx", position, path) if "idx" in raw else position
+    tag = raw["tag"]
+    if not isinstance(tag, str) or not tag.strip():
+        raise JournalError(
+            f"{path}: entries[{position}].tag must be a non-empty string, got {json.dumps(tag)}")
+    if "/" in tag or "\\" in tag or tag.startswith(".") or "\x00" in tag:
+        raise JournalError(
+            f"{path}: entries[{position}].tag {tag!r} is not a file name in this folder")
+    version = raw.get("version", "")
+    if not isinstance(version, str):
+        raise JournalError(f"{path}: entries[{position}].version must be a string, got "
+                           f"{json.dumps(version)}")
+    breakpoints = raw.get("breakpoints", True)
+    if not isinstance(breakpoints, bool):
+        raise JournalError(f"{path}: entries[{position}].breakpoints must be true or false, "
+                           f"got {json.dumps(breakpoints)}")
+    return JournalEntry(idx=idx, version=version, when=when, tag=tag, breakpoints=breakpoints)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    twice = sorted({k for k in keys if keys.count(k) > 1})
+    if twice:
+        raise JournalError(f"key {twice[0]!r} appears twice in one object")
+    return dict(pairs)
 
 
 def read_journal(folder: str | os.PathLike[str]) -> Journal:
-    """Parse the journal; any JSON layout is accepted (reformatters rewrite it)."""
+    """Parse and validate the journal; any JSON layout is accepted (reformatters rewrite it).
+
+    Malformed or ambiguous journals are refused by name (DESIGN.md §6): wrong JSON types,
+    `idx`/`when` not integers, `when` outside 0..2^53, a tag listed twice, a key twice.
+    """
     path = journal_path(folder)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_unique_keys)
     except FileNotFoundError:
         raise JournalError(
             f"{path}: not found (is {folder} a drizzle migrations folder?)"
         ) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except JournalError as exc:
+        raise JournalError(f"{path}: {exc}") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise JournalError(f"{path}: cannot read journal: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
         raise JournalError(f"{path}: expected an object with an 'entries' array")
+    for key in ("version", "dialect"):
+        if key in data and not isinstance(data[key], str):
+            raise JournalError(f"{path}: {key} must be a string, got {json.dumps(data[key])}")
     entries = [_entry(raw, i, path) for i, raw in enumerate(data["entries"])]
+    first: dict[str, int] = {}
+    for n, entry in enumerate(entries):
+        if entry.tag in first:
+            raise JournalError(
+                f"{path}: tag {entry.tag!r} is listed twice (entries[{first[entry.tag]}] and "
+                f"entries[{n}]), so its migration would run twice; remove one entry (a git "
+                "merge of _journal.json often leaves such a duplicate)")
+        first[entry.tag] = n
     return Journal(
         dialect=str(data.get("dialect", "")),
         entries=entries,
         version=str(data.get("version", JOURNAL_VERSION)),
     )
+
+
+def journal_warnings(entries: list[JournalEntry]) -> list[tuple[str, str]]:
+    """(tag, message) for entries whose `when` is not above every earlier entry's.
+
+    Not refusals: agorschema matches entries by identity and applies them. drizzle-orm's
+    migrator applies an entry only when its `when` is above the newest applied
+    `created_at`, so it skips such an entry on a database that already has the earlier one.
+    """
+    out: list[tuple[str, str]] = []
+    top: JournalEntry | None = None
+    for entry in entries:
+        if top is not None and entry.when <= top.when:
+            how = "equals" if entry.when == top.when else "is before"
+            out.append((entry.tag, (
+                f"{entry.tag}: its when {entry.when} {how} the when of the earlier entry "
+                f"{top.tag} ({top.when}); drizzle-orm's runtime would skip it on any database "
+                f"where {top.tag} is already applied (agorschema matches entries by identity "
+                "and applies it)")))
+        if top is None or entry.when > top.when:
+            top = entry
+    return out
 
 
 def journal_text(journal: Journal) -> str:
@@ -224,13 +297,31 @@ class MigrationFile:
 
     @property
     def text(self) -> str:
-        """The SQL as text (invalid UTF-8 replaced, as Node would)."""
+        """The SQL as text (read_migration refused files that are not valid UTF-8)."""
         return self.sql.decode("utf-8", errors="replace")
+
+    @cached_property
+    def has_statements(self) -> bool:
+        """False for a file of comments and whitespace only (e.g. an untouched template)."""
+        return has_code(self.text)
 
     @property
     def chunks(self) -> list[Chunk]:
         """Executable chunks with their starting line numbers in the file."""
         return split_chunks(self.text)
+
+
+def check_utf8(filename: str, data: bytes) -> None:
+    """Refuse bytes that are not UTF-8, naming line and column (drizzle-orm would silently
+    replace them with U+FFFD and run something else than the file says)."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise EncodingError(
+            f"{filename}:{line}:{col}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start}: {exc.reason}); save the file as UTF-8") from None
 
 
 def read_migration(folder: str | os.PathLike[str], entry: JournalEntry) -> MigrationFile:
@@ -245,6 +336,7 @@ def read_migration(folder: str | os.PathLike[str], entry: JournalEntry) -> Migra
         ) from None
     except OSError as exc:
         raise JournalError(f"{filename}: cannot read: {exc}") from None
+    check_utf8(filename, data)
     return MigrationFile(entry=entry, filename=filename, sql=data, hash=file_hash(data))
 
 

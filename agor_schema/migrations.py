@@ -142,7 +142,8 @@ def migration_files(dialect, state: FolderState, snapshot: Snapshot, statements:
     document = chain(snapshot, dialect, state.last_id, salt=tag if custom else "")
     entry = JournalEntry(idx=idx, version=dialect.snapshot_version, when=next_when(state.journal),
                          tag=tag, breakpoints=True)
-    text = CUSTOM_PLACEHOLDER if custom else sql_text(statements)
+    # the template ends with a newline, so SQL appended to it (`echo ... >>`) starts a line
+    text = CUSTOM_PLACEHOLDER + "\n" if custom else sql_text(statements)
     return MigrationFiles(dialect.name, tag, entry, text, dump_snapshot_json(document), custom)
 
 

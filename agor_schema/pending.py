@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING
 
 from agor_schema.db import Record
 from agor_schema.journal import (
+    EncodingError,
     JournalEntry,
     JournalError,
     MigrationFile,
+    journal_warnings,
     read_journal,
     read_migration,
 )
@@ -75,6 +77,8 @@ def read_folder(folder: Path, runtime: Runtime | None = None) -> list[Item]:
     for entry in journal.entries:
         try:
             file: MigrationFile | None = read_migration(folder, entry)
+        except EncodingError as exc:
+            raise RunnerInputError(str(exc)) from None
         except JournalError:
             file = None
         items.append(Item(entry=entry, file=file))
@@ -135,6 +139,9 @@ def plan(items: list[Item], records: list[Record] | None) -> Plan:
                     blocking=True,
                 ))
     _mark_out_of_order(items, records or [], problems)
+    _mark_empty(items, problems)
+    problems.extend(Problem("journal_order", tag, message, blocking=False)
+                    for tag, message in journal_warnings([i.entry for i in items]))
     left = pool.remaining()
     for rec in left:
         problems.append(Problem(
@@ -188,6 +195,30 @@ def _mark_out_of_order(items: list[Item], records: list[Record], problems: list[
                 "(or give it a new `when` after the newest applied migration)",
                 blocking=True,
             ))
+
+
+def _mark_empty(items: list[Item], problems: list[Problem]) -> None:
+    """A pending file without a single statement (an untouched `agorschema new` template):
+    recording it would claim a change that was never written."""
+    for item in items:
+        if item.record is None and item.file is not None and not item.file.has_statements:
+            item.state = "empty"
+            problems.append(Problem(
+                "empty", item.entry.tag,
+                f"{item.file.name} has no SQL statement (only comments or whitespace): write "
+                "its SQL, or remove the migration (its journal entry, file and snapshot)",
+                blocking=True,
+            ))
+
+
+def allowed_out_of_order(problem: Problem) -> Problem:
+    """The warning left after --allow-out-of-order was given: no advice to give it again."""
+    message = problem.message.split("; check it does not conflict")[0]
+    return Problem(
+        "out_of_order", problem.tag,
+        f"{message}; applied anyway because --allow-out-of-order was given (drizzle-orm's "
+        "runtime would have skipped it)", blocking=False,
+    )
 
 
 def refusal(problems: list[Problem], result: MigrateResult) -> MigrationRefused:

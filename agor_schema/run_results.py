@@ -153,7 +153,9 @@ def _shorten(sql: str, limit: int = 400) -> str:
 class Problem:
     """Something about the folder versus the database that a human should know.
 
-    kinds: ``out_of_order``, ``changed``, ``moved``, ``missing_file``, ``unknown_record``.
+    kinds: ``out_of_order``, ``changed``, ``moved``, ``missing_file``, ``unknown_record``,
+    ``empty`` (a pending file with no statement), ``journal_order`` (a `when` not above an
+    earlier entry's: drizzle-orm would skip it).
     ``blocking`` problems stop ``migrate`` unless the matching ``allow_*`` is given.
     """
 
@@ -216,7 +218,7 @@ class MigrationStatus:
     tag: str
     when: int
     hash: str | None
-    state: str  # applied | pending | out_of_order | changed | missing_file
+    state: str  # applied | pending | out_of_order | changed | missing_file | empty
     recorded_hash: str | None = None
     recorded_created_at: int | None = None
     record_id: int | None = None

@@ -54,7 +54,14 @@ from agor_schema.db import (
 from agor_schema.dialects.capabilities import Capabilities, FileMode, run_mode
 from agor_schema.dialects.statements import code_of, has_no_transaction_marker
 from agor_schema.journal import MigrationFile
-from agor_schema.pending import Item, Plan, plan, read_folder, refusal
+from agor_schema.pending import (
+    Item,
+    Plan,
+    allowed_out_of_order,
+    plan,
+    read_folder,
+    refusal,
+)
 from agor_schema.run_results import (  # noqa: F401 - public names of the runner API
     AppliedMigration,
     ConnectionFailed,
@@ -362,12 +369,13 @@ def _migrate(
     first = plan(items, _read_records(settings, conn))  # the one read when up to date
     to_accept = [i.entry.tag for i in first.items if i.state == "changed"] if allow_changed \
         else []
+    blocking = first.blocking(allow_out_of_order, allow_changed)
+    if blocking:  # none of these can go away by waiting for the lock: refuse before writing
+        result.warnings = first.problems
+        raise refusal(blocking, result)
     if not first.todo and not to_accept:
         result.warnings = first.problems
         result.skipped = [i.entry.tag for i in first.items]
-        blocking = first.blocking(allow_out_of_order, allow_changed)
-        if blocking:
-            raise refusal(blocking, result)
         return
     if result.dry_run:
         result.accepted = to_accept
@@ -385,11 +393,18 @@ def _migrate(
         raise LockTimeoutError(f"{redact(settings.url)}: {exc}", result) from None
 
 
+def _warnings(p: Plan, allow_out_of_order: bool) -> list[Problem]:
+    """The plan's problems as warnings of a run that goes ahead."""
+    if not allow_out_of_order:
+        return p.problems
+    return [allowed_out_of_order(q) if q.kind == "out_of_order" else q for q in p.problems]
+
+
 def _dry_run(
     settings: Settings, p: Plan, result: MigrateResult, allow_out_of_order: bool,
     allow_changed: bool,
 ) -> None:
-    result.warnings = p.problems
+    result.warnings = _warnings(p, allow_out_of_order)
     blocking = p.blocking(allow_out_of_order, allow_changed)
     if blocking:
         raise refusal(blocking, result)
@@ -440,7 +455,7 @@ def _run_locked(
             f"{rt.describe_db_error(exc)}", result,
         ) from None
     current = plan(items, _read_records(settings, conn))  # re-read under the lock
-    result.warnings = current.problems
+    result.warnings = _warnings(current, allow_out_of_order)
     blocking = current.blocking(allow_out_of_order, allow_changed)
     if blocking:
         raise refusal(blocking, result)

@@ -322,12 +322,14 @@ def test_baseline_records_without_running(sqlite_url: str, tmp_path: Path) -> No
 
 def test_empty_and_comment_only_chunks_are_skipped(sqlite_url: str, tmp_path: Path) -> None:
     folder = write_folder(tmp_path / "m", [
-        ("0000_custom", "-- Custom SQL migration file, put your code below! --"),
+        ("0000_custom", "-- Custom SQL migration file, put your code below! --\n"
+                        "--> statement-breakpoint\nCREATE TABLE s (x);"),
         ("0001_t", "CREATE TABLE t (x);--> statement-breakpoint\n"),
     ])
     result = migrate(sqlite_url, folder)
     assert result.applied_tags == ["0000_custom", "0001_t"]
-    assert result.applied[0].statements == 0
+    assert [m.statements for m in result.applied] == [1, 1]
+    # a file with no statement at all is refused: tests/test_journal_rules.py
 
 
 def test_memory_and_relative_urls(tmp_path: Path, folder: Path,
