@@ -12,7 +12,16 @@ from typing import Any
 
 from agor_schema import expr
 from agor_schema.dialects.base import Dialect, string_literal
-from agor_schema.snapshot import Check, Column, ForeignKey, Index, PrimaryKey, Snapshot, Table
+from agor_schema.snapshot import (
+    Check,
+    Column,
+    Enum,
+    ForeignKey,
+    Index,
+    PrimaryKey,
+    Snapshot,
+    Table,
+)
 from agor_schema.spec.models import ColumnSpec, SchemaSpec, TableSpec
 from agor_schema.spec.types import LogicalType
 from agor_schema.spec.validate import timestamp_ms
@@ -21,16 +30,46 @@ from agor_schema.spec.validate import timestamp_ms
 def build_snapshot(spec: SchemaSpec, dialect: Dialect) -> Snapshot:
     """The dialect's snapshot of a validated schema (id/prevId are set when written)."""
     snapshot = dialect.empty_snapshot()
+    enums = []
+    for name, enum in spec.enums.items():
+        _type, schema = dialect.enum_type(name, enum.schema_)
+        if schema is not None:  # a dialect with enum types (PostgreSQL)
+            enums.append(Enum(name, schema, enum.labels))
+    snapshot.enums = {e.key: e for e in sorted(enums, key=lambda e: e.key)}  # as drizzle-kit
     for name, table in spec.tables.items():
         snapshot.tables[name] = build_table(name, table, spec, dialect)
     return snapshot
+
+
+def column_type(lt: LogicalType, schema: SchemaSpec, dialect: Dialect) -> tuple[str, str | None]:
+    """(snapshot type, typeSchema) of a logical type in this dialect."""
+    if lt.name == "array" and lt.element is not None:
+        element, type_schema = column_type(lt.element, schema, dialect)
+        return dialect.array_type(element, lt.dims), type_schema
+    if lt.name == "enum":
+        enum = schema.enums[lt.ref or ""]
+        return dialect.enum_type(lt.ref or "", enum.schema_)
+    if lt.name == "custom":
+        return dialect.custom_type(schema.types[lt.ref or ""].for_dialect(dialect.name) or ""), None
+    return dialect.column_type(lt), None
+
+
+def enum_labels(column: ColumnSpec, schema: SchemaSpec) -> list[str] | None:
+    """Allowed values of a column: its `enum:` list, or the values of its enum(name) type."""
+    if column.enum:
+        return list(column.enum)
+    lt = column.logical_type
+    if lt.name == "enum" and lt.ref in schema.enums:
+        return schema.enums[lt.ref].labels
+    return None
 
 
 def build_table(name: str, spec: TableSpec, schema: SchemaSpec, dialect: Dialect) -> Table:
     table = Table(name=name)
     types = {c: s.logical_type for c, s in spec.columns.items()}
     for column_name, column in spec.columns.items():
-        table.columns[column_name] = build_column(name, column_name, column, types, dialect)
+        table.columns[column_name] = build_column(name, column_name, column, types, dialect,
+                                                  schema)
     if spec.primary_key:
         pk_name = f"{name}_{'_'.join(spec.primary_key)}_pk"
         table.primary_keys[pk_name] = PrimaryKey(pk_name, list(spec.primary_key))
@@ -52,9 +91,11 @@ def build_table(name: str, spec: TableSpec, schema: SchemaSpec, dialect: Dialect
     for check_name, check in spec.checks.items():
         table.checks[check_name] = Check(check_name, expr.render(check.sql, dialect, types))
     for column_name, column in spec.columns.items():
-        if column.enum and (column.enum_check or (column.enum_check is None and
-                                                  (spec.enum_check or schema.enum_check))):
-            values = ", ".join(string_literal(v) for v in column.enum)
+        labels = enum_labels(column, schema)
+        if labels and not _native_enum(column, dialect) and (
+                column.enum_check or (column.enum_check is None and
+                                      (spec.enum_check or schema.enum_check))):
+            values = ", ".join(string_literal(v) for v in labels)
             check_name = f"{name}_{column_name}_enum"
             table.checks[check_name] = Check(
                 check_name, expr.render(f'"{column_name}" IN ({values})', dialect, types)
@@ -62,17 +103,29 @@ def build_table(name: str, spec: TableSpec, schema: SchemaSpec, dialect: Dialect
     return table
 
 
+def _native_enum(column: ColumnSpec, dialect: Dialect) -> bool:
+    """An enum(name) column where the database enforces the values itself (a PG enum type)."""
+    lt = column.logical_type
+    return lt.name == "enum" and dialect.enum_type(lt.ref or "", None)[1] is not None
+
+
 def build_column(
-    table: str, name: str, spec: ColumnSpec, types: dict[str, LogicalType], dialect: Dialect
+    table: str, name: str, spec: ColumnSpec, types: dict[str, LogicalType], dialect: Dialect,
+    schema: SchemaSpec | None = None,
 ) -> Column:
     lt = spec.logical_type
+    sql_type, type_schema = column_type(lt, schema or SchemaSpec(), dialect)
     column = Column(
         name=name,
-        type=dialect.column_type(lt),
+        type=sql_type,
+        type_schema=type_schema,
         primary_key=spec.primary_key,
-        not_null=spec.not_null or spec.primary_key,
+        not_null=spec.not_null or spec.primary_key or lt.is_serial,
         default=default_for(spec, lt, types, dialect) if spec.has_default else None,
     )
+    base = lt.element if lt.name == "array" and lt.element is not None else lt
+    if base.name == "custom" and dialect.has_extensions and schema is not None:
+        column.extension = schema.types[base.ref or ""].extension
     if spec.autoincrement:
         dialect.apply_autoincrement(table, column, lt)
     return column
@@ -83,14 +136,19 @@ def default_for(spec: ColumnSpec, lt: LogicalType, types: dict, dialect: Dialect
     value = spec.default
     if isinstance(value, dict) and set(value) == {"sql"}:
         return dialect.wrap_default_expression(expr.render(value["sql"], dialect, types))
-    if lt.name == "json":
-        return dialect.json_default(value)
+    if lt.name in ("json", "json_text"):
+        return dialect.json_default(value, text=lt.name == "json_text")
+    if lt.name == "array" and lt.element is not None:
+        return dialect.array_default(value, lt.element)
     if lt.name == "timestamp":
         if value == "now":
             return dialect.now_default()
         ms = timestamp_ms(value)
-        iso = dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).isoformat(
-            timespec="milliseconds").replace("+00:00", "Z")
+        moment = dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc)
+        if lt.with_tz:  # as drizzle writes a Date default of each kind
+            iso = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        else:
+            iso = moment.replace(tzinfo=None).isoformat(sep=" ", timespec="milliseconds")
         return dialect.timestamp_default(ms, iso)
     if isinstance(value, bool):
         return value

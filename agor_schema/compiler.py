@@ -45,6 +45,8 @@ class DialectOutput:
     findings: list[Finding] = field(default_factory=list)
     migration: object | None = None  # migrations.MigrationFiles
     folder_state: object | None = None
+    # migrations written before `migration` (new enum values in a file of their own)
+    earlier: list = field(default_factory=list)  # [(FolderState, MigrationFiles)]
 
 
 @dataclass
@@ -69,6 +71,10 @@ class CompileResult:
             "changed": self.changed,
             "migrations": {
                 d: out.migration.tag for d, out in self.outputs.items() if out.migration
+            },
+            "earlier_migrations": {
+                d: [files.tag for _state, files in out.earlier]
+                for d, out in self.outputs.items() if out.earlier
             },
             "operations": {
                 d: [op.kind + ":" + op.table for op in out.operations]
@@ -165,6 +171,17 @@ def _compile(cfg: Config, *, name: str | None, custom: bool, allow_destructive: 
             out.migration = migration_files(dialect, state, previous, [], name or "custom",
                                             custom=True)
         elif not plan.empty:
+            hints = renames_from_spec(spec)
+            step = enum_value_step(previous, plan, dialect)
+            if step is not None:  # new enum values first, in a file of their own
+                first = diff(previous, step, hints)
+                files = migration_files(dialect, state, step,
+                                        dialect.render(first.operations, first.before, first.after),
+                                        slug_for(first.operations))
+                out.earlier.append((state, files))
+                state = state.followed_by(files)
+                out.folder_state = state
+                plan = diff(step, snapshot, hints)
             statements = dialect.render(plan.operations, plan.before, plan.after)
             renames = meta_renames(plan.renamed_tables, plan.renamed_columns)
             out.migration = migration_files(dialect, state, snapshot, statements,
@@ -220,6 +237,8 @@ def write_outputs(cfg: Config, result: CompileResult, command: str = "compile") 
             path.write_bytes(data)
             written.append(path)
     for out in result.outputs.values():
+        for state, files in out.earlier:
+            written.extend(write_migration(state, files))
         if out.migration is not None:
             folder = out.folder_state.folder
             if undo:
@@ -232,6 +251,39 @@ def write_outputs(cfg: Config, result: CompileResult, command: str = "compile") 
     if undo:
         undo.save()
     return written
+
+
+def enum_value_step(previous, plan, dialect):
+    """The state after only this migration's enum renames and new values, when another
+    statement of the migration uses a new value; else None.
+
+    PostgreSQL refuses a value added by ALTER TYPE ... ADD VALUE until the transaction that
+    added it committed (DESIGN section 11), and every migration file runs in one transaction:
+    so the values go in a file of their own and the statements using them in the next one."""
+    import copy
+
+    from agor_schema import ops as o
+    from agor_schema.diff import rename_enum_in
+
+    added = [op for op in plan.operations if isinstance(op, o.AddEnumValue)]
+    if not added:
+        return None
+    literals = {"'" + op.value.replace("'", "''") + "'" for op in added}
+    statements = dialect.render(plan.operations, plan.before, plan.after)
+    if not any(lit in statement for statement in statements if "ADD VALUE" not in statement
+               for lit in literals):
+        return None
+    step = copy.deepcopy(previous)
+    for op in plan.operations:
+        if isinstance(op, o.RenameEnum):
+            rename_enum_in(step, op.old.key, op.new)
+        elif isinstance(op, o.RenameEnumValue):
+            enum = step.enums[op.table]
+            enum.values = [op.new if v == op.old else v for v in enum.values]
+        elif isinstance(op, o.AddEnumValue):
+            values = step.enums[op.table].values
+            values.insert(values.index(op.before) if op.before else len(values), op.value)
+    return step
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -21,6 +21,8 @@ class Renames:
     tables: dict[str, str] = field(default_factory=dict)
     columns: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, new) -> old
     indexes: dict[str, str] = field(default_factory=dict)
+    enums: dict[str, str] = field(default_factory=dict)  # new enum key -> old enum name
+    enum_values: dict[str, dict[str, str]] = field(default_factory=dict)  # key -> {new: old}
 
 
 @dataclass
@@ -50,6 +52,12 @@ def renames_from_spec(spec) -> Renames:
         for index_name, index in table.indexes.items():
             if index.renamed_from:
                 renames.indexes[index_name] = index.renamed_from
+    for name, enum in spec.enums.items():
+        key = f"{enum.schema_ or 'public'}.{name}"
+        if enum.renamed_from:
+            renames.enums[key] = enum.renamed_from
+        if enum.value_renames:
+            renames.enum_values[key] = dict(enum.value_renames)
     return renames
 
 
@@ -57,8 +65,9 @@ def diff(old: Snapshot, new: Snapshot, renames: Renames | None = None) -> Plan:
     """The operations that turn `old` into `new`."""
     renames = renames or Renames()
     # renames rewrite the old state: copy it only then (a deep copy costs as much as the diff)
-    before = copy.deepcopy(old) if _renames_apply(old, new, renames) else old
+    before = copy.deepcopy(old) if _renames_apply(old, new, renames) or old.enums else old
     operations: list[o.Op] = []
+    dropped_enums = _diff_enums(before, new, renames, operations)
     table_renames = _rename_tables(before, new, renames, operations)
     column_renames = _rename_columns(before, new, renames, operations)
     for name, table in new.tables.items():
@@ -70,7 +79,81 @@ def diff(old: Snapshot, new: Snapshot, renames: Renames | None = None) -> Plan:
     for name, table in new.tables.items():
         if name in before.tables:
             operations.extend(_diff_table(before.tables[name], table, renames))
+    operations.extend(dropped_enums)
     return Plan(operations, before, new, table_renames, column_renames)
+
+
+# ------------------------------------------------------------------ enum types
+
+
+def uses_enum(column, enum) -> bool:
+    """Is the column (or its array elements) of this enum type?"""
+    return column.type_schema == enum.schema and column.type.split("[", 1)[0] == enum.name
+
+
+def rename_enum_in(snapshot: Snapshot, old_key: str, new) -> None:
+    """What ALTER TYPE ... RENAME / SET SCHEMA does: the type and every column follow."""
+    old = snapshot.enums.pop(old_key)
+    snapshot.enums[new.key] = type(old)(new.name, new.schema, list(old.values))
+    for table in snapshot.tables.values():
+        for column in table.columns.values():
+            if uses_enum(column, old):
+                column.type = new.name + column.type[len(old.name):]
+                column.type_schema = new.schema
+
+
+def merged_values(current: list[str], wanted: list[str]) -> list[tuple[str, str | None]]:
+    """(value, the existing value it goes before) for each value of `wanted` missing from
+    `current`, in the order ADD VALUE must add them; None = at the end."""
+    present = list(current)
+    added = []
+    for i, value in enumerate(wanted):
+        if value in present:
+            continue
+        following = next((w for w in wanted[i + 1:] if w in present), None)
+        added.append((value, following))
+        present.insert(present.index(following) if following else len(present), value)
+    return added
+
+
+def _diff_enums(before: Snapshot, new: Snapshot, renames: Renames, ops: list) -> list[o.Op]:
+    """Enum operations (renames, creates, values) into `ops`; drops are returned to go last.
+    `before` is changed to show the renames."""
+    for key, enum in new.enums.items():
+        if key in before.enums:
+            continue
+        wanted_name = renames.enums.get(key, enum.name)
+        sources = [k for k, e in before.enums.items() if e.name == wanted_name
+                   and k not in new.enums]
+        if len(sources) == 1:
+            old = before.enums[sources[0]]
+            ops.append(o.RenameEnum(key, copy.deepcopy(old), enum))
+            rename_enum_in(before, sources[0], enum)
+    for key, enum in new.enums.items():
+        current = before.enums.get(key)
+        if current is None:
+            ops.append(o.CreateEnum(key, enum))
+            continue
+        for new_value, old_value in renames.enum_values.get(key, {}).items():
+            if old_value in current.values and new_value not in current.values \
+                    and new_value in enum.values:
+                ops.append(o.RenameEnumValue(key, enum, old_value, new_value))
+                current.values = [new_value if v == old_value else v for v in current.values]
+        if current.values == enum.values:
+            continue
+        kept_old = [v for v in current.values if v in enum.values]
+        kept_new = [v for v in enum.values if v in current.values]
+        if kept_old != kept_new or len(kept_old) != len(current.values):
+            columns = tuple((t.name, c.name) for t in new.tables.values()
+                            if t.name in before.tables for c in t.columns.values()
+                            if uses_enum(c, enum) and c.name in before.tables[t.name].columns
+                            and uses_enum(before.tables[t.name].columns[c.name], enum))
+            ops.append(o.RebuildEnum(key, copy.deepcopy(current), enum, columns))
+        else:
+            for value, following in merged_values(current.values, enum.values):
+                ops.append(o.AddEnumValue(key, enum, value, following))
+        current.values = list(enum.values)
+    return [o.DropEnum(key, enum) for key, enum in before.enums.items() if key not in new.enums]
 
 
 def _renames_apply(old: Snapshot, new: Snapshot, renames: Renames) -> bool:

@@ -67,6 +67,7 @@ def _sort_key(error: SchemaError) -> tuple:
 
 
 KINDS = {"indexes": "index", "checks": "check", "foreign_keys": "foreign key"}
+TOP_KINDS = {"enums": "enum", "types": "type"}
 
 
 def path_context(path: tuple) -> dict[str, str]:
@@ -84,6 +85,10 @@ def path_context(path: tuple) -> dict[str, str]:
             rest = rest[2:]
         if rest:
             ctx["field"] = ".".join(str(p) for p in rest)
+    elif len(path) >= 2 and path[0] in TOP_KINDS:  # enums: / types: entries
+        ctx["kind"], ctx["item"] = TOP_KINDS[path[0]], str(path[1])
+        if path[2:]:
+            ctx["field"] = ".".join(str(p) for p in path[2:])
     elif path:
         ctx["field"] = ".".join(str(p) for p in path)
     return ctx

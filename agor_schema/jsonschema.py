@@ -40,6 +40,11 @@ def dsl_json_schema() -> dict:
     table["checks"]["additionalProperties"] = {
         "anyOf": [{"type": "string"}, {"$ref": "#/$defs/CheckSpec"}]
     }
+    schema["properties"]["enums"]["additionalProperties"] = {
+        "anyOf": [{"$ref": "#/$defs/EnumSpec"},
+                  {"type": "array", "items": defs["EnumSpec"]["properties"]["values"]["items"],
+                   "description": "Shorthand: the values."}]
+    }
     index = defs["IndexSpec"]["properties"]
     index["where"] = {"anyOf": [{"type": "string"}, PER_DIALECT, {"type": "null"}]}
     index["expressions"]["items"] = {"anyOf": [{"type": "string"}, PER_DIALECT]}

@@ -17,6 +17,9 @@ WARNING = "warning"
 _QUOTED = re.compile(r"'((?:[^']|'')*)'")
 _TEXT_WIDTH = re.compile(r"^(?:varchar|text)\((\d+)\)$")
 _NARROWER = {("bigint", "integer"), ("double precision", "real"), ("text", "varchar")}
+# integer widths, serial types counted as their integer type
+_INTEGER_RANK = {"smallint": 1, "smallserial": 1, "integer": 2, "serial": 2, "bigint": 3,
+                 "bigserial": 3}
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,14 @@ def _generic(op: o.Op, plan: Plan) -> list[tuple[str, str, str | None]]:
         return [(DESTRUCTIVE, f"drops column '{op.column.name}' and its values", op.column.name)]
     if isinstance(op, o.AlterColumn):
         return _alter_findings(op, plan)
+    if isinstance(op, o.RebuildEnum):
+        columns = ", ".join(f"{t}.{c}" for t, c in op.columns) or "no column"
+        if op.removed:
+            return [(DESTRUCTIVE, f"removes value(s) {', '.join(op.removed)} of enum "
+                     f"'{op.new.name}': the type is rebuilt and {columns} converted; rows holding "
+                     "a removed value make the migration fail (update them first)", None)]
+        return [(WARNING, f"reorders the values of enum '{op.new.name}': the type is rebuilt and "
+                 f"{columns} rewritten under an ACCESS EXCLUSIVE lock", None)]
     if isinstance(op, o.AddColumn) and op.column.not_null and op.column.default is None \
             and op.column.identity is None:
         return [(WARNING, f"adds NOT NULL column '{op.column.name}' without a default: fails "
@@ -98,6 +109,8 @@ def _narrows(old: str, new: str) -> bool:
     old_base, new_base = old.split("(")[0], new.split("(")[0]
     if (old_base, new_base) in _NARROWER:
         return True
+    if old_base in _INTEGER_RANK and new_base in _INTEGER_RANK:
+        return _INTEGER_RANK[new_base] < _INTEGER_RANK[old_base]
     old_width, new_width = _TEXT_WIDTH.match(old), _TEXT_WIDTH.match(new)
     if old_width and new_width:
         return int(new_width.group(1)) < int(old_width.group(1))

@@ -75,10 +75,11 @@ def update_manifest(cfg: Config, result, manifest: Manifest | None = None) -> li
         migration = out.migration
         if migration is None:
             continue
-        for path in migration.paths(out.folder_state.folder):
-            is_sql = path.suffix == ".sql"
-            manifest.files[_rel(cfg, path)] = CUSTOM if migration.custom and is_sql \
-                else file_digest(path)
+        for files in [*(f for _state, f in getattr(out, "earlier", [])), migration]:
+            for path in files.paths(out.folder_state.folder):
+                is_sql = path.suffix == ".sql"
+                manifest.files[_rel(cfg, path)] = CUSTOM if files.custom and is_sql \
+                    else file_digest(path)
         manifest.files[_rel(cfg, out.folder_state.folder / "meta" / "_journal.json")] = \
             file_digest(out.folder_state.folder / "meta" / "_journal.json")
     path = manifest_path(cfg)

@@ -35,6 +35,14 @@ class FolderState:
     def last_id(self) -> str:
         return (self.last_snapshot or {}).get("id", ORIGIN_ID)
 
+    def followed_by(self, files: MigrationFiles) -> FolderState:
+        """The folder as it will be once `files` are written (for a second new migration)."""
+        journal = Journal(dialect=self.journal.dialect, version=self.journal.version,
+                          entries=[*self.journal.entries, files.entry])
+        snapshots = [p for p in files.paths(self.folder) if p.suffix == ".json"]
+        return FolderState(self.folder, journal, json.loads(files.snapshot),
+                           [*self.snapshot_files, *snapshots])
+
 
 @dataclass
 class MigrationFiles:
@@ -109,6 +117,12 @@ def slug_for(operations: list[o.Op], name: str | None = None) -> str:
         o.AddUnique: lambda op: f"add_unique_{op.unique.name}",
         o.DropUnique: lambda op: f"drop_unique_{op.unique.name}",
         o.AddPrimaryKey: lambda op: f"add_pk_{op.table}",
+        o.CreateEnum: lambda op: f"create_enum_{op.enum.name}",
+        o.DropEnum: lambda op: f"drop_enum_{op.enum.name}",
+        o.RenameEnum: lambda op: f"rename_enum_{op.old.name}_to_{op.new.name}",
+        o.AddEnumValue: lambda op: f"add_{op.enum.name}_{op.value}",
+        o.RenameEnumValue: lambda op: f"rename_{op.enum.name}_{op.old}_to_{op.new}",
+        o.RebuildEnum: lambda op: f"rebuild_enum_{op.new.name}",
         o.DropPrimaryKey: lambda op: f"drop_pk_{op.table}",
     }
     make = words.get(type(first), lambda op: f"{op.kind}_{op.table}")

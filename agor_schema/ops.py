@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agor_schema.snapshot import Check, Column, ForeignKey, Index, PrimaryKey, Table, Unique
+from agor_schema.snapshot import Check, Column, Enum, ForeignKey, Index, PrimaryKey, Table, Unique
 
 
 @dataclass(frozen=True)
@@ -123,3 +123,53 @@ class AddPrimaryKey(Op):
 @dataclass(frozen=True)
 class DropPrimaryKey(Op):
     pk: PrimaryKey
+
+
+# ---------------------------------------------------------------- enum types (PostgreSQL)
+# `table` holds the enum's key ("<schema>.<name>"): enum operations touch no table.
+
+
+@dataclass(frozen=True)
+class CreateEnum(Op):
+    enum: Enum
+
+
+@dataclass(frozen=True)
+class DropEnum(Op):
+    enum: Enum
+
+
+@dataclass(frozen=True)
+class RenameEnum(Op):
+    """ALTER TYPE ... RENAME TO (same schema) or SET SCHEMA (schema changed)."""
+
+    old: Enum
+    new: Enum
+
+
+@dataclass(frozen=True)
+class AddEnumValue(Op):
+    enum: Enum
+    value: str
+    before: str | None = None  # the existing value it goes before; None = at the end
+
+
+@dataclass(frozen=True)
+class RenameEnumValue(Op):
+    enum: Enum
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class RebuildEnum(Op):
+    """Values removed or reordered: a new type, every column converted, the old type dropped.
+    `columns` are the (table, column) pairs that use the type before and after."""
+
+    old: Enum
+    new: Enum
+    columns: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def removed(self) -> list[str]:
+        return [v for v in self.old.values if v not in self.new.values]

@@ -32,6 +32,9 @@ class Column:
     identity: dict | None = None  # PostgreSQL identity column settings
     generated: dict | None = None  # {"as": sql, "type": "stored"|"virtual"}
     type_schema: str | None = None  # PostgreSQL: schema of an enum (or other user) type
+    # extension providing a declared type (not in snapshots: CREATE EXTENSION IF NOT EXISTS
+    # goes with each migration that adds a column of the type)
+    extension: str | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -112,6 +115,19 @@ class Table:
 
 
 @dataclass
+class Enum:
+    """A PostgreSQL enum type (snapshot `enums`, keyed "<schema>.<name>")."""
+
+    name: str
+    schema: str
+    values: list[str]
+
+    @property
+    def key(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+@dataclass
 class Snapshot:
     """One dialect's whole schema state, as in `meta/NNNN_snapshot.json`."""
 
@@ -119,7 +135,8 @@ class Snapshot:
     tables: dict[str, Table] = field(default_factory=dict)
     id: str = ORIGIN_ID
     prev_id: str = ""
-    extra: dict = field(default_factory=dict)  # enums, views, sequences, ... kept verbatim
+    extra: dict = field(default_factory=dict)  # views, sequences, ... kept verbatim
+    enums: dict[str, Enum] = field(default_factory=dict)  # "<schema>.<name>" -> Enum
     renames: dict = field(default_factory=dict)  # SQLite `_meta`: {"tables": {}, "columns": {}}
     absent: tuple[str, ...] = ()  # top-level keys the source document left out
 

@@ -108,6 +108,16 @@ def ts_key(name: str) -> str:
     return name if _IDENTIFIER.match(name) else ts_string(name)
 
 
+def enum_const(name: str) -> str:
+    """The TypeScript constant of a declared enum: `status` -> `statusEnum`."""
+    return re.sub(r"\W", "_", name) + "Enum"
+
+
+def custom_const(name: str) -> str:
+    """The TypeScript constant of a declared custom type: `embedding` -> `embeddingType`."""
+    return re.sub(r"\W", "_", name) + "Type"
+
+
 def table_const(name: str) -> str:
     """The `export const` of a table: unique in the module, never a reserved or imported
     name (see `_table_consts`)."""
@@ -152,7 +162,8 @@ def _typescript_schema(spec: SchemaSpec, snapshot: Snapshot, dialect, source: st
     tables = [_table_context(spec, snapshot.tables[name], dialect) for name in snapshot.tables]
     builders = " ".join(c["builder"] for t in tables for c in t["columns"]) + " " + \
         " ".join(e for t in tables for e in t["extras"])
-    preamble = dialect.ts_preamble(builders)
+    declarations = dialect.ts_declarations(spec, snapshot)
+    preamble = "".join(line + "\n" for line in declarations) + dialect.ts_preamble(builders)
     used = builders + " " + preamble
     called = set(re.findall(r"\b([A-Za-z_]\w*)[(<]", used))  # one scan, not one per name
     imports = [name for name in dialect.ts_imports() if name in called]

@@ -256,3 +256,34 @@ CREATE TABLE `local_cache` (
 	`expires_at` integer,
 	`hits` integer DEFAULT 1 NOT NULL
 );
+
+-- A label that can be attached to boards, sessions or worktrees.
+
+CREATE TABLE `labels` (
+	`label_id` integer PRIMARY KEY NOT NULL,
+	`name` text NOT NULL,
+	`scope` text DEFAULT 'board' NOT NULL,
+	`colors` text DEFAULT '["gray"]' NOT NULL,
+	`aliases` text DEFAULT '[]' NOT NULL,
+	`owner_ids` text,
+	`weights` text,
+	`position` integer DEFAULT 0 NOT NULL,
+	`meta` text DEFAULT '{}' NOT NULL,
+	`created_at` integer DEFAULT (CAST(ROUND((JULIANDAY('now') - 2440587.5) * 86400000) AS INTEGER)) NOT NULL,
+	`local_day` integer,
+	`touched_at` integer DEFAULT (CAST(ROUND((JULIANDAY('now') - 2440587.5) * 86400000) AS INTEGER)),
+	CONSTRAINT "labels_scope_enum" CHECK("scope" IN ('board', 'session', 'worktree'))
+);
+
+CREATE UNIQUE INDEX `labels_name_unique` ON `labels` (`name`);
+
+CREATE INDEX `labels_scope_idx` ON `labels` (`scope`);
+
+-- Every change to a label, numbered by the database.
+
+CREATE TABLE `label_events` (
+	`event_id` integer PRIMARY KEY NOT NULL,
+	`label_id` integer NOT NULL,
+	`happened_at` integer DEFAULT (CAST(ROUND((JULIANDAY('now') - 2440587.5) * 86400000) AS INTEGER)) NOT NULL,
+	FOREIGN KEY (`label_id`) REFERENCES `labels`(`label_id`) ON UPDATE no action ON DELETE cascade
+);

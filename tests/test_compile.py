@@ -197,14 +197,27 @@ def test_example_schema_uses_every_dsl_feature():
     indexes = [ix for t in tables.values() for ix in (t.get("indexes") or {}).values()]
     index_maps = [ix for ix in indexes if isinstance(ix, dict)]
     checks = [ch for t in tables.values() for ch in (t.get("checks") or {}).values()]
-    type_names = {parse_type(s if isinstance(s, str) else s["type"]).name for _, _, s in cols}
+    declared = frozenset(t for p in SCHEMA_FILES
+                         for t in (yaml.safe_load(p.read_text(encoding="utf-8")) or {}).get(
+                             "types") or {})
+    parsed = [parse_type(s if isinstance(s, str) else s["type"], declared) for _, _, s in cols]
+    type_names = {lt.name for lt in parsed} | {lt.element.name for lt in parsed if lt.element}
+    timestamps = {(lt.precision is not None, lt.with_tz) for lt in parsed
+                  if lt.name == "timestamp"}
     json_defaults = [s["default"] for _, _, s in mappings
                      if "default" in s and parse_type(s["type"]).name == "json"]
     top_level_enum_check = any(
         (yaml.safe_load(p.read_text(encoding="utf-8")) or {}).get("enum_check") for p in SCHEMA_FILES)
 
     features = {
-        "every logical type": type_names == set(LOGICAL_TYPES),
+        "every logical type": set(LOGICAL_TYPES) <= type_names,
+        "enum type column": "enum" in type_names,
+        "array column": "array" in type_names,
+        "multi-dimensional array": any(lt.dims > 1 for lt in parsed),
+        "array of an enum": any(lt.element and lt.element.name == "enum" for lt in parsed),
+        "declared custom type": "custom" in type_names,
+        "timestamp precision and without time zone": timestamps >= {
+            (False, True), (True, True), (False, False), (True, False)},
         "shorthand column": any(isinstance(s, str) for _, _, s in cols),
         "shorthand index": any(isinstance(ix, list) for ix in indexes),
         "composite primary key": any(isinstance(t.get("primary_key"), list) for t in tables.values()),

@@ -25,6 +25,7 @@ class Dialect:
     """The DDL half of a dialect; subclasses also inherit the runtime half."""
 
     name: str = ""
+    has_extensions = False  # CREATE EXTENSION for the `extension:` of a declared type
     sqlglot_dialect: str = ""
     snapshot_version: str = ""
     journal_dialect: str = ""
@@ -47,6 +48,22 @@ class Dialect:
 
     # ---- types and values (spec -> snapshot)
     def column_type(self, lt: LogicalType) -> str:
+        raise NotImplementedError
+
+    def column_type_problem(self, lt: LogicalType, primary_key: bool) -> str | None:
+        """Why this dialect cannot hold a column of type `lt` (None when it can)."""
+        return None
+
+    def enum_type(self, name: str, schema: str | None) -> tuple[str, str | None]:
+        """(snapshot type, typeSchema) of a column of a declared enum."""
+        raise NotImplementedError
+
+    def custom_type(self, sql: str) -> str:
+        """Snapshot type of a declared custom type (its SQL, verbatim)."""
+        return sql.strip()
+
+    def array_default(self, value: list, element: LogicalType) -> str:
+        """An array column's default (a YAML list) as this dialect stores it."""
         raise NotImplementedError
 
     def now_default(self) -> Any:

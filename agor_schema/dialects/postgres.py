@@ -21,6 +21,7 @@ from agor_schema.dialects.postgres_introspect import PostgresIntrospection
 from agor_schema.dialects.postgres_runtime import PostgresRuntime
 from agor_schema.snapshot import (
     Column,
+    Enum,
     ForeignKey,
     Index,
     IndexColumn,
@@ -34,18 +35,25 @@ from agor_schema.spec.types import LogicalType
 
 TYPES = {
     "text": "text",
+    "smallint": "smallint",
     "integer": "integer",
     "bigint": "bigint",
+    "serial": "serial",
+    "smallserial": "smallserial",
+    "bigserial": "bigserial",
     "real": "real",
     "double": "double precision",
     "boolean": "boolean",
     "timestamp": "timestamp with time zone",
     "date": "date",
     "json": "jsonb",
+    "json_text": "json",
     "uuid": "uuid",
     "bytes": "bytea",
 }
-MAX_VALUES = {"integer": "2147483647", "bigint": "9223372036854775807"}
+MAX_VALUES = {"smallint": "32767", "integer": "2147483647", "bigint": "9223372036854775807"}
+# the integer type behind each serial type (what ALTER ... SET DATA TYPE and sequences use)
+SERIAL_BASE = {"smallserial": "smallint", "serial": "integer", "bigserial": "bigint"}
 # keys older drizzle-kit versions leave out: kept out again when such a snapshot is written back
 TOP_OPTIONAL = ("enums", "schemas", "sequences", "roles", "policies", "views", "_meta")
 TABLE_OPTIONAL = ("compositePrimaryKeys", "uniqueConstraints", "policies", "checkConstraints",
@@ -56,6 +64,7 @@ EMPTY_META = {"columns": {}, "schemas": {}, "tables": {}}
 
 class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
     name = "postgres"
+    has_extensions = True
     sqlglot_dialect = "postgres"
     snapshot_version = "7"
     journal_dialect = "postgresql"
@@ -70,7 +79,20 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
                 return "numeric"
             return f"numeric({lt.precision})" if lt.scale is None else \
                 f"numeric({lt.precision}, {lt.scale})"
+        if lt.name == "timestamp":  # as drizzle writes it: timestamp (3) with time zone
+            precision = f" ({lt.precision})" if lt.precision is not None else ""
+            return f"timestamp{precision}{' with time zone' if lt.with_tz else ''}"
         return TYPES[lt.name]
+
+    def enum_type(self, name: str, schema: str | None) -> tuple[str, str | None]:
+        return name, schema or "public"
+
+    def array_type(self, element_type: str, dims: int) -> str:
+        return element_type + "[]" * dims
+
+    def array_default(self, value: list, element: LogicalType) -> str:
+        """A PostgreSQL array literal: '{"a","b"}', '{1,2}', '{{1,2},{3,4}}'."""
+        return string_literal(_pg_array_text(value))
 
     def now_default(self) -> str:
         return "now()"
@@ -78,8 +100,8 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
     def timestamp_default(self, epoch_ms: int, iso: str) -> str:
         return string_literal(iso)
 
-    def json_default(self, value: Any) -> str:
-        return f"{string_literal(compact_json(value))}::jsonb"
+    def json_default(self, value: Any, text: bool = False) -> str:
+        return f"{string_literal(compact_json(value))}::{'json' if text else 'jsonb'}"
 
     def rewrite_expression(self, tree, column_types: Mapping[str, LogicalType]):
         """A timestamp literal without a UTC offset means UTC, as in SQLite's epoch ms (the
@@ -143,7 +165,8 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
                 f"{t.schema or 'public'}.{t.name}": self._table_json(t)
                 for t in snapshot.tables.values()
             },
-            "enums": extra.get("enums", {}),
+            "enums": {key: {"name": e.name, "schema": e.schema, "values": list(e.values)}
+                      for key, e in snapshot.enums.items()},
             "schemas": extra.get("schemas", {}),
             "sequences": extra.get("sequences", {}),
             "roles": extra.get("roles", {}),
@@ -227,11 +250,16 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
             constraints_from_json(raw, table)
             tables[table_key(name, table.schema)] = table
         extra = {k: document.get(k) or {} for k in
-                 ("enums", "schemas", "sequences", "roles", "policies", "views")}
+                 ("schemas", "sequences", "roles", "policies", "views")}
         if document.get("_meta") and document["_meta"] != EMPTY_META:
             extra["_meta"] = document["_meta"]
+        enums = {}
+        for key, raw in (document.get("enums") or {}).items():
+            enum = Enum(raw.get("name", key.split(".")[-1]), raw.get("schema") or "public",
+                        [str(v) for v in raw.get("values") or []])
+            enums[enum.key] = enum
         return Snapshot(dialect="postgres", tables=tables, id=document.get("id", ""),
-                        prev_id=document.get("prevId", ""), extra=extra,
+                        prev_id=document.get("prevId", ""), extra=extra, enums=enums,
                         absent=absent_keys(document, TOP_OPTIONAL))
 
     # ------------------------------------------------------------------ TypeScript
@@ -239,8 +267,9 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
     ts_table_fn = "pgTable"
 
     def ts_imports(self) -> list[str]:
-        return ["text", "varchar", "integer", "bigint", "real", "doublePrecision", "numeric",
-                "boolean", "timestamp", "date", "jsonb", "uuid", "customType", "index",
+        return ["text", "varchar", "smallint", "integer", "bigint", "serial", "smallserial",
+                "bigserial", "real", "doublePrecision", "numeric", "boolean", "timestamp", "date",
+                "jsonb", "json", "uuid", "customType", "pgEnum", "pgSchema", "index",
                 "uniqueIndex", "primaryKey", "foreignKey", "unique", "check"]
 
     def ts_preamble(self, builders: str) -> str:
@@ -254,28 +283,10 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
         from agor_schema.typescript import ts_string
 
         name = ts_string(column.name)
-        if lt.name == "numeric" and lt.precision is not None:
-            scale = f", scale: {lt.scale}" if lt.scale is not None else ""
-            numeric = f"numeric({name}, {{ precision: {lt.precision}{scale} }})"
-        else:
-            numeric = f"numeric({name})"
-        builder = {
-            "varchar": f"varchar({name}, {{ length: {lt.length} }})",
-            "integer": f"integer({name})",
-            "bigint": f"bigint({name}, {{ mode: 'number' }})",
-            "real": f"real({name})",
-            "double": f"doublePrecision({name})",
-            "numeric": numeric,
-            "boolean": f"boolean({name})",
-            "timestamp": f"timestamp({name}, {{ withTimezone: true, mode: 'date' }})",
-            "date": f"date({name}, {{ mode: 'string' }})",
-            "json": f"jsonb({name})",
-            "uuid": f"uuid({name})",
-            "bytes": f"bytea({name})",
-        }.get(lt.name, f"text({name})")
+        builder = self._ts_builder(name, lt)
         if column.primary_key:
             builder += ".primaryKey()"
-        elif column.not_null:
+        elif column.not_null and not lt.is_serial:  # serial builders are NOT NULL already
             builder += ".notNull()"
         if column.identity:
             # drizzle fills the same defaults we write (name <table>_<column>_seq, 1..max);
@@ -285,6 +296,62 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
         if column.default == "now()":
             return builder + ".defaultNow()"
         return builder + ts_default(column.default)
+
+    def _ts_builder(self, name: str, lt: LogicalType) -> str:
+        from agor_schema.typescript import custom_const, enum_const
+
+        if lt.name == "array" and lt.element is not None:
+            return self._ts_builder(name, lt.element) + ".array()" * lt.dims
+        if lt.name == "enum":
+            return f"{enum_const(lt.ref or '')}({name})"
+        if lt.name == "custom":
+            return f"{custom_const(lt.ref or '')}({name})"
+        if lt.name == "numeric" and lt.precision is not None:
+            scale = f", scale: {lt.scale}" if lt.scale is not None else ""
+            numeric = f"numeric({name}, {{ precision: {lt.precision}{scale} }})"
+        else:
+            numeric = f"numeric({name})"
+        precision = f", precision: {lt.precision}" if lt.precision is not None else ""
+        return {
+            "varchar": f"varchar({name}, {{ length: {lt.length} }})",
+            "smallint": f"smallint({name})",
+            "integer": f"integer({name})",
+            "bigint": f"bigint({name}, {{ mode: 'number' }})",
+            "serial": f"serial({name})",
+            "smallserial": f"smallserial({name})",
+            "bigserial": f"bigserial({name}, {{ mode: 'number' }})",
+            "real": f"real({name})",
+            "double": f"doublePrecision({name})",
+            "numeric": numeric,
+            "boolean": f"boolean({name})",
+            "timestamp": f"timestamp({name}, {{ withTimezone: "
+                         f"{'true' if lt.with_tz else 'false'}, mode: 'date'{precision} }})",
+            "date": f"date({name}, {{ mode: 'string' }})",
+            "json": f"jsonb({name})",
+            "json_text": f"json({name})",
+            "uuid": f"uuid({name})",
+            "bytes": f"bytea({name})",
+        }.get(lt.name, f"text({name})")
+
+    def ts_declarations(self, spec: Any, snapshot: Snapshot) -> list[str]:
+        """pgEnum / customType constants the column builders use."""
+        from agor_schema.typescript import custom_const, enum_const, ts_string
+
+        out = []
+        schemas = sorted({e.schema for e in snapshot.enums.values() if e.schema != "public"})
+        for schema in schemas:
+            out.append(f"const {schema_const(schema)} = pgSchema({ts_string(schema)});")
+        for name, enum in spec.enums.items():
+            values = ", ".join(ts_string(v) for v in enum.labels)
+            schema = enum.schema_ or "public"
+            fn = "pgEnum" if schema == "public" else f"{schema_const(schema)}.enum"
+            out.append(f"export const {enum_const(name)} = {fn}({ts_string(name)}, [{values}]);")
+        for name, custom in spec.types.items():
+            sql = custom.for_dialect(self.name)
+            if sql is not None:
+                out.append(f"export const {custom_const(name)} = customType<{{ data: unknown }}>"
+                           f"({{ dataType() {{ return {ts_string(sql.strip())}; }} }});")
+        return out
 
     def ts_table_extras(self, table: Table, inline_fks: set[str], column_uniques: set[str]):
         from agor_schema.typescript import common_extras
@@ -305,8 +372,18 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
             f'START WITH {identity.get("startWith", "1")} CACHE {identity.get("cache", "1")}{cycle})'
         )
 
+    def type_sql(self, c: Column) -> str:
+        """The column's type in DDL: an enum is quoted (and schema-qualified outside public),
+        every other type is written as the snapshot holds it."""
+        if c.type_schema is None:
+            return c.type
+        base = c.type.split("[", 1)[0]
+        dims = c.type[len(base):]
+        schema = f"{self.quote(c.type_schema)}." if c.type_schema != "public" else ""
+        return f"{schema}{self.quote(base)}{dims}"
+
     def _column_sql(self, c: Column) -> str:
-        parts = [f"{self.quote(c.name)} {c.type}"]
+        parts = [f"{self.quote(c.name)} {self.type_sql(c)}"]
         if c.primary_key:
             parts.append("PRIMARY KEY")
         if c.default is not None:
@@ -371,6 +448,7 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
         out: list[str] = []
         of = lambda *kinds: [op for op in operations if isinstance(op, kinds)]  # noqa: E731
         created = dependency_order([op.definition for op in of(o.CreateTable)])
+        out += self._enum_sql_first(of)
         out += [self.create_table_sql(t) for t in created]
         out += [f"DROP TABLE {self.table_ref(op.definition)} CASCADE;" for op in of(o.DropTable)]
         for op in of(o.RenameTable):
@@ -384,6 +462,7 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
         for op in of(o.RenameColumn):
             out.append(f"ALTER TABLE {q(op.table)} RENAME COLUMN {q(op.old)} TO {q(op.new)};")
         out += self._rename_identity_sequences(old, of(o.RenameTable), of(o.RenameColumn))
+        out += [s for op in of(o.RebuildEnum) for s in self._rebuild_enum_sql(op, old, new)]
 
         out += [f"ALTER INDEX {q(op.old)} RENAME TO {q(op.new)};" for op in of(o.RenameIndex)]
         # foreign keys go first: they depend on the unique constraint, primary key or unique
@@ -418,6 +497,64 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
                 for op in of(o.DropColumn)]
         out += [f"ALTER TABLE {q(op.table)} ADD CONSTRAINT {q(op.check.name)} CHECK "
                 f"({op.check.value});" for op in of(o.AddCheck)]
+        out += [f"DROP TYPE {self.enum_ref(_old_enum(op.old))};" for op in of(o.RebuildEnum)]
+        out += [f"DROP TYPE {self.enum_ref(op.enum)};" for op in of(o.DropEnum)]
+        return out
+
+    # ------------------------------------------------------------------ enum types
+    def enum_ref(self, enum: Enum) -> str:
+        """"schema"."name": drizzle always qualifies enum types in their own statements."""
+        return f"{self.quote(enum.schema)}.{self.quote(enum.name)}"
+
+    def create_enum_sql(self, enum: Enum) -> str:
+        values = ", ".join(string_literal(v) for v in enum.values)
+        return f"CREATE TYPE {self.enum_ref(enum)} AS ENUM({values});"
+
+    def _enum_sql_first(self, of) -> list[str]:
+        """Schemas, renames, new types and new values: before any table uses them."""
+        out = []
+        schemas = sorted(({op.enum.schema for op in of(o.CreateEnum)}
+                          | {op.new.schema for op in of(o.RenameEnum)}) - {"public"})
+        out += [f"CREATE SCHEMA IF NOT EXISTS {self.quote(schema)};" for schema in schemas]
+        columns = [c for op in of(o.CreateTable) for c in op.definition.columns.values()]
+        columns += [op.column for op in of(o.AddColumn)] + [op.new for op in of(o.AlterColumn)]
+        extensions = sorted({c.extension for c in columns if c.extension})
+        out += [f"CREATE EXTENSION IF NOT EXISTS {self.quote(name)};" for name in extensions]
+        for op in of(o.RenameEnum):
+            current = op.old
+            if op.old.name != op.new.name:
+                out.append(f"ALTER TYPE {self.enum_ref(current)} RENAME TO "
+                           f"{self.quote(op.new.name)};")
+                current = Enum(op.new.name, op.old.schema, [])
+            if op.old.schema != op.new.schema:
+                out.append(f"ALTER TYPE {self.enum_ref(current)} SET SCHEMA "
+                           f"{self.quote(op.new.schema)};")
+        out += [f"ALTER TYPE {self.enum_ref(op.enum)} RENAME VALUE {string_literal(op.old)} TO "
+                f"{string_literal(op.new)};" for op in of(o.RenameEnumValue)]
+        out += [self.create_enum_sql(op.enum) for op in of(o.CreateEnum)]
+        out += [f"ALTER TYPE {self.enum_ref(op.enum)} ADD VALUE {string_literal(op.value)}"
+                + (f" BEFORE {string_literal(op.before)}" if op.before else "") + ";"
+                for op in of(o.AddEnumValue)]
+        return out
+
+    def _rebuild_enum_sql(self, op: o.RebuildEnum, old: Snapshot, new: Snapshot) -> list[str]:
+        """Values removed or reordered: rename the old type away, create the new one, convert
+        every column through text (a row holding a removed value fails the migration), drop
+        the old type at the end of the migration."""
+        q = self.quote
+        out = [f"ALTER TYPE {self.enum_ref(op.old)} RENAME TO {q(_old_enum(op.old).name)};",
+               self.create_enum_sql(op.new)]
+        for table_name, column_name in op.columns:
+            before = old.tables[table_name].columns[column_name]
+            after = new.tables[table_name].columns[column_name]
+            head = f"ALTER TABLE {q(table_name)} ALTER COLUMN {q(column_name)}"
+            if before.default is not None:
+                out.append(f"{head} DROP DEFAULT;")
+            dims = "[]" * after.type.count("[")
+            out.append(f"{head} SET DATA TYPE {self.type_sql(after)} USING "
+                       f"{q(column_name)}::text{dims}::{self.type_sql(after)};")
+            if after.default is not None:
+                out.append(f"{head} SET DEFAULT {self.default_sql(after.default)};")
         return out
 
     def _rename_identity_sequences(self, before: Snapshot, table_renames: list,
@@ -431,13 +568,16 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
             table = before.tables.get(name)
             for column in (table.columns.values() if table else []):
                 identity = column.identity
-                if not identity or identity.get("name") != f"{name}_{column.name}_seq":
+                # serial columns own a sequence named the same way
+                sequence = identity.get("name") if identity else \
+                    _serial_sequence(name, column.name) if column.type in SERIAL_BASE else None
+                if sequence != f"{name}_{column.name}_seq":
                     continue
                 old_name = (f"{old_tables.get(name, name)}_"
                             f"{old_columns.get((name, column.name), column.name)}_seq")
-                if old_name != identity["name"]:
+                if old_name != sequence:
                     out.append(f"ALTER SEQUENCE {self.quote(old_name)} RENAME TO "
-                               f"{self.quote(identity['name'])};")
+                               f"{self.quote(sequence)};")
         return out
 
     def _alter_column_sql(self, op: o.AlterColumn, *, dropping: bool) -> list[str]:
@@ -454,10 +594,13 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
                 out.append(f"{head} DROP IDENTITY;")
             if old.default is not None and ("type" in changed or new.default is None):
                 out.append(f"{head} DROP DEFAULT;")
+            if old.type in SERIAL_BASE and new.type not in SERIAL_BASE:
+                out.append(f"{head} DROP DEFAULT;")
+                out.append(f"DROP SEQUENCE {q(_serial_sequence(op.table, new.name))};")
             return out
         out = []
         if "type" in changed:
-            out.append(f'{head} SET DATA TYPE {new.type} USING {q(new.name)}::{new.type};')
+            out.extend(self._retype_sql(op, head))
         if new.default is not None and (new.default != old.default or "type" in changed):
             out.append(f"{head} SET DEFAULT {self.default_sql(new.default)};")
         if new.not_null and not old.not_null:
@@ -478,6 +621,35 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
                        f"FROM {q(op.table)};")
         return out
 
+
+    def _retype_sql(self, op: o.AlterColumn, head: str) -> list[str]:
+        """SET DATA TYPE with a USING that keeps every value: enums via text, a time-zone
+        change read as UTC, serial types as their integer type plus their sequence."""
+        q = self.quote
+        old, new = op.old, op.new
+        target = SERIAL_BASE.get(new.type) or self.type_sql(new)
+        column = q(new.name)
+        if _zone(old.type) is not None and _zone(new.type) is not None \
+                and _zone(old.type) != _zone(new.type):
+            using = f"{column} AT TIME ZONE 'UTC'"
+        elif old.type_schema or new.type_schema:  # enum <-> text or another enum
+            dims = "[]" * old.type.count("[")
+            using = f"{column}::text{dims}::{target}"
+        else:
+            using = f"{column}::{target}"
+        out = []
+        if SERIAL_BASE.get(old.type, old.type) != target:
+            out.append(f"{head} SET DATA TYPE {target} USING {using};")
+        sequence = q(_serial_sequence(op.table, new.name))
+        if new.type in SERIAL_BASE and old.type in SERIAL_BASE:
+            out.append(f"ALTER SEQUENCE {sequence} AS {target};")
+        elif new.type in SERIAL_BASE:
+            out.append(f"CREATE SEQUENCE {sequence} AS {target} OWNED BY "
+                       f"{q(op.table)}.{column};")
+            out.append(f"SELECT setval({string_literal(sequence)}, COALESCE(MAX({column}), 0) + 1, "
+                       f"false) FROM {q(op.table)};")
+            out.append(f"{head} SET DEFAULT nextval({string_literal(sequence)}::regclass);")
+        return out
 
     def lint(self, operation: o.Op, old: Snapshot, new: Snapshot) -> list[tuple[str, str]]:
         """Operations that rewrite an existing table or hold a long ACCESS EXCLUSIVE lock."""
@@ -540,6 +712,43 @@ def _type_change_rewrites(old: str, new: str) -> bool:
         same_scale = (old_numeric.group(2) or "0") == (new_numeric.group(2) or "0")
         return not (same_scale and int(new_numeric.group(1)) >= int(old_numeric.group(1)))
     return True
+
+
+def _old_enum(enum: Enum) -> Enum:
+    """The name an enum is renamed to while its replacement is built."""
+    return Enum(f"{enum.name}__old", enum.schema, enum.values)
+
+
+def _zone(sql_type: str) -> bool | None:
+    """True/False for a timestamp with/without time zone, None for any other type."""
+    if not sql_type.startswith("timestamp") or "[" in sql_type:
+        return None
+    return sql_type.endswith("with time zone")
+
+
+def _serial_sequence(table: str, column: str) -> str:
+    """The sequence PostgreSQL creates for a serial column (<table>_<column>_seq)."""
+    return f"{table}_{column}_seq"
+
+
+def schema_const(schema: str) -> str:
+    """TypeScript constant of a pgSchema (enums outside public)."""
+    return re.sub(r"\W", "_", schema) + "Schema"
+
+
+def _pg_array_text(value: list) -> str:
+    """The text of a PostgreSQL array value; strings double-quoted with \\ and " escaped."""
+    items = []
+    for item in value:
+        if isinstance(item, list):
+            items.append(_pg_array_text(item))
+        elif isinstance(item, bool):
+            items.append("true" if item else "false")
+        elif isinstance(item, (int, float)):
+            items.append(str(item))
+        else:
+            items.append('"' + str(item).replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "{" + ",".join(items) + "}"
 
 
 def _index_column_json(c: IndexColumn) -> dict:

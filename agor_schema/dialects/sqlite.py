@@ -43,8 +43,12 @@ UUID_V4_SQL = (
 )
 TYPES = {
     "text": "text",
+    "smallint": "integer",
     "integer": "integer",
     "bigint": "integer",
+    "serial": "integer",
+    "smallserial": "integer",
+    "bigserial": "integer",
     "real": "real",
     "double": "real",
     "numeric": "numeric",
@@ -52,6 +56,7 @@ TYPES = {
     "timestamp": "integer",
     "date": "text",
     "json": "text",
+    "json_text": "text",
     "uuid": "text(36)",
     "bytes": "blob",
 }
@@ -74,13 +79,31 @@ class SQLiteDialect(SQLiteIntrospection, SQLiteRuntime, Dialect):
             return f"text({lt.length})"
         return TYPES[lt.name]
 
+    def column_type_problem(self, lt: LogicalType, primary_key: bool) -> str | None:
+        """SQLite has no sequences: a serial column generates values only as the primary key
+        (the rowid)."""
+        if lt.is_serial and not primary_key:
+            return (f"{lt} generates values only as a primary key in SQLite (which has no "
+                    "sequences); make it the primary key, give the column 'only: postgres', "
+                    "or override it: sqlite: {type: integer}")
+        return None
+
+    def enum_type(self, name: str, schema: str | None) -> tuple[str, str | None]:
+        return "text", None
+
+    def array_type(self, element_type: str, dims: int) -> str:
+        return "text"  # the array as JSON text
+
+    def array_default(self, value: list, element: LogicalType) -> str:
+        return string_literal(compact_json(value))
+
     def now_default(self) -> str:
         return f"({NOW_MS_SQL})"
 
     def timestamp_default(self, epoch_ms: int, iso: str) -> int:
         return epoch_ms
 
-    def json_default(self, value: Any) -> str:
+    def json_default(self, value: Any, text: bool = False) -> str:
         return string_literal(compact_json(value))
 
     def wrap_default_expression(self, sql: str) -> str:
@@ -231,36 +254,54 @@ class SQLiteDialect(SQLiteIntrospection, SQLiteRuntime, Dialect):
     ts_table_fn = "sqliteTable"
 
     def ts_imports(self) -> list[str]:
-        return ["text", "integer", "real", "blob", "numeric", "index", "uniqueIndex",
-                "primaryKey", "foreignKey", "unique", "check"]
+        return ["text", "integer", "real", "blob", "numeric", "customType", "index",
+                "uniqueIndex", "primaryKey", "foreignKey", "unique", "check"]
 
     def ts_preamble(self, builders: str) -> str:
         return ""
 
     def ts_column(self, column: Column, lt: LogicalType) -> str:
         """The drizzle sqlite-core builder of a column (mode keeps the app-side type)."""
-        from agor_schema.typescript import ts_string
+        from agor_schema.typescript import custom_const, ts_string
 
         name = ts_string(column.name)
-        builder = {
-            "varchar": f"text({name}, {{ length: {lt.length} }})",
-            "uuid": f"text({name}, {{ length: 36 }})",
-            "integer": f"integer({name})",
-            "bigint": f"integer({name}, {{ mode: 'number' }})",
-            "boolean": f"integer({name}, {{ mode: 'boolean' }})",
-            "timestamp": f"integer({name}, {{ mode: 'timestamp_ms' }})",
-            "real": f"real({name})",
-            "double": f"real({name})",
-            "numeric": f"numeric({name})",
-            "json": f"text({name}, {{ mode: 'json' }})",
-            "bytes": f"blob({name})",
-        }.get(lt.name, f"text({name})")
+        if lt.name == "custom":
+            builder = f"{custom_const(lt.ref or '')}({name})"
+        else:
+            builder = {
+                "varchar": f"text({name}, {{ length: {lt.length} }})",
+                "uuid": f"text({name}, {{ length: 36 }})",
+                "smallint": f"integer({name})",
+                "integer": f"integer({name})",
+                "serial": f"integer({name})",
+                "smallserial": f"integer({name})",
+                "bigint": f"integer({name}, {{ mode: 'number' }})",
+                "bigserial": f"integer({name}, {{ mode: 'number' }})",
+                "boolean": f"integer({name}, {{ mode: 'boolean' }})",
+                "timestamp": f"integer({name}, {{ mode: 'timestamp_ms' }})",
+                "real": f"real({name})",
+                "double": f"real({name})",
+                "numeric": f"numeric({name})",
+                "json": f"text({name}, {{ mode: 'json' }})",
+                "json_text": f"text({name}, {{ mode: 'json' }})",
+                "array": f"text({name}, {{ mode: 'json' }})",
+                "bytes": f"blob({name})",
+            }.get(lt.name, f"text({name})")
         if column.primary_key:
             builder += ".primaryKey({ autoIncrement: true })" if column.autoincrement \
                 else ".primaryKey()"
         elif column.not_null:
             builder += ".notNull()"
         return builder + ts_default(column.default)
+
+    def ts_declarations(self, spec: Any, snapshot: Snapshot) -> list[str]:
+        """customType constants for declared types with a SQLite side."""
+        from agor_schema.typescript import custom_const, ts_string
+
+        return [f"export const {custom_const(name)} = customType<{{ data: unknown }}>"
+                f"({{ dataType() {{ return {ts_string(sql.strip())}; }} }});"
+                for name, custom in spec.types.items()
+                if (sql := custom.for_dialect(self.name)) is not None]
 
     def ts_table_extras(self, table: Table, inline_fks: set[str], column_uniques: set[str]):
         from agor_schema.typescript import common_extras

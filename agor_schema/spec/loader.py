@@ -499,10 +499,13 @@ def _display(path: Path, root: Path | None) -> str:
     return str(path)
 
 
+MERGED_SECTIONS = {"tables": "table", "enums": "enum", "types": "type"}  # merged by name
+
+
 def _merge_file(merged: Document, doc: Document, errors: list[SchemaError]) -> None:
     skipped: set[Path_] = set()  # subtrees of this file not taken into the merge
     for key, value in doc.data.items():
-        if key != "tables":
+        if key not in MERGED_SECTIONS:
             if key in merged.data and merged.data[key] != value:
                 errors.append(
                     SchemaError(
@@ -518,25 +521,28 @@ def _merge_file(merged: Document, doc: Document, errors: list[SchemaError]) -> N
         if not isinstance(value, dict):
             errors.append(
                 SchemaError(
-                    "'tables' must be a mapping of table names", mark=doc.marks[("tables",)]
+                    f"'{key}' must be a mapping of {MERGED_SECTIONS[key]} names",
+                    mark=doc.marks[(key,)]
                 )
             )
-            skipped.add(("tables",))
+            skipped.add((key,))
             continue
-        for table, spec in value.items():
-            if table in merged.data["tables"]:
-                first = merged.key_marks[("tables", table)]
+        section = merged.data.setdefault(key, {})
+        what = MERGED_SECTIONS[key]
+        for item, spec in value.items():
+            if item in section:
+                first = merged.key_marks[(key, item)]
                 errors.append(
                     SchemaError(
-                        f"table '{table}' is defined twice (first at {first}); "
-                        "each table lives in exactly one file",
-                        mark=doc.key_marks[("tables", table)],
-                        table=table,
+                        f"{what} '{item}' is defined twice (first at {first}); "
+                        f"each {what} lives in exactly one file",
+                        mark=doc.key_marks[(key, item)],
+                        **({"table": item} if key == "tables" else {"kind": what, "item": item}),
                     )
                 )
-                skipped.add(("tables", table))
+                skipped.add((key, item))
                 continue
-            merged.data["tables"][table] = spec
+            section[item] = spec
     merged._marks.pending.append((doc, skipped))  # its marks, taken if ever needed
 
 
@@ -544,7 +550,7 @@ def _copy_marks(merged: _Marks, doc: Document, skipped: set[Path_]) -> None:
     """Take the file's marks in one pass, except those of skipped subtrees."""
     for store_from, store_to in ((doc.marks, merged.marks), (doc.key_marks, merged.key_marks)):
         for path, mark in store_from.items():
-            if path[:1] == ("tables",) and len(path) <= 1:
+            if path[:1] and path[0] in MERGED_SECTIONS and len(path) <= 1:
                 store_to.setdefault(path, mark)
             elif path[:2] in skipped or path[:1] in skipped:
                 continue

@@ -27,6 +27,11 @@ def resolve(doc: Document, dialect: str) -> Document:
     out = doc.derive()  # the marks stay unbuilt unless a problem is reported
     errors: list[SchemaError] = []
     data = {k: v for k, v in doc.data.items() if k != "tables"}
+    enums = doc.data.get("enums")
+    if isinstance(enums, dict):  # an enum with `only:` for the other dialect is left out
+        data["enums"] = {name: raw for name, raw in enums.items()
+                         if not isinstance(raw, dict)
+                         or _kept(raw, ("enums", name), dialect, out, errors)}
     tables = doc.data.get("tables")
     if isinstance(tables, dict):
         data["tables"] = _resolve_tables(tables, dialect, out, errors)

@@ -19,6 +19,8 @@ from agor_schema.spec.loader import Document, Path_, written_text
 from agor_schema.spec.models import (
     CheckSpec,
     ColumnSpec,
+    CustomTypeSpec,
+    EnumSpec,
     ForeignKeySpec,
     ForeignKeyTarget,
     IndexSpec,
@@ -26,10 +28,23 @@ from agor_schema.spec.models import (
     TableSpec,
 )
 from agor_schema.spec.resolve import resolve
-from agor_schema.spec.types import VALID_TYPES_TEXT, LogicalType
+from agor_schema.spec.types import (
+    LOGICAL_TYPES,
+    NAME_RE,
+    TYPE_ALIASES,
+    VALID_TYPES_TEXT,
+    LogicalType,
+)
 
-TYPE_FAMILIES = {"varchar": "text", "bigint": "integer", "double": "real"}
+TYPE_FAMILIES = {"varchar": "text", "bigint": "integer", "double": "real", "smallint": "integer",
+                 "serial": "integer", "smallserial": "integer", "bigserial": "integer"}
 PG_IDENTIFIER_MAX = 63
+SMALLINT_RANGE = (-32768, 32767)
+# a verbatim custom type: one type name with optional arguments and array brackets, e.g.
+# citext, vector(1536), geometry(Point, 4326), double precision, tsvector[]
+_VERBATIM_TYPE = re.compile(
+    r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?(?: [A-Za-z_][A-Za-z0-9_]*)*"
+    r"(?:\s*\(\s*[A-Za-z0-9_]+(?:\s*,\s*[A-Za-z0-9_]+)*\s*\))?(?:\s*\[\d*\])*$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -43,8 +58,10 @@ def validate_schema(doc: Document, dialects: tuple[str, ...]) -> dict[str, Schem
         except SchemaErrors as exc:
             errors.extend(exc.errors)
             continue
+        types = resolved.data.get("types") if isinstance(resolved.data, dict) else None
+        context = {"custom_types": frozenset(types) if isinstance(types, dict) else frozenset()}
         try:
-            spec = SchemaSpec.model_validate(resolved.data)
+            spec = SchemaSpec.model_validate(resolved.data, context=context)
         except ValidationError as exc:
             errors.extend(_translate(exc, resolved))
             continue
@@ -69,6 +86,8 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
         key = loc[i]
         step = {
             (SchemaSpec, "tables"): TableSpec,
+            (SchemaSpec, "enums"): EnumSpec,
+            (SchemaSpec, "types"): CustomTypeSpec,
             (TableSpec, "columns"): ColumnSpec,
             (TableSpec, "indexes"): IndexSpec,
             (TableSpec, "checks"): CheckSpec,
@@ -167,6 +186,10 @@ class _Checker:
         self.errors.append(SchemaError(message, mark=self.doc.mark(path, key=key), **ctx))
 
     def run(self) -> list[SchemaError]:
+        for name, enum in self.spec.enums.items():
+            self.check_enum(name, enum)
+        for name, custom in self.spec.types.items():
+            self.check_custom_type(name, custom)
         for name, table in self.spec.tables.items():
             self.check_table(name, table)
         return self.errors
@@ -209,6 +232,92 @@ class _Checker:
         for i, fk in enumerate(table.foreign_keys):
             self.check_foreign_key(name, table, fk, (*path, "foreign_keys", i))
 
+    def check_enum(self, name: str, enum: EnumSpec) -> None:
+        """Names and labels PostgreSQL accepts; renames that still make sense."""
+        path = ("enums", name)
+        ctx = {"kind": "enum", "item": name}
+        self.check_identifier(name, path, **ctx)
+        if enum.schema_ is not None:
+            self.check_identifier(enum.schema_, (*path, "schema"), field="schema", **ctx)
+        if enum.renamed_from and enum.renamed_from in self.spec.enums:
+            self.error(f"renamed_from '{enum.renamed_from}' names an enum that still exists",
+                       (*path, "renamed_from"), field="renamed_from", **ctx)
+        labels = enum.labels
+        raw = (self.doc.data.get("enums") or {}).get(name)
+        values_path = path if isinstance(raw, list) else (*path, "values")
+        for i, label in enumerate(labels):
+            if not label or len(label.encode()) > PG_IDENTIFIER_MAX:
+                self.error(f"enum value {label!r} must have 1 to {PG_IDENTIFIER_MAX} bytes "
+                           "(PostgreSQL's limit for enum labels)", (*values_path, i),
+                           field="values", **ctx)
+            if label in labels[:i]:
+                self.error(f"enum value {label!r} is listed twice", (*values_path, i),
+                           field="values", **ctx)
+        for new, old in enum.value_renames.items():
+            if old in labels:
+                i = labels.index(new)
+                self.error(f"value {new!r} says renamed_from {old!r}, but {old!r} is still a "
+                           "value; drop renamed_from, or drop the old value",
+                           (*values_path, i, "renamed_from"), field="values", **ctx)
+
+    def check_custom_type(self, name: str, custom: CustomTypeSpec) -> None:
+        """A declared type is one name (not a built-in one) with verbatim SQL per dialect."""
+        path = ("types", name)
+        ctx = {"kind": "type", "item": name}
+        builtin = set(LOGICAL_TYPES) | set(TYPE_ALIASES) | {"enum"}
+        if not NAME_RE.match(name) or name.lower() in builtin:
+            self.error(f"type name {name!r} must be a plain name (letters, digits, _) that is not "
+                       f"a built-in type ({', '.join(LOGICAL_TYPES)})", path, key=True, **ctx)
+        if custom.extension is not None:
+            self.check_identifier(custom.extension, (*path, "extension"), field="extension",
+                                  **ctx)
+            if not NAME_RE.match(custom.extension.replace("-", "_")):
+                self.error(f"extension {custom.extension!r} must be an extension name such as "
+                           "citext or vector", (*path, "extension"), field="extension", **ctx)
+        for side in ("sqlite", "postgres"):
+            sql = custom.for_dialect(side)
+            if sql is not None and not _VERBATIM_TYPE.match(sql.strip()):
+                self.error(f"{side} type {sql!r} must be one SQL type name, optionally with "
+                           "arguments, e.g. vector(1536) or citext (no ';', quotes or comments)",
+                           (*path, side), field=side, **ctx)
+
+    def check_column_type(self, table: str, name: str, col: ColumnSpec, path: Path_,
+                          ctx: dict) -> None:
+        """Enum and custom types must be declared for this dialect; serial rules."""
+        from agor_schema.dialects import get_dialect
+
+        lt = col.logical_type
+        base = lt.element if lt.name == "array" and lt.element is not None else lt
+        if base.name == "enum" and base.ref not in self.spec.enums:
+            declared = (self.doc.data.get("enums") or {}) if isinstance(self.doc.data, dict) \
+                else {}
+            if base.ref in declared:
+                hint = (f" in {self.dialect} (it has 'only:' for the other dialect); give this "
+                        "column the same 'only:'")
+            else:
+                names = ", ".join(self.spec.enums) or "none declared"
+                hint = (f";{did_you_mean(base.ref or '', self.spec.enums)} declare it under the "
+                        f"top-level enums: (enums: {names})")
+            self.error(f"enum type '{base.ref}' does not exist{hint}", (*path, "type"),
+                       field="type", **ctx)
+        if base.name == "custom":
+            custom = self.spec.types[base.ref or ""]
+            if custom.for_dialect(self.dialect) is None:
+                self.error(f"type '{base.ref}' has no {self.dialect} side, so this column cannot "
+                           f"exist in {self.dialect}: give the column 'only: "
+                           f"{'postgres' if self.dialect == 'sqlite' else 'sqlite'}', or give "
+                           f"the type a {self.dialect}: SQL type", (*path, "type"),
+                           field="type", **ctx)
+        if base.name == "enum" and col.enum is not None:
+            self.error(f"the values of an enum({base.ref}) column come from enums.{base.ref}; "
+                       "drop 'enum:'", (*path, "enum"), field="enum", **ctx)
+        if lt.is_serial and col.autoincrement:
+            self.error(f"{lt} already generates its values; drop autoincrement",
+                       (*path, "autoincrement"), field="autoincrement", **ctx)
+        problem = get_dialect(self.dialect).column_type_problem(lt, col.primary_key)
+        if problem:
+            self.error(problem, (*path, "type"), field="type", **ctx)
+
     def check_identifier(self, ident: str, path: Path_, **ctx: Any) -> None:
         if len(ident.encode()) > PG_IDENTIFIER_MAX:
             self.error(
@@ -235,6 +344,7 @@ class _Checker:
         ctx = {"table": table, "column": name}
         self.check_identifier(name, path, **ctx)
         lt = col.logical_type
+        self.check_column_type(table, name, col, path, ctx)
         if col.autoincrement and not (col.primary_key and lt.is_integer):
             self.error("autoincrement needs an integer or bigint column with primary_key: true",
                        (*path, "autoincrement"), field="autoincrement", **ctx)
@@ -259,7 +369,7 @@ class _Checker:
                        "use cascade, restrict or no action, or drop not_null",
                        (*path, "on_delete"), field="on_delete", **ctx)
         if col.has_default:
-            problem = default_problem(col.default, lt, col, spec)
+            problem = default_problem(col.default, lt, col, spec, self.spec)
             if problem:
                 self.error(problem, (*path, "default"), field="default", **ctx)
         if col.references:
@@ -385,6 +495,10 @@ class _Checker:
 
 
 def _family(lt: LogicalType) -> str:
+    if lt.name == "array" and lt.element is not None:
+        return f"{_family(lt.element)}{'[]' * lt.dims}"
+    if lt.name in ("enum", "custom"):
+        return f"{lt.name}:{lt.ref}"
     return TYPE_FAMILIES.get(lt.name, lt.name)
 
 
@@ -404,8 +518,21 @@ def _is_key(table: TableSpec, columns: list[str]) -> bool:
     )
 
 
-def default_problem(value: Any, lt: LogicalType, col: ColumnSpec, table: TableSpec) -> str | None:
+def default_problem(value: Any, lt: LogicalType, col: ColumnSpec, table: TableSpec,
+                    schema: SchemaSpec | None = None) -> str | None:
     """Why `value` cannot be the default of a column of type `lt`, or None when it can."""
+    if lt.is_serial:
+        return f"a {lt} column gets its values from a sequence; drop the default"
+    if lt.name == "array" and not (isinstance(value, dict) and set(value) == {"sql"}):
+        return _array_default_problem(value, lt, col, table, schema)
+    if lt.name == "custom" and not (isinstance(value, dict) and set(value) == {"sql"}):
+        return f"a {lt.ref} column's default must be {{sql: ...}} (its type is passed through)"
+    if lt.name == "enum" and not isinstance(value, dict):
+        labels = schema.enums[lt.ref].labels if schema and lt.ref in schema.enums else None
+        if not isinstance(value, str) or (labels is not None and value not in labels):
+            return (f"default {value!r} is not a value of enum {lt.ref}"
+                    + (f": {', '.join(labels)}" if labels else ""))
+        return None
     if isinstance(value, dict):
         if set(value) == {"sql"} and isinstance(value["sql"], str):
             from agor_schema.expr import ExpressionError, columns_read
@@ -421,7 +548,7 @@ def default_problem(value: Any, lt: LogicalType, col: ColumnSpec, table: TableSp
                     "{sql: \"now()\"}"
                 )
             return None
-        if lt.name != "json":
+        if lt.name not in ("json", "json_text"):
             return (
                 "a mapping default must be {sql: \"...\"} or {sqlite: ..., postgres: ...}, "
                 f"got keys {', '.join(map(str, value))}"
@@ -437,6 +564,9 @@ def default_problem(value: Any, lt: LogicalType, col: ColumnSpec, table: TableSp
         isinstance(value, bool) or not isinstance(value, (int, float))
     ):
         return f"a {name} column's default must be a number, got {value!r}"
+    if name == "smallint" and isinstance(value, int) and not (
+            SMALLINT_RANGE[0] <= value <= SMALLINT_RANGE[1]):
+        return f"default {value} does not fit smallint ({SMALLINT_RANGE[0]}..{SMALLINT_RANGE[1]})"
     if name == "numeric" and lt.precision is not None:
         problem = _numeric_fit(value, lt)
         if problem:
@@ -464,6 +594,32 @@ def default_problem(value: Any, lt: LogicalType, col: ColumnSpec, table: TableSp
             return f"a uuid default must be a UUID or {{sql: gen_random_uuid()}}, got {value!r}"
     if name == "bytes":
         return "a bytes column's default must be {sql: ...}"
+    return None
+
+
+def _array_default_problem(value: Any, lt: LogicalType, col: ColumnSpec, table: TableSpec,
+                           schema: SchemaSpec | None) -> str | None:
+    """An array default is a YAML list (of lists, for more dimensions) of element defaults."""
+    element = lt.element
+    assert element is not None
+    if not isinstance(value, list):
+        return f"a {lt} column's default must be a list such as [] or [a, b], got {value!r}"
+    if element.name in ("json", "json_text", "bytes", "custom"):
+        if value:
+            return f"a {lt} column's default must be [] or {{sql: ...}}"
+        return None
+    inner = LogicalType("array", element=element, dims=lt.dims - 1) if lt.dims > 1 else element
+    lengths = {len(item) for item in value if isinstance(item, list)}
+    if lt.dims > 1 and len(lengths) > 1:
+        return f"the inner lists of a {lt} default must all have the same length"
+    for item in value:
+        if item is None or isinstance(item, dict):
+            return f"a {lt} default holds plain values, got {item!r}"
+        if item == "now":
+            return f"'now' cannot be an element of a {lt} default"
+        problem = default_problem(item, inner, col, table, schema)
+        if problem:
+            return f"element {item!r}: {problem}"
     return None
 
 
