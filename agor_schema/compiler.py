@@ -72,10 +72,6 @@ class CompileResult:
             "migrations": {
                 d: out.migration.tag for d, out in self.outputs.items() if out.migration
             },
-            "earlier_migrations": {
-                d: [files.tag for _state, files in out.earlier]
-                for d, out in self.outputs.items() if out.earlier
-            },
             "operations": {
                 d: [op.kind + ":" + op.table for op in out.operations]
                 for d, out in self.outputs.items()

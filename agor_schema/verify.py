@@ -210,6 +210,10 @@ def _explained(cfg: Any) -> set[Key]:
         columns = table.get("columns") or {}
         only_columns = {c for c, spec in columns.items()
                         if isinstance(spec, dict) and spec.get("only")}
+        for c, spec in columns.items():  # SQLite checks what a PostgreSQL enum type enforces
+            kind = spec.get("type") if isinstance(spec, dict) else spec
+            if isinstance(kind, str) and kind.strip().lower().startswith("enum("):
+                keys.add(("check", tname, f"{tname}_{c}_enum"))
         for c in only_columns:
             keys.add(("column", tname, c))
             keys.add(("index", tname, f"{tname}_{c}_unique"))

@@ -79,8 +79,12 @@ def test_verify_text_output_and_env_server(project, pg_url, monkeypatch):
     monkeypatch.setenv("AGORSCHEMA_VERIFY_PG_URL", pg_url)
     result = run(verify_command, "--project", str(project))
     assert result.exit_code == 0, result.output
-    assert "sqlite: replayed 3 migration(s): equals current schema" in result.output
-    assert "postgres: replayed 4 migration(s)" in result.output
+    count = {d: len(json.loads((Path(project) / "drizzle" / d / "meta" / "_journal.json")
+                              .read_text())["entries"]) for d in ("sqlite", "postgres")}
+    assert count["postgres"] > count["sqlite"] >= 3  # a postgres-only check has its own file
+    assert f"sqlite: replayed {count['sqlite']} migration(s): equals current schema" \
+        in result.output
+    assert f"postgres: replayed {count['postgres']} migration(s)" in result.output
     assert "ok: everything holds" in result.output
 
 

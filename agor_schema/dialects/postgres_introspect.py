@@ -24,6 +24,7 @@ from agor_schema.introspect import (
 from agor_schema.snapshot import (
     Check,
     Column,
+    Enum,
     ForeignKey,
     Index,
     IndexColumn,
@@ -43,14 +44,35 @@ WHERE n.nspname = %s AND c.relkind IN ('r', 'p') ORDER BY c.oid
 _COLUMNS = """
 SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
        pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated,
-       pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname)
+       pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname),
+       et.typtype = 'e', et.typname, etn.nspname, t.typcategory = 'A', a.attndims,
+       (SELECT e.extname FROM pg_depend dep JOIN pg_extension e ON e.oid = dep.refobjid
+        WHERE dep.classid = 'pg_type'::regclass AND dep.objid = et.oid AND dep.deptype = 'e'
+        LIMIT 1)
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_type t ON t.oid = a.atttypid
+JOIN pg_type et ON et.oid = CASE WHEN t.typcategory = 'A' THEN t.typelem ELSE t.oid END
+JOIN pg_namespace etn ON etn.oid = et.typnamespace
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attrelid, a.attnum
 """
+# enum types of the schema, and those its columns use from other schemas
+_ENUMS = """
+SELECT n.nspname, t.typname,
+       ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid
+             ORDER BY e.enumsortorder)
+FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE t.typtype = 'e' AND (n.nspname = %s OR t.oid IN (
+    SELECT CASE WHEN at.typcategory = 'A' THEN at.typelem ELSE at.oid END
+    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+    JOIN pg_namespace cn ON cn.oid = c.relnamespace JOIN pg_type at ON at.oid = a.atttypid
+    WHERE cn.nspname = %s AND a.attnum > 0))
+ORDER BY n.nspname, t.typname
+"""
+_SERIAL_TYPES = {"smallint": "smallserial", "integer": "serial", "bigint": "bigserial"}
 _SEQUENCE = """
 SELECT s.relname, p.seqincrement, p.seqstart, p.seqmin, p.seqmax, p.seqcache, p.seqcycle
 FROM pg_sequence p JOIN pg_class s ON s.oid = p.seqrelid WHERE p.seqrelid = %s::regclass
@@ -105,8 +127,11 @@ class PostgresIntrospection:
 
     # ------------------------------------------------------------------ catalog → Snapshot
     def introspect(self, conn: Any, *, schema: str | None = None,
-                   exclude: Iterable[str] = (BOOKKEEPING_TABLE,)) -> Snapshot:
-        """The tables of `schema` (default: the connection's current schema)."""
+                   exclude: Iterable[str] = (BOOKKEEPING_TABLE,),
+                   schema_names: dict[str, str] | None = None) -> Snapshot:
+        """The tables of `schema` (default: the connection's current schema); `schema_names`
+        renames other schemas as they are reported (scratch twins back to their names)."""
+        names = schema_names or {}
         if schema is None:
             schema = conn.execute("SELECT current_schema()").fetchone()[0]
             if schema is None:
@@ -119,12 +144,24 @@ class PostgresIntrospection:
                 continue
             by_oid[oid] = snapshot.tables[name] = Table(
                 name=name, extra={"policies": {}, "isRLSEnabled": False})
-        for oid, cname, ctype, notnull, default, identity, generated, sequence in \
+        for nsp, tname, labels in conn.execute(_ENUMS, (schema, schema)).fetchall():
+            enum = Enum(tname, "public" if nsp == schema else names.get(nsp, nsp), list(labels))
+            snapshot.enums[enum.key] = enum
+        for (oid, cname, ctype, notnull, default, identity, generated, sequence, is_enum,
+             element, element_schema, is_array, dims, extension) in \
                 conn.execute(_COLUMNS, (schema,)).fetchall():
             table = by_oid.get(oid)
             if table is None:
                 continue
-            column = Column(name=cname, type=_type_name(ctype), not_null=bool(notnull))
+            column = Column(name=cname, type=_type_name(ctype), not_null=bool(notnull),
+                            extension=extension)
+            if is_enum:  # as a snapshot holds it: bare name, typeSchema, [] per dimension
+                column.type = element + ("[]" * max(dims, 1) if is_array else "")
+                column.type_schema = "public" if element_schema == schema \
+                    else names.get(element_schema, element_schema)
+            if (not identity and sequence and column.type in _SERIAL_TYPES and default
+                    and default.startswith("nextval(")):
+                column.type, default = _SERIAL_TYPES[column.type], None  # a serial column
             if generated:
                 column.generated = {"as": f"({default})" if default else "?", "type": "stored"}
             elif default is not None:
@@ -204,6 +241,9 @@ class PostgresIntrospection:
         safe = scratch_statements([s.replace("--> statement-breakpoint", "")
                                    for s in statements], "postgres")
         try:
+            # other schemas the DDL creates (enum types outside public) get scratch twins too
+            others = sorted({m for st in statements for m in _CREATED_SCHEMA.findall(st)})
+            twins = {name: f"{scratch}_{i}" for i, name in enumerate(others)}
             with conn.transaction(force_rollback=True):
                 # only the scratch schema is searched for tables (pg_catalog stays implicit),
                 # and a statement stuck on a lock or a slow function is cut short
@@ -211,9 +251,11 @@ class PostgresIntrospection:
                              "SET LOCAL lock_timeout = '5s'")
                 conn.execute(f"CREATE SCHEMA {quoted}")
                 conn.execute(f"SET LOCAL search_path TO {quoted}, public")
+                twin_names = {self.quote(k): self.quote(v) for k, v in twins.items()}
                 for statement in safe:
-                    self._scratch_execute(conn, _retarget(statement, quoted))
-                return self.introspect(conn, schema=scratch)
+                    self._scratch_execute(conn, _retarget(statement, quoted, twin_names))
+                return self.introspect(conn, schema=scratch,
+                                       schema_names={v: k for k, v in twins.items()})
         except psycopg.Error as exc:
             raise IntrospectionError(f"scratch schema failed: {str(exc).splitlines()[0]}") from None
 
@@ -272,10 +314,21 @@ class PostgresIntrospection:
 _PUBLIC = re.compile(r'"public"\.|\bpublic\.(?=["A-Za-z_])')
 
 
-def _retarget(sql: str, quoted_schema: str) -> str:
-    """Point `"public".` / `public.` qualifiers at the scratch schema (outside literals)."""
+_CREATED_SCHEMA = re.compile(r'CREATE SCHEMA IF NOT EXISTS "((?:[^"]|"")+)"')
+
+
+def _retarget(sql: str, quoted_schema: str, twins: dict[str, str] | None = None) -> str:
+    """Point `"public".` / `public.` qualifiers at the scratch schema, and other quoted schema
+    names at their scratch twins (outside literals)."""
     out = []
     for token in re.findall(r"'(?:[^']|'')*'|[^']+|'", sql):
-        out.append(token if token.startswith("'") and len(token) > 1
-                   else _PUBLIC.sub(quoted_schema + ".", token))
+        if token.startswith("'") and len(token) > 1:
+            out.append(token)
+            continue
+        token = _PUBLIC.sub(quoted_schema + ".", token)
+        for name, twin in (twins or {}).items():
+            token = token.replace(name + ".", twin + ".").replace(
+                f"SCHEMA IF NOT EXISTS {name}", f"SCHEMA IF NOT EXISTS {twin}").replace(
+                f"SET SCHEMA {name}", f"SET SCHEMA {twin}")
+        out.append(token)
     return "".join(out)

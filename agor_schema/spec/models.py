@@ -273,14 +273,14 @@ class SchemaSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
+    tables: dict[str, TableSpec] = Field(default_factory=dict)
+    enum_check: bool = Field(False, description="Emit CHECKs for every enum column.")
     enums: dict[str, EnumSpec] = Field(default_factory=dict, description="Enum types: "
                                        "{status: [active, inactive]} or {status: {values: "
                                        "[...], schema: name, renamed_from: old}}.")
     types: dict[str, CustomTypeSpec] = Field(default_factory=dict, description="Custom types, "
                                              "verbatim per dialect: {embedding: {postgres: "
                                              "\"vector(1536)\", sqlite: blob}}.")
-    tables: dict[str, TableSpec] = Field(default_factory=dict)
-    enum_check: bool = Field(False, description="Emit CHECKs for every enum column.")
     json_schema_ref: str | None = Field(None, alias="$schema", description="Editor hint.")
 
     @field_validator("enums", mode="before")

@@ -16,8 +16,8 @@ from functools import lru_cache
 LOGICAL_TYPES: dict[str, str] = {
     "text": "text",
     "varchar": "varchar(n)",
-    "smallint": "smallint",
     "integer": "integer",
+    "smallint": "smallint",
     "bigint": "bigint",
     "serial": "serial",
     "smallserial": "smallserial",
