@@ -171,11 +171,12 @@ def _compile(cfg: Config, *, name: str | None, custom: bool, allow_destructive: 
             step = enum_value_step(previous, plan, dialect)
             if step is not None:  # new enum values first, in a file of their own
                 first = diff(previous, step, hints)
-                files = migration_files(dialect, state, step,
-                                        dialect.render(first.operations, first.before, first.after),
-                                        slug_for(first.operations))
-                out.earlier.append((state, files))
-                state = state.followed_by(files)
+                values_file = migration_files(
+                    dialect, state, step,
+                    dialect.render(first.operations, first.before, first.after),
+                    slug_for(first.operations))
+                out.earlier.append((state, values_file))
+                state = state.followed_by(values_file)
                 out.folder_state = state
                 plan = diff(step, snapshot, hints)
             statements = dialect.render(plan.operations, plan.before, plan.after)
