@@ -29,12 +29,17 @@ from hypothesis import strategies as st
 import agor_schema
 
 TYPES = ["text", "varchar(20)", "integer", "bigint", "real", "double", "boolean", "timestamp",
-         "json"]
-WIDER = {"varchar(20)": "text", "integer": "bigint", "real": "double"}
+         "json", "smallint", "json_text", "timestamp(3)", "timestamp without time zone", "text[]"]
+WIDER = {"varchar(20)": "text", "integer": "bigint", "real": "double", "smallint": "integer",
+         "timestamp(3)": "timestamp"}
+UNORDERED = ("json", "json_text")  # no btree ordering: never unique, never indexed
+NAIVE = "timestamp without time zone"
 DEFAULTS = {
     "text": ["d'x", "", "dflt"], "varchar(20)": ["v", "w'"], "integer": [0, 7, -3],
     "bigint": [9, 0], "real": [0.5, -1.25], "double": [1.25, 2.5], "boolean": [True, False],
     "timestamp": ["now", "2024-01-02T03:04:05Z"], "json": [{"a": 1}, [], {"k": [1, "x"]}],
+    "smallint": [0, 5], "json_text": [{"a": 1}, []], "timestamp(3)": ["now", "2024-01-02T03:04:05Z"],
+    NAIVE: ["now", "2024-01-02T03:04:05Z"], "text[]": [[], ["a", "b'c"]],
 }
 BACKFILLABLE = ("text", "varchar(20)", "integer", "bigint")  # defaults with a fixed value
 
@@ -53,7 +58,8 @@ def _value(draw, lt: str, i: int, unique: bool) -> Any:
     if unique:
         return {"text": f"u{i}", "varchar(20)": f"u{i}", "integer": 100 + i, "bigint": 10**12 + i,
                 "real": i + 0.5, "double": i + 0.25, "timestamp": 1_700_000_000_000 + i,
-                "json": {"i": i}}[lt]
+                "json": {"i": i}, "smallint": 100 + i, "timestamp(3)": 1_700_000_000_000 + i,
+                NAIVE: 1_700_000_000_000 + i, "text[]": [f"u{i}"]}[lt]
     return draw({
         "text": st.sampled_from(["", "a", "it's", "ünï", "x" * 30]),
         "varchar(20)": st.sampled_from(["", "b", "o'k", "abcdefghij"]),
@@ -64,6 +70,11 @@ def _value(draw, lt: str, i: int, unique: bool) -> Any:
         "boolean": st.booleans(),
         "timestamp": st.integers(0, 4_000_000_000_000),
         "json": st.sampled_from([{}, [], {"a": [1, 2]}, {"s": "it's"}, [None, True]]),
+        "smallint": st.integers(-2**15, 2**15 - 1),
+        "json_text": st.sampled_from([{}, [1], {"s": "it's"}]),
+        "timestamp(3)": st.integers(0, 4_000_000_000_000),
+        NAIVE: st.integers(0, 4_000_000_000_000),
+        "text[]": st.sampled_from([[], ["a"], ["b'c", 'd"e', ""]]),
     }[lt])
 
 
@@ -84,11 +95,11 @@ def schema_pairs(draw) -> Pair:
                 spec["not_null"] = True
             if draw(st.integers(0, 2)) == 0:
                 spec["default"] = draw(st.sampled_from(DEFAULTS[lt]))
-            if lt not in ("boolean", "json") and draw(st.integers(0, 4)) == 0:
+            if lt not in ("boolean", *UNORDERED) and draw(st.integers(0, 4)) == 0:
                 spec["unique"] = True
             columns[f"c{c}"] = spec
             types[(name, f"c{c}")] = lt
-            if lt != "json" and draw(st.integers(0, 2)) == 0:
+            if lt not in UNORDERED and draw(st.integers(0, 2)) == 0:
                 indexes[f"{name}_c{c}_idx"] = [f"c{c}"]
         if t > 0 and draw(st.booleans()):  # a column that can reference an earlier table
             target = f"t{draw(st.integers(0, t - 1))}"
@@ -167,7 +178,7 @@ def schema_pairs(draw) -> Pair:
             elif action == "default":
                 if "default" in spec and not spec.get("not_null"):
                     spec.pop("default")
-                elif lt != "json" or "default" not in spec:
+                elif lt not in UNORDERED or "default" not in spec:
                     spec["default"] = draw(st.sampled_from(DEFAULTS[lt]))
             elif action == "widen" and lt in WIDER and not spec.get("unique"):
                 spec["type"] = WIDER[lt]
@@ -205,7 +216,7 @@ def schema_pairs(draw) -> Pair:
                 else:
                     indexes[iname] = [old_to_new[cols[0]]]
         for cname, spec in columns.items():
-            if cname != "id" and spec["type"] != "json" and cname not in mapping \
+            if cname != "id" and spec["type"] not in UNORDERED and cname not in mapping \
                     and draw(st.booleans()):
                 indexes[f"{new_name}_{cname}_new_idx"] = [cname]
         if indexes:
@@ -226,23 +237,28 @@ def schema_pairs(draw) -> Pair:
 def to_db(dialect: str, lt: str, value: Any) -> Any:
     if value is None:
         return None
-    if lt == "json":
+    if lt in ("json", "json_text", "text[]"):
         if dialect == "sqlite":
             return json.dumps(value)
-        from psycopg.types.json import Jsonb
+        if lt == "text[]":
+            return value
+        from psycopg.types.json import Json, Jsonb
 
-        return Jsonb(value)
-    if lt == "timestamp" and dialect == "postgres":
-        return dt.datetime.fromtimestamp(value / 1000, dt.timezone.utc)
+        return Jsonb(value) if lt == "json" else Json(value)
+    if lt.startswith("timestamp") and dialect == "postgres":
+        moment = dt.datetime.fromtimestamp(value / 1000, dt.timezone.utc)
+        return moment.replace(tzinfo=None) if lt == NAIVE else moment
     return value
 
 
 def from_db(lt: str, value: Any) -> Any:
     if value is None:
         return None
-    if lt == "json" and isinstance(value, str):
+    if lt in ("json", "json_text", "text[]") and isinstance(value, str):
         return json.loads(value)
-    if lt == "timestamp" and isinstance(value, dt.datetime):
+    if lt.startswith("timestamp") and isinstance(value, dt.datetime):
+        if value.tzinfo is None:  # without time zone: UTC wall-clock time
+            value = value.replace(tzinfo=dt.timezone.utc)
         return round(value.timestamp() * 1000)
     if lt == "boolean":
         return bool(value)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from catalog import Project
-from migration_cases import Case, run_case
+from migration_cases import Case
 
 import agor_schema
 
