@@ -6,6 +6,7 @@ tmp folder; every test works on that copy, so the repo is never touched.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from pathlib import Path

@@ -238,12 +238,13 @@ class PostgresIntrospection:
         quoted = self.quote(scratch)
         import psycopg
 
-        safe = scratch_statements([s.replace("--> statement-breakpoint", "")
+        # the schemas enum types live in get scratch twins (created here, not by the DDL);
+        # extensions are not created in a scratch: their types must already be installed
+        others = sorted({m for st in statements for m in _CREATED_SCHEMA.findall(st)})
+        twins = {name: f"{scratch}_{i}" for i, name in enumerate(others)}
+        safe = scratch_statements([_SETUP_LINE.sub("", s.replace("--> statement-breakpoint", ""))
                                    for s in statements], "postgres")
         try:
-            # other schemas the DDL creates (enum types outside public) get scratch twins too
-            others = sorted({m for st in statements for m in _CREATED_SCHEMA.findall(st)})
-            twins = {name: f"{scratch}_{i}" for i, name in enumerate(others)}
             with conn.transaction(force_rollback=True):
                 # only the scratch schema is searched for tables (pg_catalog stays implicit),
                 # and a statement stuck on a lock or a slow function is cut short
@@ -251,6 +252,8 @@ class PostgresIntrospection:
                              "SET LOCAL lock_timeout = '5s'")
                 conn.execute(f"CREATE SCHEMA {quoted}")
                 conn.execute(f"SET LOCAL search_path TO {quoted}, public")
+                for twin in twins.values():
+                    conn.execute(f"CREATE SCHEMA {self.quote(twin)}")
                 twin_names = {self.quote(k): self.quote(v) for k, v in twins.items()}
                 for statement in safe:
                     self._scratch_execute(conn, _retarget(statement, quoted, twin_names))
@@ -315,6 +318,9 @@ _PUBLIC = re.compile(r'"public"\.|\bpublic\.(?=["A-Za-z_])')
 
 
 _CREATED_SCHEMA = re.compile(r'CREATE SCHEMA IF NOT EXISTS "((?:[^"]|"")+)"')
+# the setup lines agorschema writes before enum types and declared types
+_SETUP_LINE = re.compile(r'^CREATE (?:SCHEMA|EXTENSION) IF NOT EXISTS "(?:[^"]|"")+";[ \t]*$',
+                         re.M)
 
 
 def _retarget(sql: str, quoted_schema: str, twins: dict[str, str] | None = None) -> str:
