@@ -23,6 +23,9 @@ class Renames:
     indexes: dict[str, str] = field(default_factory=dict)
     enums: dict[str, str] = field(default_factory=dict)  # new enum key -> old enum name
     enum_values: dict[str, dict[str, str]] = field(default_factory=dict)  # key -> {new: old}
+    # (table, column) of an enum(name) column -> {new value: old value}: where a database keeps
+    # the value as text (SQLite), the rows are rewritten
+    column_values: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -58,6 +61,11 @@ def renames_from_spec(spec) -> Renames:
             renames.enums[key] = enum.renamed_from
         if enum.value_renames:
             renames.enum_values[key] = dict(enum.value_renames)
+    for name, table in spec.tables.items():
+        for column_name, column in table.columns.items():
+            lt = column.logical_type
+            if lt.name == "enum" and lt.ref in spec.enums and spec.enums[lt.ref].value_renames:
+                renames.column_values[(name, column_name)] = spec.enums[lt.ref].value_renames
     return renames
 
 
@@ -254,7 +262,32 @@ def _diff_table(old: Table, new: Table, renames: Renames) -> list[o.Op]:
     result.extend(_diff_named(name, old.checks, new.checks, o.AddCheck, o.DropCheck))
     result.extend(_diff_named(name, old.primary_keys, new.primary_keys,
                               o.AddPrimaryKey, o.DropPrimaryKey))
+    result.extend(_recoded_values(old, new, renames))
     return result
+
+
+def _recoded_values(old: Table, new: Table, renames: Renames) -> list[o.Op]:
+    """Enum value renames a text-stored enum column must apply to its rows: seen where its
+    values CHECK (`<table>_<column>_enum`) goes from listing the old value to the new one."""
+    result: list[o.Op] = []
+    for (table, column), values in renames.column_values.items():
+        if table != new.name or column not in new.columns or column not in old.columns:
+            continue
+        before = old.checks.get(f"{table}_{column}_enum")
+        after = new.checks.get(f"{table}_{column}_enum")
+        if before is None or after is None:
+            continue
+        pairs = tuple((old_value, new_value) for new_value, old_value in values.items()
+                      if _quoted(old_value) in before.value and _quoted(new_value) not in
+                      before.value and _quoted(new_value) in after.value
+                      and _quoted(old_value) not in after.value)
+        if pairs:
+            result.append(o.RecodeValues(table, column, pairs))
+    return result
+
+
+def _quoted(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _diff_indexes(old: Table, new: Table, renames: Renames) -> list[o.Op]:

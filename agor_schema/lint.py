@@ -83,7 +83,11 @@ def _generic(op: o.Op, plan: Plan) -> list[tuple[str, str, str | None]]:
         before = plan.before.tables.get(op.table)
         old = before.checks.get(op.check.name) if before else None
         if old is not None:
-            removed = sorted(set(_QUOTED.findall(old.value)) - set(_QUOTED.findall(op.check.value)))
+            renamed = {a.replace("'", "''") for r in plan.operations  # as _QUOTED finds them
+                       if isinstance(r, o.RecodeValues) and r.table == op.table
+                       for a, _b in r.values}
+            removed = sorted(set(_QUOTED.findall(old.value)) - set(_QUOTED.findall(op.check.value))
+                             - renamed)
             if removed:
                 return [(DESTRUCTIVE, f"removes enum value(s) {', '.join(removed)}: rows holding "
                          "them make the migration fail", None)]

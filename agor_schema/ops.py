@@ -125,6 +125,14 @@ class DropPrimaryKey(Op):
     pk: PrimaryKey
 
 
+@dataclass(frozen=True)
+class RecodeValues(Op):
+    """Rows of a text-stored enum column get the renamed values: ((old, new), ...)."""
+
+    column: str
+    values: tuple[tuple[str, str], ...]
+
+
 # ---------------------------------------------------------------- enum types (PostgreSQL)
 # `table` holds the enum's key ("<schema>.<name>"): enum operations touch no table.
 

@@ -85,3 +85,35 @@ def test_drizzle_kit_generate_sees_no_change(drizzle_kit: Path, tmp_path: Path,
     assert done.returncode == 0, output
     assert "No schema changes" in output, output
     assert _listing(folder) == before
+
+
+@pytest.mark.parametrize("dialect", sorted(FOLDERS))
+def test_drizzle_kit_sees_no_change_for_every_new_type(drizzle_kit: Path, tmp_path: Path,
+                                                       dialect: str) -> None:
+    """A project with every type of tests/test_types.py (enums also outside public, arrays of
+    enums, declared types, serials, timestamp variants), compiled in two steps (a new enum
+    value and a rename in the second): drizzle-kit reads our TypeScript as our snapshot."""
+    import copy
+
+    from catalog import Project
+    from test_types import TYPES_SCHEMA, TYPES_TABLE
+
+    work = drizzle_kit / "work" / f"types-{tmp_path.name}"
+    shutil.rmtree(work, ignore_errors=True)
+    project = Project(work)
+    project.write({"t": TYPES_TABLE}, enum_check=True, **TYPES_SCHEMA)
+    project.compile()
+    later = copy.deepcopy(TYPES_SCHEMA)
+    later["enums"]["mood"] = ["sad", "fine", "ok", {"name": "its", "renamed_from": "it's"}]
+    project.write({"t": TYPES_TABLE}, enum_check=True, **later)
+    project.compile()
+    folder = project.folder(FOLDERS[dialect])
+    before = _listing(folder)
+    done = _kit(drizzle_kit, work, "generate", "--dialect", dialect,
+                "--schema", f"./generated/schema.{FOLDERS[dialect]}.ts",
+                "--out", f"drizzle/{FOLDERS[dialect]}")
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "No schema changes" in output, output
+    assert _listing(folder) == before
+    shutil.rmtree(work, ignore_errors=True)

@@ -445,8 +445,10 @@ class SQLiteDialect(SQLiteIntrospection, SQLiteRuntime, Dialect):
         kept = [c for c in new_table.columns.values()
                 if c.name not in added and (old_table is None or c.name in old_table.columns)]
         temp = f"__new_{new_table.name}"
+        recode = {op.column: op.values for op in table_ops if isinstance(op, o.RecodeValues)}
         targets = ", ".join(f'"{c.name}"' for c in kept)
-        sources = ", ".join(self._copy_expression(c, old_table) for c in kept)
+        sources = ", ".join(self._copy_expression(c, old_table, recode.get(c.name))
+                            for c in kept)
         statements = [
             FK_OFF,
             self.create_table_sql(new_table, temp),
@@ -459,11 +461,17 @@ class SQLiteDialect(SQLiteIntrospection, SQLiteRuntime, Dialect):
                           for ix in new_table.indexes.values())
         return statements
 
-    def _copy_expression(self, column: Column, old_table: Table | None) -> str:
+    def _copy_expression(self, column: Column, old_table: Table | None,
+                         recode: tuple[tuple[str, str], ...] | None = None) -> str:
         old = old_table.columns.get(column.name) if old_table else None
+        value = f'"{column.name}"'
+        if recode:  # renamed enum values: rows get the new text as they are copied
+            cases = " ".join(f"WHEN {string_literal(a)} THEN {string_literal(b)}"
+                             for a, b in recode)
+            value = f"CASE {value} {cases} ELSE {value} END"
         if column.not_null and column.default is not None and old is not None and not old.not_null:
-            return f'COALESCE("{column.name}", {self.default_sql(column.default)})'
-        return f'"{column.name}"'
+            return f'COALESCE({value}, {self.default_sql(column.default)})'
+        return value
 
     def lint(self, operation: o.Op, old: Snapshot, new: Snapshot) -> list[tuple[str, str]]:
         """A rebuild of a table that others reference with row-changing ON DELETE actions."""
