@@ -29,7 +29,10 @@ from hypothesis import strategies as st
 import agor_schema
 
 TYPES = ["text", "varchar(20)", "integer", "bigint", "real", "double", "boolean", "timestamp",
-         "json", "smallint", "json_text", "timestamp(3)", "timestamp without time zone", "text[]"]
+         "json", "smallint", "json_text", "timestamp(3)", "timestamp without time zone", "text[]",
+         "enum(e)"]
+ENUM_V1 = ["x", "y"]  # enum e of v1; v2 adds a value at the end or in the middle, or not
+ENUM_V2 = [["x", "y"], ["x", "y", "z"], ["x", "w", "y"]]
 WIDER = {"varchar(20)": "text", "integer": "bigint", "real": "double", "smallint": "integer",
          "timestamp(3)": "timestamp"}
 UNORDERED = ("json", "json_text")  # no btree ordering: never unique, never indexed
@@ -39,7 +42,7 @@ DEFAULTS = {
     "bigint": [9, 0], "real": [0.5, -1.25], "double": [1.25, 2.5], "boolean": [True, False],
     "timestamp": ["now", "2024-01-02T03:04:05Z"], "json": [{"a": 1}, [], {"k": [1, "x"]}],
     "smallint": [0, 5], "json_text": [{"a": 1}, []], "timestamp(3)": ["now", "2024-01-02T03:04:05Z"],
-    NAIVE: ["now", "2024-01-02T03:04:05Z"], "text[]": [[], ["a", "b'c"]],
+    NAIVE: ["now", "2024-01-02T03:04:05Z"], "text[]": [[], ["a", "b'c"]], "enum(e)": ["x", "y"],
 }
 BACKFILLABLE = ("text", "varchar(20)", "integer", "bigint")  # defaults with a fixed value
 
@@ -51,6 +54,7 @@ class Pair:
     rows: dict[str, list[dict]]
     types: dict[tuple[str, str], str]  # (v1 table, column) -> logical type
     kept: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+    enums2: list = field(default_factory=lambda: list(ENUM_V1))
     backfill: dict[tuple[str, str], Any] = field(default_factory=dict)  # (v2 t, col) -> value
 
 
@@ -59,7 +63,7 @@ def _value(draw, lt: str, i: int, unique: bool) -> Any:
         return {"text": f"u{i}", "varchar(20)": f"u{i}", "integer": 100 + i, "bigint": 10**12 + i,
                 "real": i + 0.5, "double": i + 0.25, "timestamp": 1_700_000_000_000 + i,
                 "json": {"i": i}, "smallint": 100 + i, "timestamp(3)": 1_700_000_000_000 + i,
-                NAIVE: 1_700_000_000_000 + i, "text[]": [f"u{i}"]}[lt]
+                NAIVE: 1_700_000_000_000 + i, "text[]": [f"u{i}"], "enum(e)": "x"}[lt]
     return draw({
         "text": st.sampled_from(["", "a", "it's", "ünï", "x" * 30]),
         "varchar(20)": st.sampled_from(["", "b", "o'k", "abcdefghij"]),
@@ -75,6 +79,7 @@ def _value(draw, lt: str, i: int, unique: bool) -> Any:
         "timestamp(3)": st.integers(0, 4_000_000_000_000),
         NAIVE: st.integers(0, 4_000_000_000_000),
         "text[]": st.sampled_from([[], ["a"], ["b'c", 'd"e', ""]]),
+        "enum(e)": st.sampled_from(ENUM_V1),
     }[lt])
 
 
@@ -95,7 +100,7 @@ def schema_pairs(draw) -> Pair:
                 spec["not_null"] = True
             if draw(st.integers(0, 2)) == 0:
                 spec["default"] = draw(st.sampled_from(DEFAULTS[lt]))
-            if lt not in ("boolean", *UNORDERED) and draw(st.integers(0, 4)) == 0:
+            if lt not in ("boolean", "enum(e)", *UNORDERED) and draw(st.integers(0, 4)) == 0:
                 spec["unique"] = True
             columns[f"c{c}"] = spec
             types[(name, f"c{c}")] = lt
@@ -137,7 +142,7 @@ def schema_pairs(draw) -> Pair:
     v2: dict = {}
     renamed: dict[str, str] = {}
     dropped: set[str] = set()
-    pair = Pair(v1, v2, rows, types)
+    pair = Pair(v1, v2, rows, types, enums2=draw(st.sampled_from(ENUM_V2)))
     for name in v1:
         fate = draw(st.sampled_from(["keep", "keep", "keep", "rename", "drop"]))
         if fate == "drop":
@@ -269,7 +274,7 @@ def from_db(lt: str, value: Any) -> Any:
 
 def _run(pair: Pair, dialect: str, root: Path, conn_factory) -> None:
     project = Project(root / dialect, dialects=[dialect])
-    project.write(pair.v1)
+    project.write(pair.v1, enums={"e": ENUM_V1})
     project.compile()
     url = conn_factory.url(root)
     conn_factory.reset(root)
@@ -287,7 +292,7 @@ def _run(pair: Pair, dialect: str, root: Path, conn_factory) -> None:
             conn.commit()
     finally:
         conn.close()
-    project.write(pair.v2)
+    project.write(pair.v2, enums={"e": pair.enums2})
     result = project.compile(allow_destructive=True)
     for kind in sorted({op.kind for op in result.outputs[dialect].operations}):
         event(f"{dialect}: {kind}")

@@ -199,6 +199,11 @@ def _errors(tmp_path: Path, tables: dict, **top) -> list:
     ({"t": {"columns": {"id": {"type": "integer", "primary_key": True}}}},
      {"enums": {"mood": ["a", "a"]}}, "values", "listed twice"),
     ({"t": {"columns": {"id": {"type": "integer", "primary_key": True}}}},
+     {"enums": {"text": ["a"]}}, None, "already a type name"),
+    ({"t": {"columns": {"id": {"type": "integer", "primary_key": True},
+                        "m": {"type": "enum(mood)", "enum": ["a"]}}}},
+     {"enums": {"mood": ["a"]}}, "enum", "come from enums.mood"),
+    ({"t": {"columns": {"id": {"type": "integer", "primary_key": True}}}},
      {"enums": {"mood": ["a", {"name": "b", "renamed_from": "a"}]}}, "values",
      "still a value"),
 ])

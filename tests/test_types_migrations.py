@@ -154,7 +154,7 @@ def test_postgres_change_keeps_rows(c: Case, tmp_path: Path, pg_url: str) -> Non
 
 
 def test_serial_continues_above_existing_rows(tmp_path: Path, pg_url: str, pg_conn) -> None:
-    c = PG_ONLY_CASES[2]
+    c = next(c for c in PG_ONLY_CASES if c.id.startswith("integer_to_serial"))
     project = Project(tmp_path / "again", dialects=["postgres"])
     project.write(c.v1, **c.top)
     project.compile()

@@ -716,7 +716,9 @@ def _type_change_rewrites(old: str, new: str) -> bool:
 
 def _old_enum(enum: Enum) -> Enum:
     """The name an enum is renamed to while its replacement is built."""
-    return Enum(f"{enum.name}__old", enum.schema, enum.values)
+    from agor_schema.spec.validate import ENUM_REBUILD_SUFFIX
+
+    return Enum(f"{enum.name}{ENUM_REBUILD_SUFFIX}", enum.schema, enum.values)
 
 
 def _zone(sql_type: str) -> bool | None:

@@ -40,6 +40,7 @@ TYPE_FAMILIES = {"varchar": "text", "bigint": "integer", "double": "real", "smal
                  "serial": "integer", "smallserial": "integer", "bigserial": "integer"}
 PG_IDENTIFIER_MAX = 63
 SMALLINT_RANGE = (-32768, 32767)
+ENUM_REBUILD_SUFFIX = "__old"  # PostgreSQL renames an enum type to <name>__old to rebuild it
 # a verbatim custom type: one type name with optional arguments and array brackets, e.g.
 # citext, vector(1536), geometry(Point, 4326), double precision, tsvector[]
 _VERBATIM_TYPE = re.compile(
@@ -237,6 +238,15 @@ class _Checker:
         path = ("enums", name)
         ctx = {"kind": "enum", "item": name}
         self.check_identifier(name, path, **ctx)
+        builtin = set(LOGICAL_TYPES) | set(TYPE_ALIASES) | set(self.spec.types)
+        if name.lower() in builtin:
+            self.error(f"enum name '{name}' is already a type name; choose another",
+                       path, key=True, **ctx)
+        elif len(name.encode()) > PG_IDENTIFIER_MAX - len(ENUM_REBUILD_SUFFIX):
+            self.error(f"enum name '{name}' is longer than "
+                       f"{PG_IDENTIFIER_MAX - len(ENUM_REBUILD_SUFFIX)} bytes: a rebuild renames "
+                       f"the type to <name>{ENUM_REBUILD_SUFFIX}, which PostgreSQL would cut",
+                       path, key=True, **ctx)
         if enum.schema_ is not None:
             self.check_identifier(enum.schema_, (*path, "schema"), field="schema", **ctx)
         if enum.renamed_from and enum.renamed_from in self.spec.enums:
