@@ -11,6 +11,7 @@ catalog test: write a Scenario and append it to SCENARIOS.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,5 +123,89 @@ SCENARIOS.append(Scenario(
                 "events_flag_idx": "(flag = true)",
             },
             "not_epoch": "1970-01-01 12:00:00+12",
+        },
+    }))
+
+
+# ----------------------------------------------------------------- the newer column types
+
+TYPES_YAML = """\
+enum_check: true
+enums:
+  mood: [sad, ok, "it's"]
+  color: {values: [red, green], schema: paint}
+types:
+  ci: {postgres: citext, sqlite: text, extension: citext}
+  tsv: {postgres: tsvector}
+tables:
+  t:
+    columns:
+      id:     {type: serial, primary_key: true}
+      at3:    timestamp(3)
+      naive:  timestamp without time zone
+      naive6: {type: timestamp(6) without time zone, default: "2024-01-02T03:04:05Z"}
+      doc:    {type: json_text, default: {a: 1}}
+      small:  {type: smallint, default: 3}
+      tags:   {type: "text[]", not_null: true, default: [a, 'b"c', "it's"]}
+      grid:   "integer[][]"
+      ids:    {type: "varchar(36)[]", default: []}
+      mood:   {type: enum(mood), not_null: true, default: ok}
+      colors: "enum(color)[]"
+      name:   ci
+      search: {type: tsv, only: postgres}
+"""
+
+
+def _types(db: Engine, expect: dict[str, Any]) -> None:
+    """Each type as the engine's catalog spells it; arrays hold lists (JSON text in SQLite);
+    an enum column refuses other values (SQLite: the CHECK; PostgreSQL: the enum type)."""
+    got = {c.name: (c.type, c.not_null, c.default) for c in db.columns("t")}
+    assert got == expect["columns"]
+    db.execute("INSERT INTO t (mood, name) VALUES (?, ?)", "sad", "Ann")
+    tags, mood, doc = db.one("SELECT tags, mood, doc FROM t")
+    decode = lambda v: json.loads(v) if isinstance(v, str) else v  # noqa: E731
+    assert (decode(tags), mood, decode(doc)) == (["a", 'b"c', "it's"], "sad", {"a": 1})
+    assert db.count("SELECT count(*) FROM t WHERE name = 'ANN'") == expect["ci_matches"]
+    try:
+        db.execute("INSERT INTO t (mood) VALUES ('bogus')")
+    except Exception as exc:  # noqa: BLE001 - the engines raise different classes
+        assert expect["bad_enum"] in str(exc), str(exc)
+    else:
+        raise AssertionError("an enum column took a value outside the enum")
+
+
+SCENARIOS.append(Scenario(
+    "newer_types", TYPES_YAML, _types,
+    expect={
+        "sqlite": {
+            "columns": {
+                "id": ("integer", True, None), "at3": ("integer", False, None),
+                "naive": ("integer", False, None),
+                "naive6": ("integer", False, str(ms("2024-01-02T03:04:05"))),
+                "doc": ("text", False, "'{\"a\":1}'"), "small": ("integer", False, "3"),
+                "tags": ("text", True, "'[\"a\",\"b\\\"c\",\"it''s\"]'"),
+                "grid": ("text", False, None), "ids": ("text", False, "'[]'"),
+                "mood": ("text", True, "'ok'"), "colors": ("text", False, None),
+                "name": ("text", False, None),
+            },
+            "ci_matches": 0,  # text compares case-sensitively
+            "bad_enum": "t_mood_enum",
+        },
+        "postgres": {
+            "columns": {
+                "id": ("integer", True, "nextval('t_id_seq'::regclass)"),
+                "at3": ("timestamp(3) with time zone", False, None),
+                "naive": ("timestamp without time zone", False, None),
+                "naive6": ("timestamp(6) without time zone", False,
+                           "'2024-01-02 03:04:05'::timestamp without time zone"),
+                "doc": ("json", False, "'{\"a\":1}'::json"), "small": ("smallint", False, "3"),
+                "tags": ("text[]", True, "'{a,\"b\\\"c\",it''s}'::text[]"),
+                "grid": ("integer[]", False, None),
+                "ids": ("character varying(36)[]", False, "'{}'::character varying[]"),
+                "mood": ("mood", True, "'ok'::mood"), "colors": ("paint.color[]", False, None),
+                "name": ("citext", False, None), "search": ("tsvector", False, None),
+            },
+            "ci_matches": 1,  # citext
+            "bad_enum": 'invalid input value for enum mood: "bogus"',
         },
     }))

@@ -101,11 +101,11 @@ def test_drizzle_kit_sees_no_change_for_every_new_type(drizzle_kit: Path, tmp_pa
     work = drizzle_kit / "work" / f"types-{tmp_path.name}"
     shutil.rmtree(work, ignore_errors=True)
     project = Project(work)
-    project.write({"t": TYPES_TABLE}, enum_check=True, **TYPES_SCHEMA)
+    project.write({"t": TYPES_TABLE}, **TYPES_SCHEMA)
     project.compile()
     later = copy.deepcopy(TYPES_SCHEMA)
     later["enums"]["mood"] = ["sad", "fine", "ok", {"name": "its", "renamed_from": "it's"}]
-    project.write({"t": TYPES_TABLE}, enum_check=True, **later)
+    project.write({"t": TYPES_TABLE}, **later)
     project.compile()
     folder = project.folder(FOLDERS[dialect])
     before = _listing(folder)

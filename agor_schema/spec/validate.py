@@ -41,6 +41,8 @@ TYPE_FAMILIES = {"varchar": "text", "bigint": "integer", "double": "real", "smal
 PG_IDENTIFIER_MAX = 63
 SMALLINT_RANGE = (-32768, 32767)
 ENUM_REBUILD_SUFFIX = "__old"  # PostgreSQL renames an enum type to <name>__old to rebuild it
+NO_EQUALITY = ("column '{column}' is json_text (PostgreSQL json), which has no equality "
+               "operator, so it cannot be in a {what}; use json (jsonb) instead")
 # a verbatim custom type: one type name with optional arguments and array brackets, e.g.
 # citext, vector(1536), geometry(Point, 4326), double precision, tsvector[]
 _VERBATIM_TYPE = re.compile(
@@ -299,8 +301,8 @@ class _Checker:
         lt = col.logical_type
         base = lt.element if lt.name == "array" and lt.element is not None else lt
         if base.name == "enum" and base.ref not in self.spec.enums:
-            declared = (self.doc.data.get("enums") or {}) if isinstance(self.doc.data, dict) \
-                else {}
+            # enums of every dialect (the marks are shared with the unresolved document)
+            declared = {p[1] for p in self.doc.key_marks if len(p) == 2 and p[0] == "enums"}
             if base.ref in declared:
                 hint = (f" in {self.dialect} (it has 'only:' for the other dialect); give this "
                         "column the same 'only:'")
@@ -348,6 +350,9 @@ class _Checker:
                     f"{did_you_mean(column, spec.columns)} columns: {', '.join(spec.columns)}",
                     (*path, i), table=table, field=field,
                 )
+            elif spec.columns[column].logical_type.name == "json_text":
+                self.error(NO_EQUALITY.format(column=column, what=field), (*path, i),
+                           table=table, field=field)
 
     def check_column(self, table: str, spec: TableSpec, name: str, col: ColumnSpec) -> None:
         path = ("tables", table, "columns", name)
@@ -355,6 +360,10 @@ class _Checker:
         self.check_identifier(name, path, **ctx)
         lt = col.logical_type
         self.check_column_type(table, name, col, path, ctx)
+        if lt.name == "json_text" and (col.unique or col.primary_key):
+            which = "unique" if col.unique else "primary_key"
+            self.error(NO_EQUALITY.format(column=name, what=which), (*path, which), field=which,
+                       **ctx)
         if col.autoincrement and not (col.primary_key and lt.is_integer):
             self.error("autoincrement needs an integer or bigint column with primary_key: true",
                        (*path, "autoincrement"), field="autoincrement", **ctx)
