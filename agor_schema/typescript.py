@@ -27,7 +27,7 @@ _JS_RESERVED = frozenset("""
     exports process __proto__ constructor prototype table sql bytea
     pgTable sqliteTable text varchar integer bigint real doublePrecision numeric boolean
     timestamp date jsonb uuid customType index uniqueIndex primaryKey foreignKey unique check
-    blob
+    blob smallint serial smallserial bigserial json pgEnum pgSchema
 """.split())
 _JS_ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t",
                "\u2028": "\\u2028", "\u2029": "\\u2029"}
@@ -110,12 +110,20 @@ def ts_key(name: str) -> str:
 
 def enum_const(name: str) -> str:
     """The TypeScript constant of a declared enum: `status` -> `statusEnum`."""
-    return re.sub(r"\W", "_", name) + "Enum"
+    return ts_identifier(name) + "Enum"
 
 
 def custom_const(name: str) -> str:
     """The TypeScript constant of a declared custom type: `embedding` -> `embeddingType`."""
-    return re.sub(r"\W", "_", name) + "Type"
+    return ts_identifier(name) + "Type"
+
+
+def type_consts(spec: SchemaSpec) -> set[str]:
+    """The constants enum and custom type declarations take (tables keep clear of them)."""
+    from agor_schema.dialects.postgres import schema_const
+
+    return ({enum_const(n) for n in spec.enums} | {custom_const(n) for n in spec.types}
+            | {schema_const(e.schema_) for e in spec.enums.values() if e.schema_})
 
 
 def table_const(name: str) -> str:
@@ -125,18 +133,24 @@ def table_const(name: str) -> str:
     return found if found is not None else _safe_const(name)
 
 
-def _safe_const(name: str) -> str:
+def ts_identifier(name: str) -> str:
+    """`name` as identifier text: other characters replaced (plus a hash of the name, so two
+    names that map to the same text stay apart), never starting with a digit."""
     const = re.sub(r"[^A-Za-z0-9_$]", "_", name)
-    if const != name:  # two names that map to the same text stay apart
+    if const != name:
         const = f"{const}_{hashlib.sha256(name.encode()).hexdigest()[:6]}"
-    if const[0].isdigit():
-        const = "_" + const
+    return "_" + const if const[:1].isdigit() else const
+
+
+def _safe_const(name: str) -> str:
+    const = ts_identifier(name)
     return f"{const}Table" if const in _JS_RESERVED else const
 
 
-def _table_consts(names: list[str]) -> dict[str, str]:
-    """One distinct, safe const per table, in table order (a later clash gets a suffix)."""
-    taken: set[str] = set()
+def _table_consts(names: list[str], reserved: set[str] | None = None) -> dict[str, str]:
+    """One distinct, safe const per table, in table order (a later clash gets a suffix);
+    `reserved` holds the consts of enum and custom type declarations."""
+    taken: set[str] = set(reserved or ())
     out = {}
     for name in names:
         const, n = _safe_const(name), 2
@@ -151,7 +165,7 @@ def _table_consts(names: list[str]) -> dict[str, str]:
 def typescript_schema(spec: SchemaSpec, snapshot: Snapshot, dialect, source: str) -> str:
     """The drizzle-orm schema module for one dialect."""
     _CONSTS.clear()
-    _CONSTS.update(_table_consts(list(snapshot.tables)))
+    _CONSTS.update(_table_consts(list(snapshot.tables), type_consts(spec)))
     try:
         return _typescript_schema(spec, snapshot, dialect, source)
     finally:

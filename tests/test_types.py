@@ -118,3 +118,28 @@ def test_located_errors(tmp_path: Path, tables, top, field, message):
     error = next(e for e in errors if message in e.message)
     assert error.mark is not None and error.mark.line > 0
     assert str(error).startswith(str(error.mark.file))
+
+
+def test_typescript_constants_of_enums_and_types_never_clash_with_tables(tmp_path: Path):
+    """A table whose const would be an enum's or a declared type's gets another name; labels
+    are escaped; every builder the module calls is imported."""
+    project = Project(tmp_path / "p", dialects=["postgres", "sqlite"])
+    project.write({
+        "moodEnum": {"columns": {"id": {"type": "serial", "primary_key": True},
+                                 "m": "enum(mood)", "k": "enum(kind)[]", "v": "vec"}},
+        "serial": {"columns": {"id": {"type": "smallserial", "primary_key": True}}},
+    }, enums={"mood": ["a'b", "c\\d"], "kind": {"values": ["x"], "schema": "9 s"}},
+        types={"vec": {"postgres": "vector(3)", "sqlite": "blob"}})
+    project.compile()
+    ts = (tmp_path / "p" / "generated" / "schema.postgres.ts").read_text(encoding="utf-8")
+    assert "export const moodEnum = pgEnum('mood', ['a\\'b', 'c\\\\d']);" in ts
+    assert "export const moodEnum2 = pgTable('moodEnum'," in ts
+    assert "export const serialTable = pgTable('serial'," in ts
+    assert "Schema.enum('kind', ['x']);" in ts and "pgSchema('9 s')" in ts
+    assert "export const vecType = customType<{ data: unknown }>({ dataType() { return " \
+           "'vector(3)'; } });" in ts
+    imported = ts.split("import {", 2)[2].split("}")[0]
+    for builder in ("pgEnum", "pgSchema", "customType", "serial", "smallserial"):
+        assert builder in imported
+    sqlite_ts = (tmp_path / "p" / "generated" / "schema.sqlite.ts").read_text(encoding="utf-8")
+    assert "return 'blob';" in sqlite_ts and "pgEnum" not in sqlite_ts

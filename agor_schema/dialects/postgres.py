@@ -735,7 +735,9 @@ def _serial_sequence(table: str, column: str) -> str:
 
 def schema_const(schema: str) -> str:
     """TypeScript constant of a pgSchema (enums outside public)."""
-    return re.sub(r"\W", "_", schema) + "Schema"
+    from agor_schema.typescript import ts_identifier
+
+    return ts_identifier(schema) + "Schema"
 
 
 def _pg_array_text(value: list) -> str:

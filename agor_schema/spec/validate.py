@@ -241,7 +241,10 @@ class _Checker:
         ctx = {"kind": "enum", "item": name}
         self.check_identifier(name, path, **ctx)
         builtin = set(LOGICAL_TYPES) | set(TYPE_ALIASES) | set(self.spec.types)
-        if name.lower() in builtin:
+        if not NAME_RE.match(name):
+            self.error(f"enum name {name!r} must be letters, digits and _ (not starting with a "
+                       "digit), so that columns can say enum(<name>)", path, key=True, **ctx)
+        elif name.lower() in builtin:
             self.error(f"enum name '{name}' is already a type name; choose another",
                        path, key=True, **ctx)
         elif len(name.encode()) > PG_IDENTIFIER_MAX - len(ENUM_REBUILD_SUFFIX):
