@@ -234,15 +234,16 @@ def write_outputs(cfg: Config, result: CompileResult, command: str = "compile") 
             path.write_bytes(data)
             written.append(path)
     for out in result.outputs.values():
-        for state, files in out.earlier:
-            written.extend(write_migration(state, files))
         if out.migration is not None:
             folder = out.folder_state.folder
-            if undo:
+            if undo:  # (an enum-values file written before the migration goes with it)
                 undo.migrations[out.dialect] = out.migration.tag
                 undo.changing(journal_path(folder))
-                for path in out.migration.paths(folder):
-                    undo.creating(path)
+                for files in [*(f for _state, f in out.earlier), out.migration]:
+                    for path in files.paths(folder):
+                        undo.creating(path)
+            for state, files in out.earlier:
+                written.extend(write_migration(state, files))
             written.extend(write_migration(out.folder_state, out.migration))
     written.extend(update_manifest(cfg, result, result.manifest))
     if undo:

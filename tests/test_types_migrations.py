@@ -210,3 +210,28 @@ def test_new_enum_value_used_in_the_same_change_gets_its_own_file(tmp_path: Path
     result = project.compile()
     assert result.outputs["postgres"].earlier == []
     assert "ADD VALUE 'd'" in result.outputs["postgres"].migration.sql
+
+
+def test_undo_removes_the_enum_values_file_too(tmp_path: Path, monkeypatch) -> None:
+    """`agorschema undo` after a compile that wrote two files (new values, then the rest)
+    restores the folder as it was before that compile."""
+    from click.testing import CliRunner
+
+    from agor_schema.cli import main
+
+    monkeypatch.delenv("AGORSCHEMA_CACHE", raising=False)
+    project = Project(tmp_path / "p", dialects=["postgres"])
+    project.write({"items": items()}, **TOP, enums={"status": ["a", "b"]})
+    project.compile()
+    folder = project.folder("postgres")
+    before = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    v2 = items()
+    v2["columns"]["status"]["default"] = "c"
+    project.write({"items": v2}, **TOP, enums={"status": ["a", "b", "c"]})
+    result = project.compile()
+    assert result.outputs["postgres"].earlier
+    done = CliRunner().invoke(main, ["undo", "--project", str(project.root)],
+                              catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    after = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert after == before
