@@ -174,7 +174,7 @@ def _check_folder(cfg: Config, dialect: str, manifest, result: CheckResult,
     for snap in sorted((folder / "meta").glob("*_snapshot.json")):
         try:
             prev = _prev_id(snap, recorded=_rel(cfg, snap) in manifest.files)
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError
             result.problems.append(f"{_rel(cfg, snap)}: unreadable snapshot ({exc})")
             continue
         if prev in seen:

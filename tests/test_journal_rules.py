@@ -249,3 +249,98 @@ def test_untouched_custom_migration_is_refused_then_applies(project: Project,
     done = run("migrate", "--database", url, "--migrations", str(folder))
     assert done.exit_code == 0, done.output
     assert f"applied {custom.stem} (1 statements" in done.stdout
+
+
+# --- adopted folders: drizzle-kit 0.x journals and inherited history ----------------------
+
+
+def test_old_pg_journal_is_accepted_by_the_runner(tmp_path: Path, pg_url: str) -> None:
+    """drizzle-kit 0.x wrote `"dialect": "pg"` (journal version 5); drizzle-orm applies it."""
+    folder = write_folder(tmp_path / "m", [("0000_a", "CREATE TABLE a (x integer);")],
+                          dialect="postgres")
+    edit_journal(folder, lambda j: j.update(version="5", dialect="pg") or
+                 j["entries"][0].update(version="5"))
+    done = run("migrate", "--database", pg_url, "--migrations", str(folder))
+    assert done.exit_code == 0, done.output
+    assert "applied 0000_a" in done.stdout
+    status = run("status", "--database", pg_url, "--migrations", str(folder))
+    assert status.exit_code == 0 and "1 applied, 0 pending" in status.stdout
+    wrong = run("migrate", "--database", f"sqlite:///{tmp_path / 'x.db'}",
+                "--migrations", str(folder))
+    assert wrong.exit_code == 2 and "holds pg migrations" in wrong.stderr
+
+
+def test_check_lints_inherited_history_as_warnings(project: Project) -> None:
+    folder = project.folder("sqlite")
+    entries = json.loads((folder / "meta" / "_journal.json").read_text())["entries"]
+    edit_journal(folder, set_entry(1, "idx", 5))
+    (folder / "0007_orphan.sql").write_text("DROP TABLE users;\n")
+    snapshot = folder / "meta" / "0001_snapshot.json"
+    doc = json.loads(snapshot.read_text())
+    doc["prevId"] = "00000000-0000-4000-8000-00000000abcd"
+    snapshot.write_text(json.dumps(doc, indent=2))
+    accept_as_is(project)
+    checked = run("check", "--project", str(project.root))
+    assert checked.exit_code == 0, checked.output
+    lines = [line for line in checked.stderr.splitlines() if line.startswith("warning: ")]
+    assert lines == [
+        f"warning: sqlite: {entries[1]['tag']}: idx 5 follows idx 0 (a gap or a jump in the "
+        "numbering); harmless to runners, which apply entries in journal order and ignore idx",
+        "warning: sqlite: 0007_orphan.sql is not named by any journal entry, so no runner "
+        "(drizzle-orm's or agorschema's) will ever apply it: add it to the journal or delete it",
+        "warning: sqlite: meta/0001_snapshot.json: prevId 00000000-0000-4000-8000-00000000abcd "
+        "is not the id of the previous snapshot meta/0000_snapshot.json "
+        f"({json.loads((folder / 'meta' / '0000_snapshot.json').read_text())['id']}): the "
+        "snapshot chain is broken here (a regenerated or hand-edited snapshot); runners ignore "
+        "snapshots",
+    ]
+    assert "ok: schema, generated files and migrations agree" in checked.stdout
+    as_json = run("check", "--project", str(project.root), "--format", "json")
+    envelope = json.loads(as_json.stdout)
+    assert envelope["ok"] is True and len(envelope["warnings"]) == 3
+    assert envelope["result"]["warnings"][1].startswith("sqlite: 0007_orphan.sql")
+
+
+def test_check_survives_a_snapshot_that_is_not_utf8(project: Project) -> None:
+    (project.folder("sqlite") / "meta" / "0001_snapshot.json").write_bytes(b'{"id": "\xff"}')
+    checked = run("check", "--project", str(project.root))
+    assert checked.exit_code == 1
+    assert "0001_snapshot.json" in checked.stderr and "Traceback" not in checked.output
+    assert checked.exception is None or isinstance(checked.exception, SystemExit)
+
+
+CORPUS_WARNINGS = [
+    # corpus, how many warnings, fragments that must be among them
+    ("usekaneo__kaneo__postgresql", None, [
+        "0006_rename_active_workspace_to_organization: its when 1733703124000 is before the "
+        "when of the earlier entry 0005_jittery_monster_badoon (1759234332200); drizzle-orm's "
+        "runtime would skip it on any database where 0005_jittery_monster_badoon is already "
+        "applied",
+        "0006_rename_active_workspace_to_organization has no snapshot (meta/0006_snapshot.json)",
+    ]),
+    ("Dokploy__dokploy__postgresql", 2, [
+        "0130_abandoned_dagger.sql is not named by any journal entry, so no runner",
+        "meta/0066_snapshot.json: prevId 9cb79f1e-14c2-4deb-b1ab-a1d038f72356 is not the id of "
+        "the previous snapshot meta/0065_snapshot.json",
+    ]),
+    ("agor/sqlite-2025-11", 1, ["0008_stale_marauders: idx 8 follows idx 5"]),
+    ("dittofeed__dittofeed__postgresql", 0, []),
+    ("homarr-labs__homarr__sqlite", 0, []),
+]
+
+
+@pytest.mark.parametrize("name,count,fragments", CORPUS_WARNINGS,
+                         ids=[c[0] for c in CORPUS_WARNINGS])
+def test_real_histories_lint(name: str, count: int | None, fragments: list[str],
+                             shared_dir: Path, tmp_path: Path) -> None:
+    from test_corpus_histories import corpus_folder
+
+    from agor_schema.history_lint import lint_history
+    from agor_schema.journal import read_journal
+
+    folder = corpus_folder(shared_dir, name, tmp_path)
+    warnings = lint_history(folder, read_journal(folder))
+    if count is not None:
+        assert len(warnings) == count, warnings
+    for fragment in fragments:
+        assert any(fragment in w for w in warnings), (fragment, warnings)
