@@ -5,12 +5,12 @@ applied the migration or cannot be reached (unless --force)."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from envelope_helpers import parse_envelope
 
 from agor_schema.cli import main
 
@@ -98,9 +98,8 @@ def test_undo_of_a_compile_that_changed_one_dialect_only(tmp_path: Path):
 
     result = run(root, "undo", "--format", "json")
     assert result.exit_code == 0, result.output
-    envelope = json.loads(result.stdout)
-    assert envelope["ok"] is True and envelope["command"] == "undo"
-    assert envelope["exit_code"] == 0 and envelope["errors"] == []
+    envelope = parse_envelope(result.stdout, "undo", 0)
+    assert envelope["errors"] == []
     assert envelope["result"]["migrations"] == {"postgres": "0001_add_users_tags"}
     assert sorted(envelope["result"]["removed"]) == [
         "drizzle/postgres/0001_add_users_tags.sql", "drizzle/postgres/meta/0001_snapshot.json"]
@@ -178,8 +177,8 @@ def test_undo_refuses_a_migration_the_sqlite_database_applied(tmp_path: Path, so
         assert result.exit_code == 1, result.output
         assert "has applied 0001_add_users_email" in result.stderr
         assert tree(root) == applied
-    envelope = json.loads(run(root, "undo", *args, "--format", "json", env=env).stdout)
-    assert envelope["ok"] is False and envelope["exit_code"] == 1
+    envelope = parse_envelope(run(root, "undo", *args, "--format", "json", env=env).stdout,
+                              "undo", 1)
     assert envelope["errors"][0]["migration"] == "0001_add_users_email"
     assert envelope["result"]["applied"] == ["0001_add_users_email"]
     with sqlite3.connect(db) as conn:
@@ -207,8 +206,9 @@ def test_undo_refuses_an_unreachable_database_unless_forced(tmp_path: Path):
     assert refused.exit_code == 1
     assert "cannot reach the database" in refused.stderr and "--force" in refused.stderr
     assert tree(root) == after
-    envelope = json.loads(run(root, "undo", "--database", UNREACHABLE, "--format", "json").stdout)
-    assert envelope["ok"] is False and envelope["exit_code"] == 1
+    envelope = parse_envelope(
+        run(root, "undo", "--database", UNREACHABLE, "--format", "json").stdout, "undo", 1)
+    assert "cannot reach the database" in envelope["errors"][0]["message"]
     forced = run(root, "undo", "--database", UNREACHABLE, "--force")
     assert forced.exit_code == 0, forced.output
     assert "cannot reach the database" in forced.stderr
@@ -222,7 +222,7 @@ def test_a_bad_database_url_is_an_input_error(tmp_path: Path):
     after = tree(root)
     result = run(root, "undo", "--database", "mysql://x/y", "--format", "json")
     assert result.exit_code == 2
-    assert json.loads(result.stdout)["exit_code"] == 2
+    parse_envelope(result.stdout, "undo", 2)
     assert tree(root) == after
 
 
