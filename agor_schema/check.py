@@ -39,7 +39,10 @@ def check_project(cfg: Config) -> CheckResult:
             f"{_rel(cfg, manifest_path(cfg))} is missing: run `agorschema compile` and commit")
         return result
     forgotten = forget_removed_migrations(cfg, manifest)
-    if forgotten or manifest.source != source_hash(cfg):
+    edited = manifest.source != source_hash(cfg)
+    if edited and not forgotten and _same_meaning(cfg, manifest):
+        result.notes.append(_REFRESH_NOTE)
+    elif edited or forgotten:
         result.recompiled = True
         _check_schema_compiled(cfg, result)
     _check_checksums(cfg, manifest, result)
@@ -66,8 +69,18 @@ def _check_schema_compiled(cfg: Config, result: CheckResult) -> None:
             result.problems.append(
                 f"{_rel(cfg, path)} is stale: run `agorschema compile` (do not edit it by hand)")
     if not result.problems:
-        result.notes.append("schema sources changed without changing the schema; "
-                            "`agorschema compile` refreshes the checksum")
+        result.notes.append(_REFRESH_NOTE)
+
+
+_REFRESH_NOTE = ("schema sources changed without changing the schema; "
+                 "`agorschema compile` refreshes the checksum")
+
+
+def _same_meaning(cfg: Config, manifest) -> bool:
+    """Only comments or layout changed since compile (known from the project cache)?"""
+    from agor_schema.meaning import unchanged_since
+
+    return unchanged_since(cfg, manifest.source)
 
 
 def migration_problems(cfg: Config, manifest) -> tuple[list[str], list[str]]:

@@ -121,6 +121,10 @@ def compile_project(cfg: Config, *, name: str | None = None, custom: bool = Fals
     try:
         result = _compile(cfg, name=name, custom=custom, allow_destructive=allow_destructive,
                           write=write)
+        if write:
+            from agor_schema import meaning
+
+            meaning.record(cfg, store)
     finally:
         cache.activate(previous)
     store.save()
