@@ -158,7 +158,7 @@ def _compile(cfg: Config, *, name: str | None, custom: bool, allow_destructive: 
         out = DialectOutput(dialect_name, full_ddl(snapshot, dialect, spec, source))
         files[cfg.generated / f"{dialect_name}.sql"] = out.ddl
         files[cfg.generated / f"schema.{dialect_name}.ts"] = typescript_schema(
-            spec, snapshot, dialect, source)
+            spec, snapshot, dialect, source, doc.data)
         state = read_folder(cfg.migrations_dir(dialect_name), dialect.journal_dialect)
         previous = dialect.snapshot_from_json(state.last_snapshot) if state.last_snapshot \
             else dialect.empty_snapshot()

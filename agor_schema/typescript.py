@@ -162,18 +162,46 @@ def _table_consts(names: list[str], reserved: set[str] | None = None) -> dict[st
     return out
 
 
-def typescript_schema(spec: SchemaSpec, snapshot: Snapshot, dialect, source: str) -> str:
-    """The drizzle-orm schema module for one dialect."""
+def typescript_schema(spec: SchemaSpec, snapshot: Snapshot, dialect, source: str,
+                      raw: dict | None = None) -> str:
+    """The drizzle-orm schema module for one dialect. `raw`, the schema's data as read from
+    the YAML files, lets each table's part be taken from the project cache (`_contexts`)."""
     _CONSTS.clear()
     _CONSTS.update(_table_consts(list(snapshot.tables), type_consts(spec)))
     try:
-        return _typescript_schema(spec, snapshot, dialect, source)
+        return _typescript_schema(spec, snapshot, dialect, source, raw)
     finally:
         _CONSTS.clear()
 
 
-def _typescript_schema(spec: SchemaSpec, snapshot: Snapshot, dialect, source: str) -> str:
-    tables = [_table_context(spec, snapshot.tables[name], dialect) for name in snapshot.tables]
+def _contexts(spec: SchemaSpec, snapshot: Snapshot, dialect, raw: dict | None) -> list[dict]:
+    """Every table's template context. With `raw`, memoized in the project cache by what
+    determines it: the dialect, the table's YAML data, that of the tables its foreign keys
+    name and every top-level setting (pickled, so types and order count), and the consts of
+    those tables. A compile that changes one table rebuilds that table's context only."""
+    tables = raw.get("tables") if isinstance(raw, dict) else None
+    if not isinstance(tables, dict):
+        return [_table_context(spec, snapshot.tables[name], dialect) for name in snapshot.tables]
+    import pickle
+
+    from agor_schema import cache
+
+    store = cache.active()
+    settings = pickle.dumps([(k, v) for k, v in raw.items() if k != "tables"], protocol=5)
+    out = []
+    for name, table in snapshot.tables.items():
+        related = sorted({name, *(fk.table_to for fk in table.foreign_keys.values())})
+        key = hashlib.sha1(pickle.dumps(
+            (dialect.name, settings, [(n, tables.get(n), table_const(n)) for n in related]),
+            protocol=5)).digest()
+        out.append(store.memo("tscontext", key,
+                              lambda t=table: _table_context(spec, t, dialect)))
+    return out
+
+
+def _typescript_schema(spec: SchemaSpec, snapshot: Snapshot, dialect, source: str,
+                       raw: dict | None = None) -> str:
+    tables = _contexts(spec, snapshot, dialect, raw)
     builders = " ".join(c["builder"] for t in tables for c in t["columns"]) + " " + \
         " ".join(e for t in tables for e in t["extras"])
     declarations = dialect.ts_declarations(spec, snapshot)
