@@ -6,10 +6,16 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+
+def _tomllib():
+    """The TOML parser, imported when a pyproject.toml is read (an app that passes its URL
+    and folder to `migrate()` never reads one)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    return tomllib
+
 
 DEFAULTS = {
     "schema": "schema",
@@ -84,6 +90,7 @@ def load_config(root: Path | None = None) -> Config:
     pyproject = root / "pyproject.toml"
     settings: dict = {}
     if pyproject.is_file():
+        tomllib = _tomllib()
         try:
             data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
