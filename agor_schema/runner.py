@@ -52,7 +52,6 @@ from agor_schema.db import (
     redact,
 )
 from agor_schema.dialects.capabilities import Capabilities, FileMode, run_mode
-from agor_schema.dialects.statements import code_of, has_no_transaction_marker
 from agor_schema.journal import MigrationFile
 from agor_schema.pending import (
     Item,
@@ -424,6 +423,9 @@ def _dry_run(
 
 def file_mode(rt: Runtime, mf: MigrationFile, statements: list[Statement]) -> FileMode:
     """How `mf` runs on this engine: in one transaction, or as written (and why)."""
+    # imported here: an up-to-date start-up never classifies a statement
+    from agor_schema.dialects.statements import code_of, has_no_transaction_marker
+
     controls = [(s.line, " ".join(code_of(s.sql).split()[:2]).rstrip(";")) for s in statements
                 if s.control is not None]
     return run_mode(rt.capabilities, has_no_transaction_marker(mf.text), controls)

@@ -39,7 +39,6 @@ from agor_schema.db import (
     sqlite_path,
 )
 from agor_schema.dialects.capabilities import SQLITE, Capabilities
-from agor_schema.dialects.statements import split_sqlite, transaction_control
 from agor_schema.journal import skip_space_and_comments
 
 if TYPE_CHECKING:
@@ -216,6 +215,9 @@ class SQLiteRuntime:
     def migration_statements(self, migration: MigrationFile) -> list[Statement]:
         """One Statement per SQL statement; PRAGMA foreign_keys lines carry a note instead
         (a file that runs as written sends them: it controls its own transactions)."""
+        # imported here: an up-to-date start-up never splits a file
+        from agor_schema.dialects.statements import split_sqlite, transaction_control
+
         out: list[Statement] = []
         for chunk in migration.chunks:
             for offset, sql in split_sqlite(chunk.sql):

@@ -1,0 +1,52 @@
+"""What a fresh process loads to find an up-to-date SQLite database up to date: the start-up
+path of an app (`import agor_schema; agor_schema.migrate(url, folder)`) and of `--help`
+stays free of the parsing, validation and statement-splitting machinery."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from agor_schema.cli import main
+
+HEAVY = ("pydantic", "sqlglot", "yaml", "jinja2", "psycopg", "tomllib",
+         "agor_schema.dialects.statements", "agor_schema.as_written", "agor_schema.spec")
+
+
+def loaded_after(code: str, *args: str) -> set[str]:
+    probe = code + "\nimport sys; print(' '.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True,
+                         check=True)
+    return set(out.stdout.split())
+
+
+def heavy(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY))
+
+
+def test_up_to_date_migrate_loads_no_heavy_module(tmp_path: Path) -> None:
+    (tmp_path / "schema").mkdir()
+    (tmp_path / "pyproject.toml").write_text("[tool.agorschema]\n")
+    (tmp_path / "schema" / "app.yaml").write_text(
+        "tables:\n  users:\n    columns:\n      id: {type: integer, primary_key: true}\n")
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    runner = CliRunner()
+    assert runner.invoke(main, ["compile", "--project", str(tmp_path)]).exit_code == 0
+    assert runner.invoke(main, ["migrate", "--project", str(tmp_path), "--database", url]
+                         ).exit_code == 0
+    modules = loaded_after(
+        "import sys, agor_schema\n"
+        "result = agor_schema.migrate(sys.argv[1], sys.argv[2])\n"
+        "assert not result.applied and len(result.skipped) == 1, result",
+        url, str(tmp_path / "drizzle" / "sqlite"))
+    assert "agor_schema.runner" in modules
+    assert heavy(modules) == []
+
+
+def test_help_loads_no_heavy_module() -> None:
+    modules = loaded_after("from agor_schema.cli import main\n"
+                           "try:\n    main(['--help'])\nexcept SystemExit:\n    pass")
+    assert heavy(modules) == []
