@@ -108,6 +108,18 @@ def full_ddl(snapshot, dialect, spec, source: str) -> str:
     return "\n".join(lines)
 
 
+def _refuse_name_clashes(doc, snapshot, dialect, cfg: Config) -> None:
+    """Names the database would refuse or merge are input errors at their place."""
+    from agor_schema.errors import SchemaError, SchemaErrors
+    from agor_schema.namespace import name_problems
+
+    problems = name_problems(snapshot, dialect, (cfg.migrations_table,))
+    if problems:
+        raise SchemaErrors(
+            SchemaError(p.message, mark=doc.mark(p.path, key=True), table=p.table,
+                        column=p.column) for p in problems)
+
+
 def compile_project(cfg: Config, *, name: str | None = None, custom: bool = False,
                     allow_destructive: bool = False, write: bool = True) -> CompileResult:
     """Compile the project; write generated files and new migrations unless `write` is False.
@@ -155,6 +167,7 @@ def _compile(cfg: Config, *, name: str | None, custom: bool, allow_destructive: 
         dialect = get_dialect(dialect_name)
         spec = specs[dialect_name]
         snapshot = build_snapshot(spec, dialect)
+        _refuse_name_clashes(doc, snapshot, dialect, cfg)
         out = DialectOutput(dialect_name, full_ddl(snapshot, dialect, spec, source))
         files[cfg.generated / f"{dialect_name}.sql"] = out.ddl
         files[cfg.generated / f"schema.{dialect_name}.ts"] = typescript_schema(

@@ -131,6 +131,24 @@ def _check_tokens(sql: str, tokens: list) -> None:
             )
 
 
+_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\(")
+
+
+def functions_called(sql: str, dialect: str) -> list[str]:
+    """Lower-case names of the functions `sql` (text in `dialect`) calls, as written there."""
+    from sqlglot import exp
+
+    names: dict[str, None] = {}
+    for node in one_expression(sql, dialect).find_all(exp.Func):
+        name = node.name if isinstance(node, exp.Anonymous) else None
+        if not name:
+            match = _CALL.match(node.sql(dialect=dialect))
+            name = match.group(1) if match else None
+        if name:
+            names.setdefault(name.lower(), None)
+    return list(names)
+
+
 def check_rendered(sql: str, dialect: str) -> str:
     """`sql` (text about to be pasted into `dialect` DDL) if it is one expression there."""
     one_expression(sql, dialect)

@@ -372,3 +372,103 @@ def test_lone_surrogate_escape_is_an_input_error(tmp_path: Path) -> None:
     assert code == 2, out
     assert f"error: {at(schema, chr(34) + 'bad')}:" in out and "lone UTF-16 surrogate" in out
     assert tree_digest(root) == before
+
+
+# ---------------------------------------------------------------- 15. names and values the
+# databases would refuse later: compile-time errors at their place
+
+def table(name: str, columns: str = "      id: {type: integer, primary_key: true}\n",
+          extra: str = "") -> str:
+    return f"  {name}:\n    columns:\n{columns}{extra}"
+
+
+def column(line: str) -> str:
+    return BASE + f"      {line}\n"
+
+
+T30 = "t" * 30
+C40 = "c" * 40
+LATE_REFUSALS = [
+    ("tables-differ-in-case", BASE + table("Users"), "Users:",
+     ("table 'Users'", "table 'users'", "same name to sqlite (it ignores case)")),
+    ("columns-differ-in-case", column("Name: text"), "Name:",
+     ("column 'Name'", "columns 'name' and 'Name' are the same name to sqlite")),
+    ("index-named-like-a-table", BASE + table("t", extra="    indexes:\n      T: [id]\n"),
+     "T: [id]", ("index 'T'", "same name to sqlite")),
+    ("index-named-like-derived-unique",
+     BASE.replace("name:  {type: text, not_null: true}",
+                  "name:  {type: text, not_null: true, unique: true}")
+     + "    indexes:\n      users_name_unique: [n]\n", "users_name_unique:",
+     ("'users_name_unique'", "share one namespace")),
+    ("index-named-like-pkey", BASE + "    indexes:\n      users_pkey: [n]\n", "users_pkey:",
+     ("'users_pkey'", "same name to postgres")),
+    ("derived-names-collide-after-63-bytes",
+     BASE + table(T30, f"      id: {{type: integer, primary_key: true}}\n"
+                  f"      {C40}_x: {{type: text, unique: true}}\n"
+                  f"      {C40}_y: {{type: text, unique: true}}\n"), f"{T30}:",
+     ("after it cuts names at 63 bytes",)),
+    ("sqlite-reserved-table", BASE + table("sqlite_stats"), "sqlite_stats:",
+     ("table name 'sqlite_stats' starts with 'sqlite_'",)),
+    ("sqlite-reserved-index", BASE + "    indexes:\n      SQLite_idx: [n]\n", "SQLite_idx:",
+     ("starts with 'sqlite_'",)),
+    ("bookkeeping-table", BASE + table("__drizzle_migrations"), "__drizzle_migrations:",
+     ("reserved for agorschema's and drizzle's bookkeeping table",)),
+    ("system-column-xmin", column("xmin: integer"), "xmin:",
+     ("column 'xmin'", "postgres system column")),
+    ("system-column-ctid", column("CTID: text"), "CTID:", ("postgres system column",)),
+    ("default-nan", column("r: {type: real, default: .nan}"), ".nan",
+     ("column 'r'", "field 'default'", "not a finite number")),
+    ("default-inf", column("r: {type: double, default: -.inf}"), "-.inf",
+     ("not a finite number",)),
+    ("default-json-nan", column("j: {type: json, default: {a: .NaN}}"), "{a: .NaN}",
+     ("not a finite number",)),
+    ("default-integer-range", column("i: {type: integer, default: 2147483648}"), "2147483648",
+     ("does not fit integer (-2147483648..2147483647)",)),
+    ("default-bigint-range", column(f"b: {{type: bigint, default: {2**63}}}"), str(2**63),
+     ("does not fit bigint",)),
+    ("default-pg-sleep-on-sqlite", column('s: {type: integer, default: {sql: "pg_sleep(1)"}}'),
+     '{sql: "pg_sleep', ("pg_sleep() does not exist in sqlite",)),
+    ("default-randomblob-on-postgres",
+     column('s: {type: bytes, default: {sql: "randomblob(4)"}}'), '{sql: "randomblob',
+     ("randomblob() does not exist in postgres",)),
+    ("check-md5-on-sqlite", check('"md5(name) <> \'\'"'), '"md5', ("md5() does not exist in sqlite",)),
+    ("where-sqlite-only-function", index('{columns: [name], where: "unixepoch() > 0"}'),
+     '"unixepoch', ("unixepoch() does not exist in postgres",)),
+]
+
+
+@pytest.mark.parametrize("case", LATE_REFUSALS, ids=lambda c: c[0])
+def test_late_database_refusals_are_compile_errors(case, installed: Installed,
+                                                   tmp_path: Path) -> None:
+    _, schema, needle, says = case
+    root = copy_project(installed, tmp_path)
+    out = assert_refused_unchanged(installed, root, schema, 2,
+                                   (f"error: {at(schema, needle)}:", *says))
+    assert "nothing was written" in out
+
+
+def test_long_derived_name_is_a_warning_not_an_error(tmp_path: Path) -> None:
+    schema = BASE + table(T30, f"      id: {{type: integer, primary_key: true}}\n"
+                          f"      {C40}_x: {{type: text, unique: true}}\n")
+    root = make_project(tmp_path / "project", schema)
+    code, out = cli("compile", root=root)
+    assert code == 0, out
+    assert "keeps the first 63" in out
+
+
+def test_postgres_function_list_matches_the_server(installed: Installed) -> None:
+    """The shipped pg_catalog function names (capability data) are the server's."""
+    from agor_schema.dialects.postgres import postgres_functions
+
+    shipped = postgres_functions()
+    header = (Path(__file__).parents[1] / "agor_schema" / "dialects" /
+              "postgres_functions.txt").read_text().splitlines()[0]
+    live = {row[0].lower() for row in installed.pg_conn.execute(
+        "SELECT DISTINCT proname FROM pg_proc WHERE pronamespace = 'pg_catalog'::regnamespace "
+        "AND prokind IN ('f', 'a', 'w')")}
+    version = installed.pg_conn.execute("SHOW server_version").fetchone()[0].split()[0]
+    if header.startswith(f"# Functions of PostgreSQL {version.split('.')[0]}."):
+        assert live == set(shipped)
+    else:  # another major version: most names are common
+        assert len(live & shipped) > 0.9 * len(shipped)
+    assert "pg_sleep" in shipped and "randomblob" not in shipped

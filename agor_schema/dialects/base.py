@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from agor_schema.spec.types import LogicalType
 
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
 class Dialect:
     """The DDL half of a dialect; subclasses also inherit the runtime half."""
 
@@ -31,6 +34,9 @@ class Dialect:
     journal_dialect: str = ""
     booleans_are_integers: bool = False  # TRUE/FALSE are just 1/0 (SQLite)
     max_identifier_bytes: int | None = None  # names longer than this are cut by the engine
+    reserved_name_prefixes: tuple[str, ...] = ()  # table/index names the engine keeps for itself
+    reserved_column_names: frozenset[str] = frozenset()  # system columns of every table
+    folds_case: bool = False  # the engine treats `Users` and `users` as one name
 
     def canonical_expression(self, text: str) -> str:
         """`text` in the canonical form expressions are compared in (`sqlnorm`)."""
@@ -45,6 +51,26 @@ class Dialect:
         if limit is None or len(name.encode("utf-8")) <= limit:
             return name
         return name.encode("utf-8")[:limit].decode("utf-8", "ignore")
+
+    def name_key(self, name: str) -> str:
+        """What two names must differ in for the engine to keep them apart: the stored name,
+        case-folded where the engine ignores case (SQLite folds ASCII letters only)."""
+        stored = self.stored_name(name)
+        if not self.folds_case:
+            return stored
+        return stored.translate(_ASCII_LOWER)
+
+    def unknown_functions(self, names: Sequence[str]) -> list[str]:
+        """The functions of `names` (lower case) this engine does not have."""
+        return []
+
+    def relation_names(self, table: Table) -> list[tuple[str, str]]:
+        """(kind, name) of every object of `table` that lives in the schema-wide namespace
+        of tables and indexes."""
+        names = [("table", table.name)]
+        names += [("index", name) for name in table.indexes]
+        names += [("unique constraint", name) for name in table.uniques]
+        return names
 
     # ---- types and values (spec -> snapshot)
     def column_type(self, lt: LogicalType) -> str:

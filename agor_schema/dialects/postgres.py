@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from agor_schema import ops as o
@@ -69,6 +70,32 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
     snapshot_version = "7"
     journal_dialect = "postgresql"
     max_identifier_bytes = 63  # NAMEDATALEN - 1
+    # system columns every table has (oid only up to PostgreSQL 11, refused for those servers)
+    reserved_column_names = frozenset({"ctid", "xmin", "xmax", "cmin", "cmax", "tableoid", "oid"})
+
+    def unknown_functions(self, names):
+        """Functions only SQLite has (a PostgreSQL server may add more with extensions, so a
+        name neither engine knows is left to the server)."""
+        from agor_schema.dialects.sqlite import sqlite_functions
+
+        known = postgres_functions()
+        return [n for n in names if n not in known and n not in _PG_SYNTAX
+                and n in sqlite_functions()]
+
+    def relation_names(self, table: Table) -> list[tuple[str, str]]:
+        """Tables, indexes, the indexes behind unique and primary key constraints, and the
+        sequences of identity and serial columns share one namespace per schema."""
+        names = super().relation_names(table)
+        inline_pk = any(c.primary_key for c in table.columns.values())
+        names += [("primary key", name) for name in table.primary_keys]
+        if inline_pk and not table.primary_keys:
+            names.append(("primary key", f"{table.name}_pkey"))
+        for column in table.columns.values():
+            if column.identity and column.identity.get("name"):
+                names.append(("sequence", column.identity["name"]))
+            elif column.type in SERIAL_BASE:
+                names.append(("sequence", _serial_sequence(table.name, column.name)))
+        return names
 
     # ------------------------------------------------------------------ values
     def column_type(self, lt: LogicalType) -> str:
@@ -787,3 +814,18 @@ def _default_needs_parens(sql: str) -> bool:
     except ValueError:
         return True
     return isinstance(tree, (exp.Connector, exp.Not, exp.Is, exp.Predicate, exp.In, exp.Between))
+
+
+# function-call syntax that is not a pg_proc entry
+_PG_SYNTAX = frozenset({"cast", "coalesce", "nullif", "greatest", "least", "extract", "trim",
+                        "position", "overlay", "substring", "collation", "row", "array"})
+
+
+@lru_cache(maxsize=1)
+def postgres_functions() -> frozenset[str]:
+    """pg_catalog's function names (capability data shipped with agorschema)."""
+    from pathlib import Path
+
+    text = Path(__file__).with_name("postgres_functions.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip().lower() for line in text.splitlines()
+                     if line.strip() and not line.startswith("#"))

@@ -8,7 +8,9 @@ SQLite's ALTER TABLE can add, drop and rename columns and rename tables; every o
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from agor_schema import ops as o
@@ -72,6 +74,12 @@ class SQLiteDialect(SQLiteIntrospection, SQLiteRuntime, Dialect):
     snapshot_version = "6"
     journal_dialect = "sqlite"
     booleans_are_integers = True
+    reserved_name_prefixes = ("sqlite_",)  # "object name reserved for internal use"
+    folds_case = True  # `Users` and `users` name one table, `Name` and `name` one column
+
+    def unknown_functions(self, names):
+        """SQLite has exactly the functions its library lists (no extensions are loaded)."""
+        return [n for n in names if n not in sqlite_functions() and n not in ("cast",)]
 
     # ------------------------------------------------------------------ values
     def column_type(self, lt: LogicalType) -> str:
@@ -573,3 +581,12 @@ def _timestamp_literals_to_ms(node, column_types: Mapping[str, LogicalType]) -> 
         if ms is not None:
             literal.replace(exp.Literal.number(ms))
 
+
+@lru_cache(maxsize=1)
+def sqlite_functions() -> frozenset[str]:
+    """Names of the functions the SQLite library of this Python knows."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        return frozenset(row[0].lower() for row in conn.execute("PRAGMA function_list"))
+    finally:
+        conn.close()

@@ -392,6 +392,8 @@ class _Checker:
                        (*path, "on_delete"), field="on_delete", **ctx)
         if col.has_default:
             problem = default_problem(col.default, lt, col, spec, self.spec)
+            if problem is None and isinstance(col.default, dict) and set(col.default) == {"sql"}:
+                problem = self.default_function_problem(col.default["sql"])
             if problem:
                 self.error(problem, (*path, "default"), field="default", **ctx)
         if col.references:
@@ -496,10 +498,38 @@ class _Checker:
             check_columns(sql, spec.columns)
             # rendering for this dialect can refuse what it cannot express (e.g. calendar
             # functions on SQLite's epoch-ms timestamps): report it here, with the location
-            render(sql, get_dialect(self.dialect),
-                   {name: column.logical_type for name, column in spec.columns.items()})
+            self.check_functions(render(sql, get_dialect(self.dialect), {
+                name: column.logical_type for name, column in spec.columns.items()}))
         except ExpressionError as exc:
             self.error(str(exc), path, table=table, **ctx)
+
+    def default_function_problem(self, sql: str) -> str | None:
+        from agor_schema.dialects import get_dialect
+        from agor_schema.expr import ExpressionError, render
+
+        try:
+            self.check_functions(render(sql, get_dialect(self.dialect), {}))
+        except ExpressionError as exc:
+            return str(exc)
+        return None
+
+    def check_functions(self, rendered: str) -> None:
+        """ExpressionError when the rendered expression calls a function this dialect's
+        engine does not have (pg_sleep on SQLite, randomblob on PostgreSQL)."""
+        from agor_schema import cache
+        from agor_schema.dialects import get_dialect
+        from agor_schema.expr import ExpressionError, functions_called
+
+        dialect = get_dialect(self.dialect)
+        called = cache.active().memo("expr", ("functions", dialect.name, rendered),
+                                     lambda: tuple(functions_called(rendered,
+                                                                    dialect.sqlglot_dialect)))
+        missing = dialect.unknown_functions(called)
+        if missing:
+            raise ExpressionError(
+                f"{', '.join(f'{n}()' for n in missing)} does not exist in {dialect.name} "
+                f"(the expression becomes {rendered!r} there); write it per dialect: "
+                "{sqlite: \"...\", postgres: \"...\"}")
 
     def check_foreign_key(
         self, table: str, spec: TableSpec, fk: ForeignKeySpec, path: Path_
@@ -576,6 +606,9 @@ def default_problem(value: Any, lt: LogicalType, col: ColumnSpec, table: TableSp
                 f"got keys {', '.join(map(str, value))}"
             )
     name = lt.name
+    if _non_finite(value):
+        return (f"default {value!r} is not a finite number: neither JSON, drizzle's snapshots "
+                "nor both databases can hold NaN or infinity; use a number or {sql: ...}")
     if value == "now" and name != "timestamp":
         return f"'now' is only a default for timestamp columns; this column is {lt}"
     if name == "boolean" and not isinstance(value, bool):
@@ -586,6 +619,10 @@ def default_problem(value: Any, lt: LogicalType, col: ColumnSpec, table: TableSp
         isinstance(value, bool) or not isinstance(value, (int, float))
     ):
         return f"a {name} column's default must be a number, got {value!r}"
+    limits = INTEGER_RANGES.get(name)
+    if limits and isinstance(value, int) and not isinstance(value, bool) and not (
+            limits[0] <= value <= limits[1]):
+        return f"default {value} does not fit {name} ({limits[0]}..{limits[1]})"
     if name == "smallint" and isinstance(value, int) and not (
             SMALLINT_RANGE[0] <= value <= SMALLINT_RANGE[1]):
         return f"default {value} does not fit smallint ({SMALLINT_RANGE[0]}..{SMALLINT_RANGE[1]})"
@@ -617,6 +654,20 @@ def default_problem(value: Any, lt: LogicalType, col: ColumnSpec, table: TableSp
     if name == "bytes":
         return "a bytes column's default must be {sql: ...}"
     return None
+
+
+INTEGER_RANGES = {"integer": (-2**31, 2**31 - 1), "bigint": (-2**63, 2**63 - 1)}
+
+
+def _non_finite(value: Any) -> bool:
+    """True when `value` is or holds (in a JSON default) a NaN or an infinity."""
+    if isinstance(value, float):
+        return value != value or value in (float("inf"), float("-inf"))
+    if isinstance(value, dict):
+        return any(_non_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_non_finite(v) for v in value)
+    return False
 
 
 def _array_default_problem(value: Any, lt: LogicalType, col: ColumnSpec, table: TableSpec,
