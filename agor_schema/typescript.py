@@ -101,6 +101,12 @@ def ts_line_comment(text: str) -> str:
     return _LINE_BREAKS.sub(" ", text)
 
 
+def ts_enum_option(labels: list[str] | None) -> str:
+    """`, enum: ['a', 'b']` for a text builder's options (typing only: drizzle keeps it out of
+    snapshots and DDL), or nothing."""
+    return f", enum: [{', '.join(ts_string(v) for v in labels)}]" if labels else ""
+
+
 def ts_key(name: str) -> str:
     """An object-literal key for `name` (`__proto__` computed, so it is a real property)."""
     if name == "__proto__":
@@ -222,9 +228,12 @@ def _table_context(spec: SchemaSpec, table: Table, dialect) -> dict:
     columns = []
     single_fks = {fk.columns_from[0]: fk for fk in table.foreign_keys.values()
                   if len(fk.columns_from) == 1 and fk.name == _default_fk_name(fk)}
+    from agor_schema.build import enum_labels
+
     for column in table.columns.values():
         column_spec = table_spec.columns[column.name]
-        builder = dialect.ts_column(column, column_spec.logical_type)
+        builder = dialect.ts_column(column, column_spec.logical_type,
+                                    enum_labels(column_spec, spec))
         if column.name in table_spec.columns and column_spec.unique:
             builder += ".unique()"
         fk = single_fks.get(column.name)

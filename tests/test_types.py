@@ -143,3 +143,5 @@ def test_typescript_constants_of_enums_and_types_never_clash_with_tables(tmp_pat
         assert builder in imported
     sqlite_ts = (tmp_path / "p" / "generated" / "schema.sqlite.ts").read_text(encoding="utf-8")
     assert "return 'blob';" in sqlite_ts and "pgEnum" not in sqlite_ts
+    # SQLite stores an enum as text: the builder still types it with the values
+    assert "m: text('m', { enum: ['a\\'b', 'c\\\\d'] })," in sqlite_ts

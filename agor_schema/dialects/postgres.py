@@ -305,12 +305,17 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
         return ("const bytea = customType<{ data: Buffer }>({ dataType() { return 'bytea'; } });"
                 "\n")
 
-    def ts_column(self, column: Column, lt: LogicalType) -> str:
-        """The drizzle pg-core builder of a column."""
-        from agor_schema.typescript import ts_string
+    def ts_column(self, column: Column, lt: LogicalType, labels: list[str] | None = None) -> str:
+        """The drizzle pg-core builder of a column; `labels` types an `enum:` text column."""
+        from agor_schema.typescript import ts_enum_option, ts_string
 
         name = ts_string(column.name)
-        builder = self._ts_builder(name, lt)
+        if labels and lt.name == "text":
+            builder = f"text({name}, {{ {ts_enum_option(labels)[2:]} }})"
+        elif labels and lt.name == "varchar":
+            builder = f"varchar({name}, {{ length: {lt.length}{ts_enum_option(labels)} }})"
+        else:
+            builder = self._ts_builder(name, lt)
         if column.primary_key:
             builder += ".primaryKey()"
         elif column.not_null and not lt.is_serial:  # serial builders are NOT NULL already

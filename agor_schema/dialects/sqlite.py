@@ -268,13 +268,18 @@ class SQLiteDialect(SQLiteIntrospection, SQLiteRuntime, Dialect):
     def ts_preamble(self, builders: str) -> str:
         return ""
 
-    def ts_column(self, column: Column, lt: LogicalType) -> str:
-        """The drizzle sqlite-core builder of a column (mode keeps the app-side type)."""
-        from agor_schema.typescript import custom_const, ts_string
+    def ts_column(self, column: Column, lt: LogicalType, labels: list[str] | None = None) -> str:
+        """The drizzle sqlite-core builder of a column (mode keeps the app-side type; `labels`
+        types an enum column's text)."""
+        from agor_schema.typescript import custom_const, ts_enum_option, ts_string
 
         name = ts_string(column.name)
         if lt.name == "custom":
             builder = f"{custom_const(lt.ref or '')}({name})"
+        elif labels and lt.name in ("text", "enum"):
+            builder = f"text({name}, {{ {ts_enum_option(labels)[2:]} }})"
+        elif labels and lt.name == "varchar":
+            builder = f"text({name}, {{ length: {lt.length}{ts_enum_option(labels)} }})"
         else:
             builder = {
                 "varchar": f"text({name}, {{ length: {lt.length} }})",
