@@ -145,3 +145,30 @@ def test_typescript_constants_of_enums_and_types_never_clash_with_tables(tmp_pat
     assert "return 'blob';" in sqlite_ts and "pgEnum" not in sqlite_ts
     # SQLite stores an enum as text: the builder still types it with the values
     assert "m: text('m', { enum: ['a\\'b', 'c\\\\d'] })," in sqlite_ts
+
+
+def test_lint_of_the_newer_types(tmp_path: Path):
+    """Narrowing serial types is destructive; a scalar <-> array change and an enum reorder
+    warn; removing an enum value is destructive and names the rows that would fail."""
+    from agor_schema.compiler import DestructiveChange
+
+    project = Project(tmp_path / "p", dialects=["postgres"])
+    columns = {"id": {"type": "bigserial", "primary_key": True}, "a": "text",
+               "m": "enum(mood)"}
+    project.write({"t": {"columns": columns}}, enums={"mood": ["x", "y"]})
+    project.compile()
+    project.write({"t": {"columns": {**columns, "id": {"type": "serial", "primary_key": True},
+                                     "a": "text[]"}}}, enums={"mood": ["y", "x"]})
+    with pytest.raises(DestructiveChange) as info:
+        project.compile()
+    assert [f.message for f in info.value.findings] == [
+        "narrows type bigserial -> serial: values that do not fit are lost or make the "
+        "migration fail"]
+    found = [f.message for f in project.compile(allow_destructive=True).findings]
+    assert any("changes the array dimensions" in m for m in found)
+    assert any("reorders the values of enum 'mood'" in m for m in found)
+    project.write({"t": {"columns": {**columns, "id": {"type": "serial", "primary_key": True},
+                                     "a": "text[]"}}}, enums={"mood": ["y"]})
+    with pytest.raises(DestructiveChange) as info:
+        project.compile()
+    assert "removes value(s) x of enum 'mood'" in info.value.findings[0].message

@@ -696,6 +696,11 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
             if op.old.type != op.new.type and _type_change_rewrites(op.old.type, op.new.type):
                 out.append(f"SET DATA TYPE {op.old.type} -> {op.new.type} rewrites the whole "
                            f"table and its indexes under an {lock}")
+            if op.old.type.count("[") != op.new.type.count("["):
+                out.append(f"{op.old.type} -> {op.new.type} changes the array dimensions: "
+                           "PostgreSQL cannot cast the existing values, so the migration fails "
+                           "on a table with rows; add a new column and fill it in a custom "
+                           "migration instead")
             if op.new.not_null and not op.old.not_null:
                 out.append(f"SET NOT NULL scans every row under an {lock}; on a large table "
                            "add a CHECK (... IS NOT NULL) NOT VALID and VALIDATE it first")
