@@ -85,7 +85,8 @@ def build_table(name: str, spec: TableSpec, schema: SchemaSpec, dialect: Dialect
             table, index.columns, [expr.render(e, dialect, types) for e in index.expressions]
         )
         where = expr.render(index.where, dialect, types) if index.where else None
-        table.indexes[index_name] = Index(index_name, parts, unique=index.unique, where=where)
+        table.indexes[index_name] = Index(index_name, parts, unique=index.unique, where=where,
+                                          concurrently=index.concurrently)
     for fk in _foreign_keys(name, spec):
         table.foreign_keys[fk.name] = fk
     for check_name, check in spec.checks.items():

@@ -78,6 +78,8 @@ def compile_command(report: Report, name: str | None, allow_destructive: bool,
     for dialect, out in result.outputs.items():
         if out.migration is not None:
             report.say(f"{dialect}: wrote {out.migration.tag} ({len(out.operations)} change(s))")
+            for more in out.more_migrations:
+                report.say(f"{dialect}: wrote {more.tag} (runs outside a transaction)")
         else:
             report.say(f"{dialect}: no schema change")
     for path in result.written:

@@ -29,6 +29,8 @@ def diff_command(report: Report, database: str | None, project: Path | None) -> 
 
     result = database_drift(load_config(project), database)
     report.result = result.to_json()
+    for text in result.invalid_indexes:
+        report.warn(text)
     if result.ok:
         report.say(f"ok: {result.database} matches the {result.dialect} schema (no drift)")
         return 0

@@ -44,6 +44,13 @@ class DialectOutput:
     operations: list = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     migration: object | None = None  # migrations.MigrationFiles
+    # files after `migration` in the same compile: concurrent index builds/drops, each
+    # outside a transaction (steps.py)
+    more_migrations: list = field(default_factory=list)
+
+    @property
+    def migrations(self) -> list:
+        return ([self.migration] if self.migration is not None else []) + self.more_migrations
     folder_state: object | None = None
     # migrations written before `migration` (new enum values in a file of their own)
     earlier: list = field(default_factory=list)  # [(FolderState, MigrationFiles)]
@@ -69,6 +76,10 @@ class CompileResult:
     def to_json(self) -> dict:
         return {
             "changed": self.changed,
+            "migration_files": {
+                d: [m.tag for m in out.migrations] for d, out in self.outputs.items()
+                if out.migration
+            },
             "migrations": {
                 d: out.migration.tag for d, out in self.outputs.items() if out.migration
             },
@@ -150,7 +161,7 @@ def _compile(cfg: Config, *, name: str | None, custom: bool, allow_destructive: 
     from agor_schema.hints import rename_candidates
     from agor_schema.jsonschema import shipped_json_schema_text
     from agor_schema.lint import lint_plan
-    from agor_schema.migrations import meta_renames, migration_files, read_folder, slug_for
+    from agor_schema.migrations import migration_files, read_folder, slug_for
     from agor_schema.spec.loader import load_sources
     from agor_schema.spec.validate import validate_schema
     from agor_schema.typescript import typescript_schema
@@ -196,10 +207,7 @@ def _compile(cfg: Config, *, name: str | None, custom: bool, allow_destructive: 
                 state = state.followed_by(values_file)
                 out.folder_state = state
                 plan = diff(step, snapshot, hints)
-            statements = dialect.render(plan.operations, plan.before, plan.after)
-            renames = meta_renames(plan.renamed_tables, plan.renamed_columns)
-            out.migration = migration_files(dialect, state, snapshot, statements,
-                                            slug_for(plan.operations, name), renames=renames)
+            _plan_files(out, dialect, state, plan, snapshot, name)
         outputs[dialect_name] = out
     result = CompileResult(outputs, files, notes=notes, manifest=manifest)
     if any(candidates.values()) and not custom:
@@ -214,6 +222,29 @@ def _compile(cfg: Config, *, name: str | None, custom: bool, allow_destructive: 
         if result.changed:
             result.hints = [replace(h, written=True) for h in result.hints]
     return result
+
+
+def _plan_files(out: DialectOutput, dialect, state, plan, snapshot, name: str | None) -> None:
+    """The change's migration files: one transactional file, plus one marked file per
+    operation that must run outside a transaction (with a warning for drizzle-orm users)."""
+    from agor_schema.lint import WARNING
+    from agor_schema.migrations import meta_renames, migration_sequence, slug_for
+    from agor_schema.steps import drizzle_orm_warning, plan_steps
+
+    steps = plan_steps(plan, snapshot, dialect)
+    renames = meta_renames(plan.renamed_tables, plan.renamed_columns)
+    files = migration_sequence(dialect, state, [
+        (step.snapshot, step.statements,
+         slug_for(step.operations, None if step.no_transaction else name),
+         None if step.no_transaction else renames)
+        for step in steps
+    ])
+    out.migration, out.more_migrations = files[0], files[1:]
+    for step, made in zip(steps, files):
+        if step.no_transaction:
+            op = step.operations[0]
+            out.findings.append(Finding(WARNING, dialect.name, op.table, None,
+                                        drizzle_orm_warning(made.tag, op)))
 
 
 def _folders_to_build_on(cfg: Config):
@@ -256,12 +287,13 @@ def write_outputs(cfg: Config, result: CompileResult, command: str = "compile") 
             if undo:  # (an enum-values file written before the migration goes with it)
                 undo.migrations[out.dialect] = out.migration.tag
                 undo.changing(journal_path(folder))
-                for files in [*(f for _state, f in out.earlier), out.migration]:
+                for files in [*(f for _state, f in out.earlier), *out.migrations]:
                     for path in files.paths(folder):
                         undo.creating(path)
             for state, files in out.earlier:
                 written.extend(write_migration(state, files))
-            written.extend(write_migration(out.folder_state, out.migration))
+            for migration in out.migrations:
+                written.extend(write_migration(out.folder_state, migration))
     written.extend(update_manifest(cfg, result, result.manifest))
     if undo:
         undo.save()

@@ -266,6 +266,7 @@ class DatabaseDrift:
     dialect: str
     drift: Drift
     sql: list[str]
+    invalid_indexes: list[str] = field(default_factory=list)  # warnings: failed builds
 
     @property
     def ok(self) -> bool:
@@ -273,7 +274,8 @@ class DatabaseDrift:
 
     def to_json(self) -> dict:
         return {"database": self.database, "dialect": self.dialect, "drift": not self.ok,
-                "changes": [c.to_json() for c in self.drift.changes], "sql": self.sql}
+                "changes": [c.to_json() for c in self.drift.changes], "sql": self.sql,
+                "invalid_indexes": self.invalid_indexes}
 
 
 def database_drift(cfg: Any, url: str | None = None) -> DatabaseDrift:
@@ -305,7 +307,8 @@ def database_drift(cfg: Any, url: str | None = None) -> DatabaseDrift:
     try:
         live = dialect.introspect(conn, exclude=(cfg.migrations_table,))
         expected = expected_snapshot(snapshot, dialect, conn)
+        invalid = dialect.invalid_indexes(conn)
     finally:
         dialect.close_connection(conn)
     found = drift(live, expected)
-    return DatabaseDrift(redact(url), dialect.name, found, found.fix_sql(dialect))
+    return DatabaseDrift(redact(url), dialect.name, found, found.fix_sql(dialect), invalid)

@@ -72,10 +72,10 @@ def update_manifest(cfg: Config, result, manifest: Manifest | None = None) -> li
     for path in result.files:
         manifest.files[_rel(cfg, path)] = file_digest(path)
     for out in result.outputs.values():
-        migration = out.migration
-        if migration is None:
+        if out.migration is None:
             continue
-        for files in [*(f for _state, f in getattr(out, "earlier", [])), migration]:
+        earlier = [f for _state, f in getattr(out, "earlier", [])]
+        for files in [*earlier, *out.migrations]:
             for path in files.paths(out.folder_state.folder):
                 is_sql = path.suffix == ".sql"
                 manifest.files[_rel(cfg, path)] = CUSTOM if files.custom and is_sql \

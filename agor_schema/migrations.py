@@ -161,6 +161,22 @@ def migration_files(dialect, state: FolderState, snapshot: Snapshot, statements:
     return MigrationFiles(dialect.name, tag, entry, text, dump_snapshot_json(document), custom)
 
 
+def migration_sequence(dialect, state: FolderState, steps: list) -> list[MigrationFiles]:
+    """Several new migrations in a row, each chained to the one before it (nothing written):
+    `steps` are (snapshot, statements, slug, renames)."""
+    journal = Journal(dialect=state.journal.dialect, entries=list(state.journal.entries),
+                      version=state.journal.version)
+    last = state.last_snapshot
+    out: list[MigrationFiles] = []
+    for snapshot, statements, slug, renames in steps:
+        files = migration_files(dialect, FolderState(state.folder, journal, last), snapshot,
+                                statements, slug, renames=renames)
+        journal.entries.append(files.entry)
+        last = json.loads(files.snapshot)
+        out.append(files)
+    return out
+
+
 def write_migration(state: FolderState, files: MigrationFiles) -> list[Path]:
     """Write the SQL file, the snapshot and the updated journal; return the paths written."""
     from agor_schema.journal import write_journal

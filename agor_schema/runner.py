@@ -121,6 +121,7 @@ class Runtime(Protocol):
     def end_transaction(self, conn: Any, commit: bool) -> None: ...
     def as_written_session(self, conn: Any, timeout: float) -> Any: ...
     def prepare_as_written(self, conn: Any, statements: list[Statement]) -> list[str]: ...
+    def invalid_indexes(self, conn: Any) -> list[str]: ...
     def execute_statement(self, conn: Any, statement: Statement) -> None: ...
     def dry_run_script(
         self, migration: MigrationFile, statements: list[Statement], table: str,
@@ -284,7 +285,9 @@ def status(
     items = read_folder(settings.folder, settings.runtime)
     with _connection(settings, create=False) as conn:
         records = _read_records(settings, conn)
+        invalid = settings.runtime.invalid_indexes(conn)
     p = plan(items, records)
+    p.problems.extend(Problem("invalid_index", None, text, blocking=False) for text in invalid)
     return StatusResult(
         database=redact(settings.url),
         dialect=settings.runtime.name,

@@ -55,7 +55,7 @@ class Index:
     unique: bool = False
     where: str | None = None
     method: str = "btree"
-    concurrently: bool = False
+    concurrently: bool = field(default=False, compare=False)  # how it is built, not what
     with_: dict = field(default_factory=dict)
     # keys a snapshot written by an older drizzle-kit left out; not part of the schema
     absent: tuple[str, ...] = field(default=(), compare=False)

@@ -152,6 +152,13 @@ class Dialect:
         """(severity, message) findings this dialect has about one operation."""
         return []
 
+    def outside_transaction(self, op: o.Op, old: Snapshot, new: Snapshot) -> bool:
+        """True when `op` cannot run in a migration's transaction (its own file, marked)."""
+        return False
+
+    def outside_transaction_sql(self, op: o.Op) -> list[str]:
+        raise NotImplementedError
+
 
 def columns_from_json(raw: Mapping[str, Any]) -> dict[str, Column]:
     """A snapshot table's `columns` (either dialect; missing optional keys are defaults)."""

@@ -457,7 +457,7 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
             f"ON DELETE {fk.on_delete} ON UPDATE {fk.on_update};"
         )
 
-    def create_index_sql(self, table: Table | str, index: Index) -> str:
+    def create_index_sql(self, table: Table | str, index: Index, outside: bool = False) -> str:
         parts = []
         for c in index.columns:
             text = f"({c.expression})" if c.is_expression else self.quote(c.expression)
@@ -470,7 +470,9 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
                     text += f" NULLS {c.nulls.upper()}"
             parts.append(text)
         unique = "UNIQUE " if index.unique else ""
-        concurrently = " CONCURRENTLY" if index.concurrently else ""
+        # CONCURRENTLY only in a file of its own (outside_transaction_sql): inside the
+        # migration's transaction PostgreSQL would refuse it
+        concurrently = " CONCURRENTLY IF NOT EXISTS" if outside else ""
         where = f" WHERE {index.where}" if index.where else ""
         return (f"CREATE {unique}INDEX{concurrently} {self.quote(index.name)} ON "
                 f"{self.table_ref(table)} USING {index.method} ({','.join(parts)}){where};")
@@ -683,6 +685,27 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
             out.append(f"{head} SET DEFAULT nextval({string_literal(sequence)}::regclass);")
         return out
 
+    def outside_transaction(self, op: o.Op, old: Snapshot, new: Snapshot) -> bool:
+        """A `concurrently: true` index built on / dropped from a table that stays: it gets a
+        file of its own that runs outside a transaction (on a new or dropped table plain DDL
+        in the migration's transaction is what works, and is instant)."""
+        if isinstance(op, o.CreateIndex):
+            return op.index.concurrently and op.table in old.tables
+        if isinstance(op, o.DropIndex):
+            return op.index.concurrently and op.table in new.tables
+        return False
+
+    def outside_transaction_sql(self, op: o.Op) -> list[str]:
+        """The marked, re-runnable statement of such a file (a failed build is retried
+        from the top, after the runner dropped the INVALID index it left)."""
+        from agor_schema.dialects.statements import NO_TRANSACTION_MARKER
+
+        if isinstance(op, o.CreateIndex):
+            sql = self.create_index_sql(op.table, op.index, outside=True)
+        else:
+            sql = f"DROP INDEX CONCURRENTLY IF EXISTS {self.quote(op.index.name)};"
+        return [f"{NO_TRANSACTION_MARKER}\n{sql}"]
+
     def lint(self, operation: o.Op, old: Snapshot, new: Snapshot) -> list[tuple[str, str]]:
         """Operations that rewrite an existing table or hold a long ACCESS EXCLUSIVE lock."""
         from agor_schema.lint import WARNING
@@ -725,8 +748,9 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
                        "table add it NOT VALID and VALIDATE CONSTRAINT separately")
         elif isinstance(op, o.CreateIndex) and not op.index.concurrently:
             out.append(f"CREATE INDEX '{op.index.name}' blocks writes to '{op.table}' while it "
-                       "builds; on a large table create it CONCURRENTLY (outside a transaction)")
-        return [(WARNING, message) for message in out]
+                       "builds; on a large table give the index `concurrently: true` (built "
+                       "outside a transaction, in a migration file of its own)")
+        return [(WARNING, message + LOCK_ADVICE) for message in out]
 
 
 _VOLATILE = re.compile(r"random|uuid|clock_timestamp|nextval|timeofday", re.I)
@@ -790,6 +814,12 @@ def _pg_array_text(value: list) -> str:
         else:
             items.append('"' + str(item).replace("\\", "\\\\").replace('"', '\\"') + '"')
     return "{" + ",".join(items) + "}"
+
+
+LOCK_ADVICE = ("; while it waits for that lock, every new query on the table queues behind "
+               "it: `agorschema migrate` caps the wait at ddl_lock_timeout (default 5 s) and "
+               "retries ddl_lock_retries times (default 5), so a long transaction on the table "
+               "delays the deploy instead of the traffic")
 
 
 def _index_column_json(c: IndexColumn) -> dict:

@@ -343,6 +343,21 @@ class PostgresRuntime:
         """SQLSTATE 57014 query_canceled (statement_timeout)."""
         return getattr(getattr(exc, "diag", None), "sqlstate", None) == "57014"
 
+    def invalid_indexes(self, conn: Any) -> list[str]:
+        """INVALID indexes (a failed or running CREATE INDEX CONCURRENTLY), as messages."""
+        rows = conn.execute(
+            "SELECT format('%I.%I', n.nspname, c.relname), format('%I.%I', tn.nspname, t.relname) "
+            "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace tn ON tn.oid = t.relnamespace "
+            "WHERE NOT i.indisvalid AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+            "ORDER BY 1"
+        ).fetchall()
+        return [f"index {name} on {table} is INVALID: a CREATE INDEX CONCURRENTLY failed (or "
+                "is still running); queries do not use it but writes still maintain it. "
+                "`migrate` drops and rebuilds it when its migration runs again; or drop it: "
+                f"DROP INDEX CONCURRENTLY {name};" for name, table in rows]
+
     def prepare_as_written(self, conn: Any, statements: list[Statement]) -> list[str]:
         """Before a file runs as written: drop INVALID indexes its concurrent builds would
         skip (`IF NOT EXISTS` sees the failed build's leftover), and warn when a lock

@@ -306,6 +306,10 @@ class SQLiteRuntime:
             statement="PRAGMA foreign_key_check (run before COMMIT)",
         )
 
+    def invalid_indexes(self, conn: sqlite3.Connection) -> list[str]:
+        """SQLite indexes are built in one step: never invalid."""
+        return []
+
     def prepare_as_written(self, conn: sqlite3.Connection, statements: list[Statement]
                            ) -> list[str]:
         """SQLite builds indexes in one step: no INVALID leftovers to clean up."""

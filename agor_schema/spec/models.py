@@ -112,6 +112,8 @@ class IndexSpec(BaseModel):
     expressions: list[Expression] = Field(default_factory=list)
     unique: bool = False
     where: Expression | None = Field(None, description="Partial index predicate.")
+    concurrently: bool = Field(False, description="PostgreSQL: build and drop it CONCURRENTLY, "
+                               "outside a transaction, in a migration file of its own.")
     renamed_from: str | None = None
     only: DialectName | None = None
     sqlite: Override = None
