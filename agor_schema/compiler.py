@@ -76,10 +76,6 @@ class CompileResult:
     def to_json(self) -> dict:
         return {
             "changed": self.changed,
-            "migration_files": {
-                d: [m.tag for m in out.migrations] for d, out in self.outputs.items()
-                if out.migration
-            },
             "migrations": {
                 d: out.migration.tag for d, out in self.outputs.items() if out.migration
             },
