@@ -31,6 +31,10 @@ class LockTimeout(RuntimeDBError):
     """Another migrate run held the lock for longer than the configured timeout."""
 
 
+class NoLongerNeeded(RuntimeDBError):
+    """While this run waited for the migrator lock, another run applied everything."""
+
+
 class LeaseLost(RuntimeDBError):
     """The migration lease was taken over by another run (ours expired): stop applying."""
 

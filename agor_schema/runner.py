@@ -46,6 +46,7 @@ from agor_schema.db import (
     DatabaseURLError,
     LeaseLost,
     LockTimeout,
+    NoLongerNeeded,
     Record,
     Statement,
     TxLimits,
@@ -387,10 +388,16 @@ def _migrate(
         lock = rt.migration_lock(
             conn, settings.table, settings.schema, settings.migrator_lock_timeout,
             kind=settings.migrator_lock, url=settings.url, limits=settings.limits,
+            still_needed=lambda: bool(to_accept) or bool(
+                plan(items, _read_records(settings, conn)).todo),
         )
         with lock as guard:
             _run_locked(settings, conn, guard, items, result, allow_out_of_order,
                         allow_changed)
+    except NoLongerNeeded:  # another starter applied everything while we waited
+        done = plan(items, _read_records(settings, conn))
+        result.warnings = done.problems
+        result.skipped = [i.entry.tag for i in done.items if i.record is not None]
     except (LockTimeout, LeaseLost) as exc:
         raise LockTimeoutError(f"{redact(settings.url)}: {exc}", result) from None
 
@@ -465,6 +472,8 @@ def _run_locked(
     if blocking:
         raise refusal(blocking, result)
     result.skipped = [i.entry.tag for i in current.items if i.record is not None]
+    if guard is not None and (current.todo or allow_changed):
+        guard.ensure_started()  # the side connection (lease renewal, blocker watch)
     if allow_changed:
         for item in current.items:
             if item.state == "changed":

@@ -23,14 +23,15 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from agor_schema.db import LeaseLost, LockTimeout
+from agor_schema.db import LeaseLost, LockTimeout, NoLongerNeeded
 
 LOCK_POLL_SECONDS = 0.05
 LEASE_SECONDS = 30.0
+STILL_NEEDED_EVERY = 0.25
 MAX_QUERY_SHOWN = 200
 
 
@@ -41,6 +42,22 @@ def _quote(name: str) -> str:
 def lease_table_sql(table: str, schema: str | None) -> str:
     name = _quote(table + "_lock")
     return f"{_quote(schema)}.{name}" if schema else name
+
+
+class Waiting:
+    """While a starter polls for the lock: every STILL_NEEDED_EVERY s, ask whether there is
+    still work (another run may have applied everything); if not, stop waiting."""
+
+    def __init__(self, still_needed: Callable[[], bool] | None) -> None:
+        self.still_needed = still_needed
+        self.next = time.monotonic() + STILL_NEEDED_EVERY
+
+    def check(self) -> None:
+        if self.still_needed is None or time.monotonic() < self.next:
+            return
+        self.next = time.monotonic() + STILL_NEEDED_EVERY
+        if not self.still_needed():
+            raise NoLongerNeeded("another run applied every migration while this one waited")
 
 
 class Blocker:
@@ -101,6 +118,17 @@ class RunGuard:
             return list(self._seen)
 
     # --- the side connection ---------------------------------------------------------------
+
+    def deferred_start(self, connect: Callable[[], Any],
+                       renew: tuple[str, str, str] | None) -> None:
+        """Open the side connection only once there is work (`ensure_started`)."""
+        self._connect, self._renew = connect, renew
+
+    def ensure_started(self) -> None:
+        """Called by the runner before it applies the first migration of the run."""
+        connect = getattr(self, "_connect", None)
+        if connect is not None and self._thread is None:
+            self.start(connect(), self._renew)
 
     def start(self, side: Any, renew: tuple[str, str, str] | None) -> None:
         self._side, self._renew = side, renew
@@ -180,24 +208,43 @@ def ensure_lease_table(conn: Any, table: str, schema: str | None, key: int) -> N
         raise
 
 
+def _take_lease(conn: Any, table: str, schema: str | None, key: int, owner: str) -> bool:
+    """One try: insert the lease row, or take over an expired one (one statement)."""
+    import psycopg
+
+    sql_table = lease_table_sql(table, schema)
+    for attempt in (1, 2):
+        try:
+            return _lease_statement(conn, sql_table, table, owner) is not None
+        except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
+            if attempt == 2:
+                raise
+            ensure_lease_table(conn, table, schema, key)
+    return False
+
+
+def _lease_statement(conn: Any, sql_table: str, table: str, owner: str) -> Any:
+    return conn.execute(
+        f"INSERT INTO {sql_table} AS l (name, owner, acquired_at, expires_at) "
+        "VALUES (%s, %s, now(), now() + make_interval(secs => %s)) "
+        "ON CONFLICT (name) DO UPDATE SET owner = EXCLUDED.owner, "
+        "acquired_at = EXCLUDED.acquired_at, expires_at = EXCLUDED.expires_at "
+        "WHERE l.expires_at < now() RETURNING owner",
+        (table, owner, LEASE_SECONDS),
+    ).fetchone()
+
+
 @contextmanager
 def lease_lock(conn: Any, table: str, schema: str | None, key: int, timeout: float,
-               owner: str) -> Iterator[str]:
+               owner: str, still_needed: Callable[[], bool] | None = None) -> Iterator[str]:
     """Take the lease row (one autocommit statement per try), yield its table, delete it."""
-    ensure_lease_table(conn, table, schema, key)
     sql_table = lease_table_sql(table, schema)
     deadline = time.monotonic() + timeout
+    waiting = Waiting(still_needed)
     while True:
-        row = conn.execute(
-            f"INSERT INTO {sql_table} AS l (name, owner, acquired_at, expires_at) "
-            "VALUES (%s, %s, now(), now() + make_interval(secs => %s)) "
-            "ON CONFLICT (name) DO UPDATE SET owner = EXCLUDED.owner, "
-            "acquired_at = EXCLUDED.acquired_at, expires_at = EXCLUDED.expires_at "
-            "WHERE l.expires_at < now() RETURNING owner",
-            (table, owner, LEASE_SECONDS),
-        ).fetchone()
-        if row is not None:
+        if _take_lease(conn, table, schema, key, owner):
             break
+        waiting.check()
         if time.monotonic() >= deadline:
             raise LockTimeout(
                 f"another migrate run has held the migration lease for over {timeout:g} s "

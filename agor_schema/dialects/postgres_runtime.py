@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,6 +44,7 @@ from agor_schema.dialects.capabilities import (
 from agor_schema.dialects.postgres_locks import (
     LOCK_POLL_SECONDS,
     RunGuard,
+    Waiting,
     lease_lock,
     new_owner,
 )
@@ -195,12 +196,15 @@ class PostgresRuntime:
     def migration_lock(
         self, conn: Any, table: str, schema: str | None, timeout: float, *,
         kind: str = SESSION_ADVISORY, url: str | None = None,
-        limits: TxLimits | None = None,
+        limits: TxLimits | None = None, still_needed: Callable[[], bool] | None = None,
     ) -> Iterator[RunGuard]:
         """Hold the run-wide lock (session advisory or lease) and yield the run's guard.
 
-        A side connection (only when needed: a lease to renew, or a DDL lock timeout whose
-        blocker must be named) runs beside the migrations.
+        A side connection (a lease to renew, or a DDL lock timeout whose blocker must be
+        named) starts when the runner has work to do (`RunGuard.ensure_started`). While
+        waiting, `still_needed()` is asked now and then: when another run has applied
+        everything meanwhile, NoLongerNeeded ends the wait (no hand-off of the lock through
+        every waiting starter).
         """
         key = lock_key(table, schema)
         ddl_timeout = limits.ddl_lock_timeout if limits else 0.0
@@ -209,21 +213,24 @@ class PostgresRuntime:
         with ExitStack() as stack:
             if kind == LEASE:
                 sql_table = stack.enter_context(lease_lock(conn, table, schema, key, timeout,
-                                                           owner))
+                                                           owner, still_needed))
                 renew: tuple[str, str, str] | None = (sql_table, table, owner)
             else:
-                stack.enter_context(self._session_lock(conn, key, timeout))
+                stack.enter_context(self._session_lock(conn, key, timeout, still_needed))
                 renew = None
             if url is not None and (renew is not None or ddl_timeout > 0):
-                guard.start(self.connect(url, timeout=10.0), renew)
+                guard.deferred_start(lambda: self.connect(url, timeout=10.0), renew)
                 stack.callback(guard.stop)
             yield guard
 
     @contextmanager
-    def _session_lock(self, conn: Any, key: int, timeout: float) -> Iterator[None]:
+    def _session_lock(self, conn: Any, key: int, timeout: float,
+                      still_needed: Callable[[], bool] | None = None) -> Iterator[None]:
         """Hold a session advisory lock for the run; poll so that the wait can time out."""
         deadline = time.monotonic() + timeout
+        waiting = Waiting(still_needed)
         while not conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+            waiting.check()
             if time.monotonic() >= deadline:
                 raise LockTimeout(
                     f"another migrate run has held the migration lock for over {timeout:g} s "
