@@ -10,7 +10,11 @@
    32 `migrate` processes started at the same moment on a fresh database with a 5-migration
    history; time until all are done, and a check that each migration was applied once.
 
-    python benchmarks/bench_production.py            # writes benchmarks/RESULTS_production.md
+    python benchmarks/bench_production.py
+
+It prints the report and puts it between the `<!-- production:start -->` / `<!-- production:end -->`
+markers of benchmarks/RESULTS.md and of the README's Benchmarks section (`run.py` keeps
+that block when it rewrites RESULTS.md).
 """
 
 from __future__ import annotations
@@ -243,8 +247,7 @@ def report(traffic: list[dict[str, Any]], starters: list[dict[str, Any]], note: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(HERE / "RESULTS_production.md"))
-    args = parser.parse_args()
+    parser.parse_args()
     work = HERE / "work" / "production"
     work.mkdir(parents=True, exist_ok=True)
     cpu = os.cpu_count()
@@ -267,8 +270,26 @@ def main() -> None:
                 starters.append(starters_case(admin, port, workers, work))
                 print(starters[-1], flush=True)
     text = report(traffic, starters, note)
-    Path(args.out).write_text(text, encoding="utf-8")
+    put_block(HERE / "RESULTS.md", text, append=True)
+    put_block(REPO / "README.md", text.split("\n", 1)[1].lstrip("\n"), append=False)
     print(text)
+
+
+START, END = "<!-- production:start -->", "<!-- production:end -->"
+
+
+def put_block(path: Path, text: str, append: bool) -> None:
+    """Replace the marked block of `path` (or append one when `append`)."""
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    block = f"{START}\n{text.rstrip()}\n{END}"
+    if START in old and END in old:
+        head, rest = old.split(START, 1)
+        new = head + block + rest.split(END, 1)[1]
+    elif append:
+        new = old.rstrip("\n") + "\n\n" + block + "\n"
+    else:
+        return
+    path.write_text(new, encoding="utf-8")
 
 
 if __name__ == "__main__":

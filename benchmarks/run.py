@@ -692,6 +692,16 @@ def _node_v() -> str:
         return "-"
 
 
+def _production_block() -> str:
+    """The block bench_production.py keeps in RESULTS.md (its own run), carried over."""
+    path = HERE / "RESULTS.md"
+    old = path.read_text() if path.exists() else ""
+    start, end = "<!-- production:start -->", "<!-- production:end -->"
+    if start not in old or end not in old:
+        return ""
+    return "\n" + start + old.split(start, 1)[1].split(end, 1)[0] + end + "\n"
+
+
 def update_readme(table: str) -> None:
     readme = HERE / "README.md"
     if not readme.exists():
@@ -755,7 +765,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"== rebuild of {rows:,} rows ==")
         reb = rebuild(bench, rows, 3, log)
     text = report(args, info, sizes, agor, drz, alb, reb, skipped, started)
-    (HERE / "RESULTS.md").write_text(text)
+    (HERE / "RESULTS.md").write_text(text + _production_block())
     update_readme(text.split("\n", 2)[2])
     print(text)
     return 0

@@ -1,6 +1,7 @@
 """Exactly-once apply with 8 starters at the same moment: directly, and through a real
 PgBouncer in session and in transaction pooling mode (where no session state survives
-between transactions, so a session advisory lock would not keep the starters apart)."""
+between transactions, so a session advisory lock would not keep the starters apart), on a
+history with non-idempotent data migrations and a file that runs outside a transaction."""
 
 from __future__ import annotations
 
@@ -33,6 +34,11 @@ HISTORY = [
                            "INSERT INTO items VALUES (3, 'c', 7);",
                            "UPDATE counter SET n = n + 1000;",
                            "INSERT INTO runs VALUES ('0004');")),
+    # runs as written: each statement commits by itself, the row is written at the end
+    ("0005_concurrent", "-- agorschema:no-transaction\n"
+                        "CREATE INDEX CONCURRENTLY IF NOT EXISTS items_name ON items (name);\n"
+                        "UPDATE counter SET n = n + 10000;\n"
+                        "INSERT INTO runs VALUES ('0005');\n"),
 ]
 MODES = ["direct", "session", "transaction"]
 
@@ -56,14 +62,17 @@ def test_eight_starters_apply_each_migration_once(
     applied = sorted(tag for _, tags in outcomes for tag in tags)
     assert applied == [t for t, _ in HISTORY], "each migration applied by exactly one starter"
     with connect(pg_url) as conn:
-        assert conn.execute("SELECT n FROM counter").fetchone() == (1111,)
+        assert conn.execute("SELECT n FROM counter").fetchone() == (11111,)
         assert conn.execute("SELECT tag FROM runs ORDER BY tag").fetchall() == [
-            ("0001",), ("0002",), ("0003",), ("0004",)]
+            ("0001",), ("0002",), ("0003",), ("0004",), ("0005",)]
         assert conn.execute("SELECT id, qty FROM items ORDER BY id").fetchall() == [
             (1, 5), (2, 5), (3, 7)]
         assert conn.execute(
             "SELECT count(*), count(DISTINCT created_at) FROM drizzle.__drizzle_migrations"
-        ).fetchone() == (5, 5)
+        ).fetchone() == (6, 6)
+        assert conn.execute(
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 'items_name'::regclass"
+        ).fetchone() == (True,)
         assert conn.execute(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").fetchone() == (0,)
         lease = conn.execute("SELECT to_regclass('drizzle.__drizzle_migrations_lock')")
