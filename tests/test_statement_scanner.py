@@ -24,6 +24,7 @@ from agor_schema.dialects.statements import (
     SAVEPOINT,
     code_of,
     has_no_transaction_marker,
+    savepoint_name,
     split_postgres,
     split_sqlite,
     transaction_control,
@@ -93,6 +94,13 @@ def test_split_and_classify(splitter, pool, data) -> None:
     assert [transaction_control(sql) for _, sql in pieces] == [pool[i][1] for i in picks]
     for offset, sql in pieces:  # offsets point at each statement's first keyword
         assert text[offset:].startswith(code_of(sql)[:6])
+
+
+def test_savepoint_names() -> None:
+    assert [savepoint_name(sql) for sql in (
+        "SAVEPOINT s1;", "ROLLBACK TO SAVEPOINT s1;", "rollback transaction to S2",
+        "RELEASE s1;", "release savepoint s1", 'SAVEPOINT "My sp";',
+    )] == ["s1", "s1", "s2", "s1", "s1", "My sp"]
 
 
 def test_marker_is_the_first_line_only() -> None:

@@ -73,6 +73,15 @@ CASES = [
         recorded=True, tables={"a", "c"}, absent={"b"},
     ),
     Case(
+        "savepoint-rollback-to-then-commit-then-failure",
+        "BEGIN;\nCREATE TABLE a (x integer);\nSAVEPOINT s1;\nCREATE TABLE b (x integer);\n"
+        "ROLLBACK TO SAVEPOINT s1;\nCOMMIT;\n" + FAIL,
+        recorded=False, tables={"a"}, absent={"b"},
+        committed=("statement 2 (line 2): CREATE TABLE a (x integer);",),
+        rolled_back=("statement 4 (line 4): CREATE TABLE b (x integer);",),  # by the file
+        failing_line=7, error="nope",
+    ),
+    Case(
         "homarr-style-commit-first-begin-last",
         "COMMIT TRANSACTION;\nCREATE TABLE a (x integer);\nBEGIN TRANSACTION;\n"
         "CREATE TABLE b (x integer);\nCOMMIT TRANSACTION;\nBEGIN TRANSACTION;",

@@ -86,9 +86,9 @@ def transaction_control(sql: str) -> str | None:
 
 def savepoint_name(sql: str) -> str | None:
     """The savepoint a SAVEPOINT / RELEASE / ROLLBACK TO statement names (case-folded)."""
-    words = [w for w in _words(sql, 6) if w not in _NOISE | {"SAVEPOINT", "TO"}]
-    if len(words) >= 2:
-        return words[1].lower()
+    words = [w for w in _words(sql, 6)[1:] if w not in _NOISE | {"SAVEPOINT", "TO"}]
+    if words:
+        return words[0].lower()
     quoted = re.search(r'"((?:[^"]|"")+)"\s*;?\s*\Z', sql)
     return quoted.group(1).replace('""', '"') if quoted else None
 
