@@ -182,7 +182,8 @@ def _compile(cfg: Config, *, name: str | None, custom: bool, allow_destructive: 
         state = read_folder(cfg.migrations_dir(dialect_name), dialect.journal_dialect)
         previous = dialect.snapshot_from_json(state.last_snapshot) if state.last_snapshot \
             else dialect.empty_snapshot()
-        plan = diff(previous, snapshot, renames_from_spec(spec))
+        renames = renames_from_spec(spec)
+        plan = diff(previous, snapshot, renames)
         out.operations = plan.operations
         out.findings = long_name_findings(snapshot, dialect) + lint_plan(plan, dialect)
         out.folder_state = state
@@ -191,7 +192,7 @@ def _compile(cfg: Config, *, name: str | None, custom: bool, allow_destructive: 
             out.migration = migration_files(dialect, state, previous, [], name or "custom",
                                             custom=True)
         elif not plan.empty:
-            hints = renames_from_spec(spec)
+            hints = renames  # diff only reads them
             step = enum_value_step(previous, plan, dialect)
             if step is not None:  # new enum values first, in a file of their own
                 first = diff(previous, step, hints)

@@ -205,7 +205,8 @@ def _table_texts(table: Any) -> tuple[str, str]:
 
     compact = json.dumps(table, ensure_ascii=False, check_circular=False)
     key = hashlib.sha1(compact.encode("utf-8", "surrogatepass")).digest()
-    texts = cache.active().memo("snapjson", key, both)
+    # 16 cache files by key: a compile that changes one table rewrites one or two of them
+    texts = cache.active().memo(f"snapjson{key[0] >> 4:x}", key, both)
     if len(_TEXTS) > 20_000:
         _TEXTS.clear()
     _TEXTS[id(table)] = (table, texts)

@@ -3,7 +3,8 @@
 How undo knows what that was: each such run leaves an *undo record* in
 `<project>/.agorschema-cache/undo/NNNNNN.json`: the files it created (with their sha256)
 and, for each file it changed (journals, generated files), the bytes from before and the
-sha256 it wrote, plus the schema hash the checksum file held before. The record is local
+sha256 it wrote (the old bytes themselves are kept once per content in `undo/blobs/`), plus
+the schema hash the checksum file held before. The record is local
 and git-ignored on purpose: it describes what *this checkout* wrote. A committed record
 would let a teammate's `undo` revert your migration after a pull, and would conflict on
 every merge. Losing it (deleting the cache folder) only loses the ability to undo; the
@@ -33,7 +34,7 @@ from typing import Any
 from agor_schema.config import Config
 
 RECORD_DIR = Path(".agorschema-cache") / "undo"
-FORMAT = 1
+FORMAT = 2  # 2: previous bytes in blobs/<sha256>
 KEEP = 20  # records kept (undo can step back this many compiles)
 
 
@@ -96,7 +97,7 @@ class Recorder:
             "migrations": self.migrations,
             "created": {rel: _sha((root / rel).read_bytes()) for rel in self.created},
             "changed": {
-                rel: {"before": None if old is None else old.decode("utf-8"),
+                rel: {"before": None if old is None else _sha(old),
                       "after": _sha((root / rel).read_bytes())
                       if (root / rel).is_file() else None}
                 for rel, old in self.before.items()
@@ -112,6 +113,9 @@ class Recorder:
             ignore = folder.parent / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("*\n")
+            for old in self.before.values():
+                if old is not None:
+                    _write_blob(folder, old)
             existing = _records(self.cfg)
             number = int(existing[-1].stem) + 1 if existing else 1
             path = folder / f"{number:06d}.json"
@@ -120,9 +124,49 @@ class Recorder:
             os.replace(tmp, path)
             for old in existing[:-KEEP + 1] if len(existing) >= KEEP else []:
                 old.unlink(missing_ok=True)
+            _drop_unused_blobs(self.cfg)
             return path
-        except (OSError, UnicodeDecodeError):
+        except OSError:
             return None
+
+
+# The bytes a compile replaced are kept once per content in undo/blobs/<sha256>: a compile
+# that rewrites a large generated file after another stores that file once, not once per
+# record, and a rerun of the same change stores nothing new.
+
+
+def _write_blob(folder: Path, data: bytes) -> None:
+    blob = folder / "blobs" / _sha(data)
+    if blob.is_file():
+        return
+    blob.parent.mkdir(exist_ok=True)
+    tmp = blob.with_name(f"{blob.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, blob)
+
+
+def _read_blob(cfg: Config, digest: str) -> bytes:
+    data = (record_dir(cfg) / "blobs" / digest).read_bytes()
+    if _sha(data) != digest:
+        raise ValueError(f"undo blob {digest[:12]} is damaged")
+    return data
+
+
+def _drop_unused_blobs(cfg: Config) -> None:
+    """Delete blobs no kept record names (records are small: their `before` digests)."""
+    blobs = record_dir(cfg) / "blobs"
+    if not blobs.is_dir():
+        return
+    used: set[str] = set()
+    for path in _records(cfg):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            used.update(c.get("before") for c in record.get("changed", {}).values())
+        except (OSError, ValueError, AttributeError):
+            return  # unsure what is used: keep everything
+    for blob in blobs.iterdir():
+        if blob.name not in used:
+            blob.unlink(missing_ok=True)
 
 
 def _records(cfg: Config) -> list[Path]:
@@ -148,7 +192,7 @@ class UndoPlan:
     command: str
     migrations: dict[str, str]  # dialect -> tag
     remove: list[str]  # created files still present
-    restore: dict[str, str | None]  # changed file -> old text (None: delete it)
+    restore: dict[str, bytes | None]  # changed file -> old bytes (None: delete it)
     sum_edit: dict[str, str | None]  # checksum line -> old digest (None: drop the line)
     source_before: str | None
     refusals: list[str] = field(default_factory=list)  # never overridden
@@ -182,7 +226,7 @@ def plan_undo(cfg: Config) -> UndoPlan:
                             "and remove the migration by hand") from None
     try:
         return _plan(cfg, path, record)
-    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+    except (KeyError, TypeError, AttributeError, ValueError, OSError) as exc:
         raise NothingToUndo(f"{_rel(cfg, path)}: unreadable undo record ({exc!r}); delete it "
                             "and remove the migration by hand") from None
 
@@ -217,7 +261,8 @@ def _plan(cfg: Config, path: Path, record: dict) -> UndoPlan:
                 f"{rel} changed after `agorschema {plan.command}` wrote it (a later migration, "
                 "a merge or a hand edit); restoring it would lose that: remove the migration "
                 "by hand instead")
-        plan.restore[rel] = change["before"]
+        before = change["before"]
+        plan.restore[rel] = None if before is None else _read_blob(cfg, before)
     plan.sum_edit = {_inside(rel): digest for rel, digest in record["sum_before"].items()}
     return plan
 
@@ -255,14 +300,14 @@ def apply_undo(cfg: Config, plan: UndoPlan) -> None:
     for rel in plan.remove:
         (root / rel).unlink(missing_ok=True)
         emptied.add((root / rel).parent)
-    for rel, text in plan.restore.items():
+    for rel, data in plan.restore.items():
         path = root / rel
-        if text is None:
+        if data is None:
             path.unlink(missing_ok=True)
             emptied.add(path.parent)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(text.encode("utf-8"))
+            path.write_bytes(data)
     manifest = read_manifest(cfg)
     if manifest is not None:
         if plan.source_before is None:  # the record's compile wrote the first checksum file
@@ -279,6 +324,7 @@ def apply_undo(cfg: Config, plan: UndoPlan) -> None:
     for folder in sorted(emptied, key=lambda p: len(p.parts), reverse=True):
         _remove_empty(folder, root)
     plan.record_path.unlink(missing_ok=True)
+    _drop_unused_blobs(cfg)
 
 
 def _remove_empty(folder: Path, root: Path) -> None:

@@ -273,3 +273,19 @@ def test_a_damaged_undo_record_changes_nothing(tmp_path: Path, damage: str):
     assert "Traceback" not in result.output
     assert tree(root) == after
     assert (tmp_path / "outside.txt").read_text() == "keep me"
+
+
+def test_replaced_bytes_are_kept_once_and_a_missing_blob_refuses(tmp_path: Path):
+    root = make(tmp_path)
+    blobs = root / ".agorschema-cache" / "undo" / "blobs"
+    write_schema(root, V2)
+    assert run(root, "compile").exit_code == 0
+    kept = sorted(p.name for p in blobs.iterdir())
+    assert kept  # the journals and generated files the compile replaced
+    after = tree(root)
+    for blob in blobs.iterdir():
+        blob.unlink()
+    result = run(root, "undo")
+    assert result.exit_code == 1
+    assert "unreadable undo record" in result.stderr
+    assert tree(root) == after
