@@ -164,6 +164,10 @@ def _register_runner_commands() -> None:
 
     main.add_command(diff_command, "diff")
     main.add_command(verify_command, "verify")
+    from agor_schema.cli_import import import_command, pull_command
+
+    main.add_command(import_command, "import")
+    main.add_command(pull_command, "pull")
 
 
 _register_runner_commands()

@@ -30,6 +30,7 @@ DEFAULTS = {
     "ddl_lock_timeout": 5.0,
     "ddl_lock_retries": 5,
     "statement_timeout": 0.0,
+    "migration_folders": {},
 }
 
 # Old names still accepted, with a warning: `lock_timeout` was the wait for another migrator,
@@ -69,10 +70,25 @@ class Config:
     statement_timeout: float = 0.0
     source: Path | None = field(default=None)
     warnings: tuple[str, ...] = ()
+    # a dialect's own folder (e.g. an adopted drizzle-kit project's `src/db/migrations`)
+    migration_folders: dict[str, Path] = field(default_factory=dict)
 
     def migrations_dir(self, dialect: str) -> Path:
-        """drizzle/<dialect>: one drizzle-kit folder per dialect."""
-        return self.migrations / dialect
+        """One drizzle-kit folder per dialect: `migration_folders[dialect]` when set, else
+        `<migrations>/<dialect>`."""
+        return self.migration_folders.get(dialect) or self.migrations / dialect
+
+    @property
+    def manifest_path(self) -> Path:
+        """`agorschema.sum` sits beside the migration folders: in the folder they share
+        (`drizzle/` for `drizzle/sqlite` + `drizzle/postgres`), or in the only one."""
+        import os
+
+        folders = [self.migrations_dir(d) for d in self.dialects] or [self.migrations]
+        if len(folders) == 1:
+            return folders[0] / "agorschema.sum"
+        common = Path(os.path.commonpath([str(f) for f in folders]))
+        return common / "agorschema.sum"
 
 
 def find_project_root(start: Path | None = None) -> Path:
@@ -121,6 +137,7 @@ def load_config(root: Path | None = None) -> Config:
                 f"{pyproject}: [tool.agorschema] dialects has {name!r}; "
                 f"valid: {', '.join(DIALECT_NAMES)}", pyproject, "dialects"
             )
+    folders = _migration_folders(merged["migration_folders"], root, dialects, pyproject)
     return Config(
         root=root,
         schema=root / merged["schema"],
@@ -133,6 +150,7 @@ def load_config(root: Path | None = None) -> Config:
         source=pyproject if pyproject.is_file() else None,
         warnings=tuple(warnings),
         **runner_settings(merged, f"{pyproject}: [tool.agorschema]", ConfigError),
+        migration_folders=folders,
     )
 
 
@@ -178,3 +196,39 @@ def seconds_value(value: object, what: str, error: type[Exception]) -> float:
         raise error(f"{what} must be a number of seconds from 0 to {MAX_SECONDS:g} "
                     f"(0 turns it off), got {value!r}")
     return float(value)
+
+
+def _migration_folders(raw: object, root: Path, dialects: tuple[str, ...],
+                       pyproject: Path) -> dict[str, Path]:
+    """`migration_folders = {sqlite = "drizzle", postgres = "db/pg"}`: each a folder inside
+    the project (compile writes there; nothing may land outside the project)."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{pyproject}: [tool.agorschema] migration_folders must be a table "
+                          f'such as {{sqlite = "drizzle/sqlite"}}, got {raw!r}', pyproject,
+                          "migration_folders")
+    folders = {}
+    for dialect, folder in raw.items():
+        if dialect not in dialects:
+            raise ConfigError(f"{pyproject}: [tool.agorschema] migration_folders has "
+                              f"{dialect!r}, which is not in dialects {list(dialects)}",
+                              pyproject, "migration_folders")
+        if not isinstance(folder, str) or not folder.strip():
+            raise ConfigError(f"{pyproject}: [tool.agorschema] migration_folders.{dialect} "
+                              f"must be a folder path, got {folder!r}", pyproject,
+                              "migration_folders")
+        path = (root / folder).resolve()
+        if path != root.resolve() and root.resolve() not in path.parents:
+            raise ConfigError(f"{pyproject}: [tool.agorschema] migration_folders.{dialect} = "
+                              f"{folder!r} is outside the project {root}", pyproject,
+                              "migration_folders")
+        if path == root.resolve():
+            raise ConfigError(f"{pyproject}: [tool.agorschema] migration_folders.{dialect} "
+                              "must be a sub-folder of the project, not its root", pyproject,
+                              "migration_folders")
+        folders[dialect] = root / folder
+    paths = [str(p.resolve()) for p in folders.values()]
+    if len(set(paths)) != len(paths):
+        raise ConfigError(f"{pyproject}: [tool.agorschema] migration_folders names one "
+                          "folder for two dialects; each dialect needs its own", pyproject,
+                          "migration_folders")
+    return folders

@@ -29,7 +29,7 @@ class Manifest:
 
 
 def manifest_path(cfg: Config) -> Path:
-    return cfg.migrations / "agorschema.sum"
+    return cfg.manifest_path
 
 
 def read_manifest(cfg: Config) -> Manifest | None:
@@ -54,6 +54,9 @@ def source_hash(cfg: Config) -> str:
 
     h = hashlib.sha256(f"agorschema {__version__}\n".encode())
     h.update(repr((cfg.dialects, _rel(cfg, cfg.generated), _rel(cfg, cfg.migrations))).encode())
+    if cfg.migration_folders:
+        h.update(repr(sorted((d, _rel(cfg, p)) for d, p in cfg.migration_folders.items()))
+                 .encode())
     for path in schema_files(cfg.schema):
         h.update(f"\n{_rel(cfg, path)}\n".encode())
         h.update(path.read_bytes())

@@ -1,0 +1,1063 @@
+"""Snapshots → schema YAML: take over a drizzle-kit project (`import`) or a live database (`pull`).
+
+The reverse of `build.py`. For each dialect's latest snapshot (or introspected catalog) every
+table, column, key, index and check is turned into the DSL; with two dialects each element is
+written once, with its logical type recovered from the pair (integer + timestamptz →
+`timestamp`, integer + boolean → `boolean`, text + jsonb → `json`, …), `only:` for what one
+dialect lacks and `sqlite:` / `postgres:` overrides for what differs. Every choice is proved
+with the compiler's own functions (a candidate spelling is kept only when it builds exactly
+the source value), and at the end the whole document is validated and built again and
+compared with the sources: whatever does not come back equal is listed in the report, never
+silently dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agor_schema.snapshot import Column, ForeignKey, Index, Snapshot, Table
+
+DIALECTS = ("sqlite", "postgres")
+JOURNAL_DIALECTS = {"sqlite": ("sqlite", "turso"), "postgres": ("postgresql", "pg", "postgres")}
+SNAPSHOT_VERSIONS = {"sqlite": "6", "postgres": "7"}
+
+
+class ImportError_(Exception):  # noqa: N801 - not the builtin ImportError
+    """The sources cannot be imported at all (no journal, no snapshot, wrong dialect)."""
+
+
+@dataclass
+class ReportItem:
+    """Something the DSL cannot say exactly: where, what, and why."""
+
+    message: str
+    dialect: str | None = None
+    table: str | None = None
+    name: str | None = None
+
+    def to_json(self) -> dict:
+        out: dict[str, Any] = {"message": self.message}
+        for key in ("dialect", "table", "name"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        return out
+
+    def __str__(self) -> str:
+        where = ".".join(p for p in (self.table, self.name) if p)
+        prefix = f"[{self.dialect}] " if self.dialect else ""
+        return f"{prefix}{where + ': ' if where else ''}{self.message}"
+
+
+@dataclass
+class Source:
+    """One dialect's input: its latest snapshot and where it came from."""
+
+    dialect: str
+    snapshot: Snapshot
+    label: str  # file or database it was read from
+    folder: Path | None = None
+    entries: int = 0
+    live: bool = False  # read from a database: its SQL is the engine's own spelling
+
+
+@dataclass
+class ImportResult:
+    document: dict
+    text: str
+    sources: dict[str, Source]
+    report: list[ReportItem] = field(default_factory=list)
+
+    @property
+    def exact(self) -> bool:
+        return not self.report
+
+    def to_json(self) -> dict:
+        return {
+            "exact": self.exact,
+            "tables": len(self.document.get("tables") or {}),
+            "sources": {d: {"from": s.label, "tables": len(s.snapshot.tables),
+                            "journal_entries": s.entries}
+                        for d, s in self.sources.items()},
+            "report": [r.to_json() for r in self.report],
+        }
+
+
+# ------------------------------------------------------------------ reading folders
+
+
+def read_source(folder: Path, dialect_name: str) -> Source:
+    """The latest snapshot of a drizzle-kit 0.x folder (any journal variant, messy history:
+    drizzle-kit itself diffs against the lexicographically last snapshot file)."""
+    from agor_schema.dialects import get_dialect
+    from agor_schema.journal import JournalError, read_journal
+
+    dialect = get_dialect(dialect_name)
+    try:
+        journal = read_journal(folder)
+    except JournalError as exc:
+        raise ImportError_(str(exc)) from None
+    if journal.dialect and journal.dialect not in JOURNAL_DIALECTS[dialect_name]:
+        raise ImportError_(f"{folder}/meta/_journal.json is a {journal.dialect!r} journal, not "
+                           f"{dialect_name}")
+    meta = folder / "meta"
+    files = sorted(p for p in meta.glob("*.json") if not p.name.startswith("_"))
+    if not files:
+        raise ImportError_(f"{meta} holds no snapshot (NNNN_snapshot.json): nothing to import")
+    path = files[-1]
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ImportError_(f"{path}: cannot read snapshot: {exc}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("tables"), dict):
+        raise ImportError_(f"{path}: not a drizzle-kit snapshot (no 'tables' object)")
+    version = str(document.get("version", ""))
+    if version != SNAPSHOT_VERSIONS[dialect_name]:
+        raise ImportError_(f"{path}: snapshot version {version!r}; agorschema reads version "
+                           f"{SNAPSHOT_VERSIONS[dialect_name]!r}: run `drizzle-kit up` first")
+    try:
+        snapshot = dialect.snapshot_from_json(document)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise ImportError_(f"{path}: malformed snapshot ({type(exc).__name__}: {exc})") from None
+    return Source(dialect_name, snapshot, str(path), folder, len(journal.entries))
+
+
+# ------------------------------------------------------------------ logical types
+
+_SQLITE_TYPES = {"integer": "integer", "text": "text", "real": "real", "blob": "bytes",
+                 "numeric": "numeric"}
+_PG_TYPES = {"text": "text", "integer": "integer", "bigint": "bigint", "real": "real",
+             "double precision": "double", "boolean": "boolean",
+             "timestamp with time zone": "timestamp", "date": "date", "jsonb": "json",
+             "uuid": "uuid", "bytea": "bytes", "json": "json_text", "smallint": "smallint",
+             "serial": "serial", "smallserial": "smallserial", "bigserial": "bigserial",
+             "numeric": "numeric", "timestamp": "timestamp without time zone",
+             "timestamp without time zone": "timestamp without time zone"}
+# logical types a SQLite storage type may stand for, most specific first (tried against the
+# PostgreSQL side of a pair)
+_SQLITE_MEANINGS = {
+    "integer": ["integer", "timestamp", "boolean", "bigint", "smallint", "serial", "bigserial",
+                "smallserial", "timestamp without time zone"],
+    "text": ["text", "json", "date", "json_text"],
+    "real": ["real", "double"],
+    "blob": ["bytes"],
+    "numeric": ["numeric"],
+}
+
+
+def _pg_candidates(column: Column) -> list[str]:
+    """Logical spellings that may build this PostgreSQL column type."""
+    t = column.type.strip()
+    if column.type_schema is not None:  # an enum (drizzle's pgEnum)
+        return [f"enum({t})"]
+    array = ""
+    while t.endswith("[]"):
+        array += "[]"
+        t = t[:-2].strip()
+    out = []
+    m = re.fullmatch(r"timestamp\s*\((\d+)\)(\s+with(out)? time zone)?", t)
+    if m:
+        p = m.group(1)
+        out = [f"timestamp({p})"] if m.group(2) and not m.group(3) \
+            else [f"timestamp({p}) without time zone"]
+    elif re.fullmatch(r"numeric\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)", t):
+        nums = re.findall(r"\d+", t)
+        out = [f"numeric({','.join(nums)})"]
+    elif re.fullmatch(r"(varchar|character varying)\s*\(\d+\)", t):
+        out = [f"varchar({re.findall(r'[0-9]+', t)[0]})"]
+    elif t in _PG_TYPES:
+        out = [_PG_TYPES[t]]
+    return [c + array for c in out] + [column.type]
+
+
+def _sqlite_candidates(column: Column) -> list[str]:
+    t = column.type.strip().lower()
+    m = re.fullmatch(r"text\s*\((\d+)\)", t)
+    if m:
+        return [f"varchar({m.group(1)})", "uuid"] if m.group(1) == "36" else [f"varchar({m.group(1)})"]
+    return list(_SQLITE_MEANINGS.get(t, [])) + [t]
+
+
+def _builds_type(logical: str, dialect: Any, wanted: str) -> bool:
+    from agor_schema.spec.types import TypeParseError, parse_type
+
+    try:
+        return dialect.column_type(parse_type(logical)) == wanted
+    except (TypeParseError, KeyError, ValueError, AttributeError, TypeError, NotImplementedError):
+        return False
+
+
+def _type_for(columns: Mapping[str, Column], dialects: Mapping[str, Any]
+              ) -> tuple[str | None, dict[str, str]]:
+    """(shared logical type, per-dialect types when no one type builds both)."""
+    per: dict[str, str] = {}
+    options: dict[str, list[str]] = {}
+    for name, column in columns.items():
+        cands = _pg_candidates(column) if name == "postgres" else _sqlite_candidates(column)
+        options[name] = [c for c in cands if _builds_type(c, dialects[name], column.type)]
+    if len(columns) == 2:
+        for cand in options["postgres"]:
+            if cand in options["sqlite"] or _builds_type(cand, dialects["sqlite"],
+                                                         columns["sqlite"].type):
+                return cand, {}
+    for name in columns:
+        if not options[name]:
+            return None, {}
+        per[name] = options[name][0]
+    if len(per) == 1:
+        return next(iter(per.values())), {}
+    return None, per
+
+
+# ------------------------------------------------------------------ proving spellings
+
+
+class Prover:
+    """Does a DSL spelling build exactly the source value? Asked of the compiler's own code."""
+
+    def __init__(self, dialects: Mapping[str, Any], loose: bool = False):
+        self.dialects = dialects
+        self.loose = loose  # compare by meaning (a database's own spelling), not text
+        self._verbatim: bool | None = None
+        self._features: dict[str, bool] = {}
+
+    def supports(self, feature: str) -> bool:
+        """Whether this version's DSL accepts a feature (probed once with a tiny schema)."""
+        if feature not in self._features:
+            self._features[feature] = _validates(FEATURE_PROBES[feature], DIALECTS)
+        return self._features[feature]
+
+    @property
+    def verbatim(self) -> bool:
+        """Whether this version's DSL accepts `{verbatim: ...}` expressions (GUIDE spelling)."""
+        if self._verbatim is None:
+            doc = {"tables": {"t": {"columns": {"a": {"type": "integer"}},
+                                    "checks": {"c": {"verbatim": '"a" > 0'}}}}}
+            self._verbatim = _validates(doc, ("sqlite",)) and \
+                _built_check(doc, "sqlite") == '"a" > 0'
+        return self._verbatim
+
+    def default(self, value: Any, logical: str, dialect: str, types: Mapping[str, Any]) -> bool:
+        from agor_schema.build import default_for
+        from agor_schema.spec.models import ColumnSpec
+
+        try:
+            spec = ColumnSpec.model_validate({"type": logical, "default": value})
+            built = default_for(spec, spec.logical_type, types, self.dialects[dialect])
+        except Exception:  # noqa: BLE001 - any failure means "this spelling does not build it"
+            return False
+        return self.same(built, self._target, dialect)
+
+    def same(self, built: Any, wanted: Any, dialect: str) -> bool:
+        if built == wanted:
+            return True
+        if not self.loose or not isinstance(wanted, str):
+            return False
+        d = self.dialects[dialect]
+        text = d.default_sql(built) if not isinstance(built, str) else built
+        return d.canonical_expression(text) == d.canonical_expression(wanted)
+
+    def expression(self, text: Any, dialect: str, types: Mapping[str, Any], wanted: str) -> bool:
+        from agor_schema import expr
+
+        if isinstance(text, dict):
+            return self.verbatim and text.get("verbatim") == wanted
+        try:
+            return self.same(expr.render(text, self.dialects[dialect], types), wanted, dialect)
+        except Exception:  # noqa: BLE001
+            return False
+
+    _target: Any = None
+
+    def default_spelling(self, target: Any, logical: str, dialect: str,
+                         types: Mapping[str, Any]) -> tuple[bool, Any]:
+        """(found, DSL default) that builds `target` for `dialect`."""
+        self._target = target
+        for cand in _default_candidates(target, logical, self.dialects[dialect], self.loose):
+            if isinstance(cand, dict) and "verbatim" in cand:
+                if self.verbatim:
+                    return True, cand
+                continue
+            if self.default(cand, logical, dialect, types):
+                return True, cand
+        return False, None
+
+    def expression_spelling(self, wanted: str, dialect: str, types: Mapping[str, Any]
+                            ) -> tuple[bool, Any]:
+        for cand in _expression_candidates(wanted, self.dialects[dialect], self.loose):
+            if self.expression(cand, dialect, types, wanted):
+                return True, cand
+        return False, wanted
+
+
+def _probe(table: dict, **top: Any) -> dict:
+    return {**top, "tables": {"t": {"columns": {"a": {"type": "integer", "not_null": True},
+                                                "b": {"type": "text"}}, **table}}}
+
+
+# the GUIDE's spellings of features other helpers are adding; an unsupported one is reported
+FEATURE_PROBES: dict[str, dict] = {
+    "parts": _probe({"indexes": {"i": {"parts": ["a", {"expression": "lower(b)"}]}}}),
+    "index_options": _probe({"indexes": {"i": {"columns": ["a"], "method": "hash"}}}),
+    "index_with": _probe({"indexes": {"i": {"columns": ["a"], "with": {"fillfactor": 70}}}}),
+    "concurrently": _probe({"indexes": {"i": {"columns": ["a"], "concurrently": True}}}),
+    "part_options": _probe({"indexes": {"i": {"parts": [{"column": "a", "desc": True,
+                                                          "nulls": "first"}]}}}),
+    "opclass": _probe({"indexes": {"i": {"parts": [{"column": "b",
+                                                     "opclass": "text_pattern_ops"}]}}}),
+    "named_unique": _probe({"unique": [{"columns": ["a", "b"], "name": "t_u"}]}),
+    "nulls_not_distinct": _probe({"unique": [{"columns": ["a", "b"], "name": "t_u",
+                                              "nulls_not_distinct": True}]}),
+    "named_pk": _probe({"primary_key": {"columns": ["a", "b"], "name": "t_pk"}}),
+    "generated": {"tables": {"t": {"columns": {"a": {"type": "integer"},
+                                               "g": {"type": "integer",
+                                                     "generated": "a + 1"}}}}},
+    "generated_virtual": {"tables": {"t": {"columns": {
+        "a": {"type": "integer"},
+        "g": {"type": "integer", "generated": {"as": "a + 1", "type": "virtual"},
+              "only": "sqlite"}}}}},
+    "enums": {"enums": {"e": ["x", "y"]},
+              "tables": {"t": {"columns": {"a": {"type": "enum(e)"}}}}},
+}
+
+
+def _default_candidates(target: Any, logical: str, dialect: Any, loose: bool = False
+                        ) -> list[Any]:
+    if isinstance(target, bool) or isinstance(target, (int, float)):
+        return [target]
+    if not isinstance(target, str):
+        return []
+    out: list[Any] = []
+    if loose:  # a database's spelling: 'x'::text, (0), true
+        plain = _neutral(target, dialect)
+        for literal in (plain, _strip_outer_parens(target)):
+            if re.fullmatch(r"-?\d+(\.\d+)?", literal):
+                out.append(float(literal) if "." in literal else int(literal))
+            if literal.lower() in ("true", "false"):
+                out.append(literal.lower() == "true")
+        if plain != target:
+            out.append({"sql": plain})
+            target_literal = re.fullmatch(r"'((?:[^']|'')*)'", plain)
+            if target_literal:
+                out.append(target_literal.group(1).replace("''", "'"))
+        if "now()" in target.lower() or "julianday('now')" in target.lower():
+            out.append("now")
+    if target == dialect.now_default():
+        out.append("now")
+    literal = re.fullmatch(r"'((?:[^']|'')*)'(?:::(\w+))?", target)
+    if literal:
+        text = literal.group(1).replace("''", "'")
+        try:
+            out.append(json.loads(text))
+        except ValueError:
+            pass
+        out.append(text)
+    inner = _strip_outer_parens(target)
+    out += [{"sql": inner}, {"sql": target}, {"verbatim": target}]
+    return out
+
+
+def _expression_candidates(wanted: str, dialect: Any = None, loose: bool = False) -> list[Any]:
+    bare = re.sub(r'"(?:[^"]|"")+"\.(?=")', "", wanted)  # drop drizzle's table qualifiers
+    first = [_neutral(wanted, dialect)] if loose and dialect is not None else []
+    return [*first, bare, wanted, {"verbatim": wanted}]
+
+
+def _neutral(text: str, dialect: Any) -> str:
+    """A database's stored SQL as neutral text: outer parentheses and the casts PostgreSQL
+    adds to literals removed, parsed and printed by sqlglot (PostgreSQL flavour)."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(text, read=dialect.sqlglot_dialect)
+    except (sqlglot.errors.SqlglotError, ValueError):
+        return _strip_outer_parens(text)
+
+    def simplify(node):
+        if isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal) \
+                and node.this.is_string and node.to.sql(dialect="postgres").lower() in (
+                    "text", "varchar", "jsonb", "json"):
+            return node.this if node.to.sql(dialect="postgres").lower() in (
+                "text", "varchar") else node
+        return node
+
+    tree = tree.transform(simplify)
+    while isinstance(tree, exp.Paren):
+        tree = tree.this
+    return tree.sql(dialect="postgres")
+
+
+def _strip_outer_parens(text: str) -> str:
+    from agor_schema.introspect import IntrospectionError, strip_parens
+
+    try:
+        return strip_parens(text)
+    except IntrospectionError:
+        return text
+
+
+def _validates(doc: dict, dialects: Iterable[str]) -> bool:
+    from agor_schema.spec.loader import Document
+    from agor_schema.spec.validate import validate_schema
+
+    try:
+        validate_schema(Document(doc), tuple(dialects))
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _built_check(doc: dict, dialect: str) -> str | None:
+    from agor_schema.build import build_snapshot
+    from agor_schema.dialects import get_dialect
+    from agor_schema.spec.loader import Document
+    from agor_schema.spec.validate import validate_schema
+
+    try:
+        spec = validate_schema(Document(doc), (dialect,))[dialect]
+        table = build_snapshot(spec, get_dialect(dialect)).tables["t"]
+        return next(iter(table.checks.values())).value
+    except Exception:  # noqa: BLE001
+        return None
+
+
+# ------------------------------------------------------------------ snapshots → document
+
+
+def import_snapshots(sources: Mapping[str, Source], *, origin: str = "",
+                     command: str = "import") -> ImportResult:
+    """The schema document for these sources, its YAML text and the report. Snapshots are
+    reproduced exactly (as data); a live database's SQL, which the engine rewrote, by
+    meaning."""
+    from agor_schema.dialects import get_dialect
+
+    dialects = {name: get_dialect(name) for name in sources}
+    loose = any(s.live for s in sources.values())
+    converter = _Converter({n: s.snapshot for n, s in sources.items()}, dialects, loose)
+    document = converter.document()
+    report = converter.report
+    known = {(r.dialect, r.table, r.name) for r in report}
+    report += [r for r in _prove(document, {n: s.snapshot for n, s in sources.items()},
+                                 dialects, loose)
+               if (r.dialect, r.table, r.name) not in known]
+    return ImportResult(document, dump_yaml(document, origin, command), dict(sources), report)
+
+
+def pull_source(url: str) -> Source:
+    """A live database's tables as a `Source` (the bookkeeping table left out)."""
+    from agor_schema.db import DatabaseURLError, redact
+    from agor_schema.dialects import dialect_for_url
+
+    try:
+        dialect = dialect_for_url(url)
+    except ValueError as exc:
+        raise DatabaseURLError(str(exc)) from None
+    dialect.require_existing_database(url)
+    conn = dialect.connect(url, create=False)
+    try:
+        snapshot = dialect.introspect(conn)
+    finally:
+        dialect.close_connection(conn)
+    return Source(dialect.name, snapshot, redact(url), live=True)
+
+
+class _Converter:
+    def __init__(self, snapshots: Mapping[str, Snapshot], dialects: Mapping[str, Any],
+                 loose: bool = False):
+        self.snapshots = dict(snapshots)
+        self.dialects = dict(dialects)
+        self.names = [d for d in DIALECTS if d in snapshots]
+        self.prove = Prover(dialects, loose)
+        self.report: list[ReportItem] = []
+        self.enums: dict[str, Any] = {}
+
+    def note(self, message: str, dialect: str | None = None, table: str | None = None,
+             name: str | None = None) -> None:
+        self.report.append(ReportItem(message, dialect, table, name))
+
+    # ---- whole document
+    def document(self) -> dict:
+        for name, snap in self.snapshots.items():
+            self._top_level(name, snap)
+        tables: dict[str, Any] = {}
+        for tname in _merged_order([list(self.snapshots[d].tables) for d in self.names]):
+            sides = {d: self.snapshots[d].tables[tname] for d in self.names
+                     if tname in self.snapshots[d].tables}
+            if any(t.schema not in ("", "public") for t in sides.values()):
+                schema = next(t.schema for t in sides.values() if t.schema)
+                self.note(f"table is in PostgreSQL schema {schema!r}; the DSL has no schemas",
+                          "postgres", tname)
+                continue
+            tables[tname.split(".")[-1]] = self._table(tname, sides)
+        doc: dict[str, Any] = {}
+        if self.enums:
+            doc["enums"] = self.enums
+        doc["tables"] = tables
+        return doc
+
+    def _top_level(self, dialect: str, snap: Snapshot) -> None:
+        for key in ("views", "sequences", "roles", "policies", "schemas"):
+            for name in (snap.extra.get(key) or {}):
+                self.note(f"{key[:-1] if key != 'policies' else 'policy'} {name!r} is not "
+                          "expressible in the DSL (keep it in a custom migration)", dialect,
+                          None, str(name))
+        for key, enum in (snap.extra.get("enums") or {}).items():
+            if not isinstance(enum, dict):
+                continue
+            if not self.prove.supports("enums"):
+                self.note(f"enum type {key} {enum.get('values')} is not accepted by this "
+                          "version of the DSL", dialect, None, key)
+                continue
+            name = enum.get("name", key.split(".")[-1])
+            spec: dict[str, Any] = {"values": list(enum.get("values") or [])}
+            if enum.get("schema") not in (None, "", "public"):
+                spec["schema"] = enum["schema"]
+            if len(self.names) > 1:
+                spec["only"] = dialect
+            self.enums[name] = spec if len(spec) > 1 else spec["values"]
+
+    # ---- tables
+    def _table(self, tname: str, sides: Mapping[str, Table]) -> dict:
+        out: dict[str, Any] = {}
+        single = len(sides) == 1 and len(self.names) > 1
+        columns = self._columns(tname, sides)
+        out["columns"] = columns
+        self._primary_key(tname, sides, out)
+        self._uniques(tname, sides, out)
+        self._indexes(tname, sides, out)
+        self._foreign_keys(tname, sides, out)
+        self._checks(tname, sides, out)
+        _finalize_columns(columns, list(sides))
+        for dialect, table in sides.items():
+            if table.extra.get("isRLSEnabled") or table.extra.get("policies"):
+                self.note("row level security and policies are not expressible in the DSL",
+                          dialect, tname)
+        if single:
+            out = {"only": next(iter(sides)), **out}
+        return out
+
+    # ---- columns
+    def _columns(self, tname: str, sides: Mapping[str, Table]) -> dict:
+        order = _merged_order([list(t.columns) for t in sides.values()])
+        self._logical: dict[str, dict[str, str]] = {}
+        columns: dict[str, Any] = {}
+        for cname in order:
+            present = {d: t.columns[cname] for d, t in sides.items() if cname in t.columns}
+            columns[cname] = self._column(tname, cname, present, sides)
+        # defaults are proved with the types of every column of the table (expressions)
+        return columns
+
+    def _column(self, tname: str, cname: str, present: Mapping[str, Column],
+                sides: Mapping[str, Table]) -> Any:
+        shared, per = _type_for(present, self.dialects)
+        if shared is None and not per:
+            for d, c in present.items():
+                self.note(f"type {c.type!r} has no logical type in the DSL", d, tname, cname)
+            shared = "text"
+        specs = {}
+        for d, column in present.items():
+            logical = per.get(d, shared)
+            specs[d] = self._column_fields(tname, d, column, logical, sides[d])
+        out = _merge_fields(specs, self.names if len(sides) > 1 else list(specs))
+        if len(present) == 1 and len(sides) > 1:
+            out = {**out, "only": next(iter(present))}
+        return out
+
+    def _column_fields(self, tname: str, dialect: str, column: Column, logical: str,
+                       table: Table) -> dict:
+        from agor_schema.spec.types import parse_type
+
+        fields: dict[str, Any] = {"type": logical}
+        if column.primary_key:
+            fields["primary_key"] = True
+        elif column.not_null:
+            fields["not_null"] = True
+        if column.autoincrement:
+            fields["autoincrement"] = True
+        if column.identity is not None:
+            expected = self._identity_of(tname, column, logical)
+            if self.prove.loose and expected is not None:  # the catalog does not say "schema"
+                expected = {k: v for k, v in expected.items() if k in column.identity}
+            if expected == column.identity:
+                fields["autoincrement"] = True
+            else:
+                self.note(f"identity column settings {column.identity} are not expressible "
+                          "(the DSL's autoincrement writes drizzle's defaults)", dialect,
+                          tname, column.name)
+        if column.generated is not None:
+            feature = "generated" if column.generated.get("type", "stored") == "stored" \
+                else "generated_virtual"
+            if self.prove.supports(feature):
+                fields["generated"] = self._generated(tname, dialect, column, table)
+            else:
+                self.note(f"generated column ({column.generated}) is not accepted by this "
+                          "version of the DSL", dialect, tname, column.name)
+        if column.default is not None:
+            types = self._table_types(table, dialect)
+            try:
+                parse_type(logical)
+            except ValueError:
+                types = {}
+            found, value = self.prove.default_spelling(column.default, logical, dialect, types)
+            if found:
+                fields["default"] = value
+            else:
+                self.note(f"default {column.default!r} cannot be written so that it builds "
+                          "exactly (needs {verbatim: ...})", dialect, tname, column.name)
+                fields["default"] = {"sql": _strip_outer_parens(str(column.default))}
+        if column.type_schema not in (None, "", "public"):
+            self.note(f"enum type in schema {column.type_schema!r}", dialect, tname,
+                      column.name)
+        return fields
+
+    def _identity_of(self, tname: str, column: Column, logical: str) -> dict | None:
+        from agor_schema.spec.types import parse_type
+
+        probe = Column(column.name, column.type)
+        try:
+            self.dialects["postgres"].apply_autoincrement(tname, probe, parse_type(logical))
+        except Exception:  # noqa: BLE001
+            return None
+        return probe.identity
+
+    def _generated(self, tname: str, dialect: str, column: Column, table: Table) -> Any:
+        gen = column.generated or {}
+        text = str(gen.get("as", ""))
+        inner = _strip_outer_parens(text)
+        kind = gen.get("type", "stored")
+        ok, spelled = self.prove.expression_spelling(inner, dialect,
+                                                     self._table_types(table, dialect))
+        value = spelled if ok else inner
+        return value if kind == "stored" else {"as": value, "type": kind}
+
+    def _table_types(self, table: Table, dialect: str) -> dict[str, Any]:
+        """Logical types of a table's columns for expression rendering (one dialect)."""
+        from agor_schema.spec.types import parse_type
+
+        types = {}
+        for name, column in table.columns.items():
+            shared, per = _type_for({dialect: column}, {dialect: self.dialects[dialect]})
+            try:
+                types[name] = parse_type(per.get(dialect, shared) or "text")
+            except ValueError:
+                continue
+        return types
+
+    # ---- keys and constraints
+    def _primary_key(self, tname: str, sides: Mapping[str, Table], out: dict) -> None:
+        per: dict[str, Any] = {}
+        for d, table in sides.items():
+            for pk in table.primary_keys.values():
+                derived = f"{table.name}_{'_'.join(pk.columns)}_pk"
+                if self._derived(d, pk.name, derived):
+                    pk.name = derived
+                per[d] = list(pk.columns) if pk.name == derived \
+                    else {"columns": list(pk.columns), "name": pk.name}
+                if pk.name != derived and not self.prove.supports("named_pk"):
+                    self.note(f"primary key name {pk.name} (not {derived}) is not accepted by "
+                              "this version of the DSL", d, tname, pk.name)
+                    per[d] = list(pk.columns)
+        _set_table_field(out, "primary_key", per, list(sides))
+
+    def _uniques(self, tname: str, sides: Mapping[str, Table], out: dict) -> None:
+        per: dict[str, list] = {}
+        for d, table in sides.items():
+            entries: list[Any] = []
+            uniques = [(u.name, list(u.columns), u.nulls_not_distinct)
+                       for u in table.uniques.values()]
+            if d == "sqlite":  # drizzle keeps SQLite uniques as unique indexes named *_unique
+                uniques += [(ix.name, [c.expression for c in ix.columns], False)
+                            for ix in table.indexes.values() if _is_sqlite_unique(table, ix)]
+            for name, cols, nnd in uniques:
+                derived = f"{table.name}_{'_'.join(cols)}_unique"
+                name = derived if self._derived(d, name, derived) else name
+                if len(cols) == 1 and name == derived and not nnd:
+                    column = out["columns"].get(cols[0])
+                    if isinstance(column, dict):
+                        _set_column_flag(column, "unique", d, list(sides))
+                    continue
+                if name == derived and not nnd:
+                    entries.append(cols)
+                elif not self.prove.supports("named_unique"):
+                    self.note(f"unique constraint {name} ({', '.join(cols)}) needs a name or "
+                              "NULLS NOT DISTINCT, which this version of the DSL does not "
+                              "accept; written with the derived name", d, tname, name)
+                    entries.append(cols)
+                else:
+                    entry: dict[str, Any] = {"columns": cols, "name": name}
+                    if nnd and self.prove.supports("nulls_not_distinct"):
+                        entry["nulls_not_distinct"] = True
+                    elif nnd:
+                        self.note("NULLS NOT DISTINCT is not accepted by this version of the "
+                                  "DSL", d, tname, name)
+                    entries.append(entry)
+            per[d] = entries
+        if any(per.values()):
+            _set_table_field(out, "unique", per, list(sides), empty=[])
+
+    def _indexes(self, tname: str, sides: Mapping[str, Table], out: dict) -> None:
+        names = _merged_order([[n for n, ix in t.indexes.items()
+                                if not (d == "sqlite" and _is_sqlite_unique(t, ix))]
+                               for d, t in sides.items()])
+        indexes: dict[str, Any] = {}
+        for name in names:
+            specs = {d: self._index(tname, d, t, t.indexes[name]) for d, t in sides.items()
+                     if name in t.indexes}
+            merged = _merge_fields(specs, list(sides))
+            if len(specs) == 1 and len(sides) > 1:
+                merged = {**merged, "only": next(iter(specs))}
+            indexes[name] = merged
+        if indexes:
+            out["indexes"] = indexes
+
+    def _index(self, tname: str, dialect: str, table: Table, ix: Index) -> dict:
+        types = self._table_types(table, dialect)
+        spec: dict[str, Any] = {}
+        plain = all(c.asc and c.nulls == "last" and not c.opclass for c in ix.columns) \
+            or dialect == "sqlite"
+        kinds = [c.is_expression for c in ix.columns]
+        in_order = kinds == sorted(kinds)  # columns first, then expressions
+        if not (plain and in_order) and not self.prove.supports("parts"):
+            self.note("index parts " + ("in this order" if not in_order else "with ordering "
+                      "or operator classes") + " need `parts:`, which this version of the DSL "
+                      "does not accept; written as columns then expressions", dialect, tname,
+                      ix.name)
+            plain = in_order = True
+        if plain and in_order:
+            cols = [c.expression for c in ix.columns if not c.is_expression]
+            exprs = [self._expression(tname, dialect, types, c.expression, ix.name)
+                     for c in ix.columns if c.is_expression]
+            if cols:
+                spec["columns"] = cols
+            if exprs:
+                spec["expressions"] = exprs
+        else:
+            parts = []
+            for c in ix.columns:
+                part: dict[str, Any] = {"expression": self._expression(
+                    tname, dialect, types, c.expression, ix.name)} if c.is_expression \
+                    else {"column": c.expression}
+                if not c.asc:
+                    part["desc"] = True
+                if (c.nulls == "first") != (not c.asc):
+                    part["nulls"] = c.nulls
+                if c.opclass and self.prove.supports("opclass"):
+                    part["opclass"] = c.opclass
+                elif c.opclass:
+                    self.note(f"operator class {c.opclass} is not accepted by this version of "
+                              "the DSL", dialect, tname, ix.name)
+                parts.append(part if len(part) > 1 or c.is_expression else c.expression)
+            spec["parts"] = parts
+        if ix.unique:
+            spec["unique"] = True
+        if ix.where:
+            spec["where"] = self._expression(tname, dialect, types, ix.where, ix.name)
+        for key, value, feature in (("method", ix.method if ix.method != "btree" else None,
+                                     "index_options"),
+                                    ("with", dict(ix.with_) if ix.with_ else None, "index_with"),
+                                    ("concurrently", True if ix.concurrently else None,
+                                     "concurrently")):
+            if value is None:
+                continue
+            if self.prove.supports(feature):
+                spec[key] = value
+            else:
+                self.note(f"index option {key}: {value!r} is not accepted by this version of "
+                          "the DSL", dialect, tname, ix.name)
+        return spec
+
+    def _expression(self, tname: str, dialect: str, types: Mapping[str, Any], text: str,
+                    name: str) -> Any:
+        ok, spelled = self.prove.expression_spelling(text, dialect, types)
+        if not ok:
+            self.note(f"expression {text!r} cannot be written so that it builds exactly "
+                      "(needs {verbatim: ...})", dialect, tname, name)
+            return _expression_candidates(text)[0]
+        return spelled
+
+    def _foreign_keys(self, tname: str, sides: Mapping[str, Table], out: dict) -> None:
+        per_table: dict[str, list] = {}
+        for d, table in sides.items():
+            entries = []
+            for fk in table.foreign_keys.values():
+                if fk.schema_to not in (None, "", "public"):
+                    self.note(f"foreign key to schema {fk.schema_to!r}", d, tname, fk.name)
+                if not self._target_is_unique(d, fk):
+                    self.note(f"foreign key {fk.name} references {fk.table_to}"
+                              f"({', '.join(fk.columns_to)}), which no primary key, unique "
+                              "constraint or unique index covers in the snapshot (it was "
+                              "probably created in hand-written SQL): the database refuses it "
+                              "(PostgreSQL 42830); left out - add the unique index its target "
+                              "needs, then the foreign key", d, tname, fk.name)
+                    continue
+                derived = _derived_fk_name(fk)
+                if self._derived(d, fk.name, derived):
+                    fk = ForeignKey(**{**fk.__dict__, "name": derived})
+                column = out["columns"].get(fk.columns_from[0]) \
+                    if len(fk.columns_from) == 1 else None
+                if fk.name == derived and isinstance(column, dict) and len(fk.columns_to) == 1:
+                    ref: dict[str, Any] = {"references": f"{fk.table_to}.{fk.columns_to[0]}"}
+                    if fk.on_delete != "no action":
+                        ref["on_delete"] = fk.on_delete
+                    if fk.on_update != "no action":
+                        ref["on_update"] = fk.on_update
+                    for key, value in ref.items():
+                        _set_column_value(column, key, value, d, list(sides))
+                    continue
+                entry: dict[str, Any] = {"columns": list(fk.columns_from),
+                                         "references": {"table": fk.table_to,
+                                                        "columns": list(fk.columns_to)}}
+                if fk.on_delete != "no action":
+                    entry["on_delete"] = fk.on_delete
+                if fk.on_update != "no action":
+                    entry["on_update"] = fk.on_update
+                if fk.name != derived:
+                    entry["name"] = fk.name
+                entries.append(entry)
+            per_table[d] = entries
+        merged: list[dict] = []
+        all_entries = [e for d in sides for e in per_table[d]]
+        seen: list[dict] = []
+        for entry in all_entries:
+            if entry in seen:
+                continue
+            seen.append(entry)
+            holders = [d for d in sides if entry in per_table[d]]
+            merged.append(entry if len(holders) == len(sides) or len(sides) == 1
+                          else {**entry, "only": holders[0]})
+        if merged:
+            out["foreign_keys"] = merged
+
+    def _derived(self, dialect: str, name: str, derived: str) -> bool:
+        """Is `name` drizzle's derived name, possibly as a database cut it (63 bytes)?"""
+        return name == derived or name == self.dialects[dialect].stored_name(derived)
+
+    def _target_is_unique(self, dialect: str, fk: ForeignKey) -> bool:
+        """Does a key, unique constraint or plain unique index cover the FK's target?"""
+        if not self.dialects[dialect].max_identifier_bytes:
+            return True  # only PostgreSQL checks this when the key is created
+        target = self.snapshots[dialect].tables.get(fk.table_to)
+        if target is None:
+            return True  # reported as a missing table by the proof
+        wanted = set(fk.columns_to)
+        keys = [set(target.primary_key_columns())]
+        keys += [set(u.columns) for u in target.uniques.values()]
+        keys += [{c.expression for c in ix.columns} for ix in target.indexes.values()
+                 if ix.unique and not ix.where and not any(c.is_expression for c in ix.columns)]
+        return wanted in keys
+
+    def _checks(self, tname: str, sides: Mapping[str, Table], out: dict) -> None:
+        names = _merged_order([list(t.checks) for t in sides.values()])
+        checks: dict[str, Any] = {}
+        for name in names:
+            per = {}
+            for d, table in sides.items():
+                if name in table.checks:
+                    types = self._table_types(table, d)
+                    per[d] = self._expression(tname, d, types, table.checks[name].value, name)
+            values = list(per.values())
+            if len(per) == len(sides) and all(v == values[0] for v in values):
+                checks[name] = values[0]
+            elif len(per) == 1 and len(sides) > 1:
+                d, value = next(iter(per.items()))
+                checks[name] = {**_check_body(value), "only": d}
+            else:
+                checks[name] = {d: v for d, v in per.items()}
+        if checks:
+            out["checks"] = checks
+
+
+def _check_body(value: Any) -> dict:
+    return value if isinstance(value, dict) else {"sql": value}
+
+
+def _is_sqlite_unique(table: Table, ix: Index) -> bool:
+    """A SQLite unique index that drizzle wrote for a unique constraint (`*_unique`)."""
+    cols = [c.expression for c in ix.columns]
+    return ix.unique and not ix.where and not any(c.is_expression for c in ix.columns) \
+        and ix.name == f"{table.name}_{'_'.join(cols)}_unique"
+
+
+def _derived_fk_name(fk: ForeignKey) -> str:
+    return (f"{fk.table_from}_{'_'.join(fk.columns_from)}_{fk.table_to}_"
+            f"{'_'.join(fk.columns_to)}_fk")
+
+
+def _merged_order(orders: list[list[str]]) -> list[str]:
+    """Names in the first list's order; a name only a later list has follows the name before
+    it there (or comes first when nothing precedes it)."""
+    result: list[str] = []
+    for order in orders:
+        for i, name in enumerate(order):
+            if name in result:
+                continue
+            previous = next((order[j] for j in range(i - 1, -1, -1) if order[j] in result),
+                            None)
+            result.insert(result.index(previous) + 1 if previous is not None else 0, name)
+    return result
+
+
+_NEUTRAL = {"not_null": False, "primary_key": False, "unique": False, "autoincrement": False,
+            "default": None, "references": None, "on_delete": None, "on_update": None,
+            "where": None, "generated": None, "columns": [], "expressions": [], "parts": None,
+            "method": None, "with": None, "concurrently": False}
+
+
+def _merge_fields(specs: Mapping[str, dict], dialects: list[str]) -> dict:
+    """One mapping: fields every dialect agrees on, the rest in `sqlite:` / `postgres:`."""
+    if len(specs) == 1:
+        return dict(next(iter(specs.values())))
+    first, second = (specs[d] for d in dialects if d in specs)
+    base: dict[str, Any] = {}
+    overrides: dict[str, dict] = {d: {} for d in specs}
+    for key in _merged_order([list(first), list(second)]):
+        a, b = first.get(key, _NEUTRAL.get(key)), second.get(key, _NEUTRAL.get(key))
+        if a == b:
+            if key in first or key in second:
+                base[key] = a
+            continue
+        if key == "type":
+            base[key] = a  # the first dialect's type is the base; the other overrides it
+            overrides[dialects[1]][key] = b
+            continue
+        for d, value in zip(dialects, (a, b)):
+            overrides[d][key] = value
+    for d in dialects:
+        if overrides[d]:
+            base[d] = overrides[d]
+    return base
+
+
+def _set_column_flag(column: dict, key: str, dialect: str, dialects: list[str]) -> None:
+    _set_column_value(column, key, True, dialect, dialects)
+
+
+def _set_column_value(column: dict, key: str, value: Any, dialect: str,
+                      dialects: list[str]) -> None:
+    """Set `key` for one dialect; when every dialect has the same value it is shared."""
+    pending = column.setdefault("__per__", {}).setdefault(key, {})
+    pending[dialect] = value
+
+
+def _set_table_field(out: dict, key: str, per: Mapping[str, Any], dialects: list[str],
+                     empty: Any = None) -> None:
+    if not per:
+        return
+    values = [per.get(d, empty) for d in dialects]
+    if all(v == values[0] for v in values):
+        if values[0] != empty:
+            out[key] = values[0]
+        return
+    for d, value in zip(dialects, values):
+        if value != empty:
+            out.setdefault(d, {})[key] = value
+
+
+def _finalize_columns(columns: dict, dialects: list[str]) -> None:
+    """Fold values set per dialect (references, unique) into shared fields or overrides."""
+    for column in columns.values():
+        if not isinstance(column, dict) or "__per__" not in column:
+            continue
+        per = column.pop("__per__")
+        holders = [column["only"]] if "only" in column else dialects
+        for key, values in per.items():
+            present = [values.get(d, _NEUTRAL.get(key)) for d in holders]
+            if all(v == present[0] for v in present):
+                column[key] = present[0]
+                continue
+            for d in holders:
+                column.setdefault(d, {})[key] = values.get(d, _NEUTRAL.get(key))
+        for d in DIALECTS:  # overrides last, in a fixed order
+            if d in column:
+                column[d] = column.pop(d)
+
+
+# ------------------------------------------------------------------ YAML and the proof
+
+HEADER = ("# yaml-language-server: $schema=../generated/agorschema.schema.json\n"
+          "# Written by `agorschema {command}`{origin}. From here on this file is the schema:\n"
+          "# edit it and run `agorschema compile`.\n")
+
+
+def dump_yaml(document: dict, origin: str = "", command: str = "import") -> str:
+    """Deterministic YAML: block style for tables, one line per column or index."""
+    import yaml
+
+    body = yaml.safe_dump(document, sort_keys=False, default_flow_style=None,
+                          allow_unicode=True, width=100_000)
+    return HEADER.format(command=command, origin=f" from {origin}" if origin else "") + body
+
+
+def _prove(document: dict, snapshots: Mapping[str, Snapshot],
+           dialects: Mapping[str, Any], loose: bool = False) -> list[ReportItem]:
+    """Validate and build the document as `compile` will, and compare with the sources."""
+    import tempfile
+
+    from agor_schema.build import build_snapshot
+    from agor_schema.diff import diff
+    from agor_schema.drift import describe
+    from agor_schema.errors import SchemaErrors
+    from agor_schema.spec.loader import load_sources
+    from agor_schema.spec.validate import validate_schema
+
+    with tempfile.TemporaryDirectory(prefix="agorschema-import-") as folder:
+        path = Path(folder) / "schema.yaml"
+        path.write_text(dump_yaml(document), encoding="utf-8")
+        try:
+            specs = validate_schema(load_sources(path, Path(folder)), tuple(snapshots))
+        except SchemaErrors as exc:
+            return [ReportItem(f"the written schema does not validate: {error}")
+                    for error in exc.errors]
+    items = []
+    for name, source in snapshots.items():
+        dialect = dialects[name]
+        built = build_snapshot(specs[name], dialect)
+        wanted = Snapshot(dialect=source.dialect, extra=source.extra,
+                          tables={k: t for k, t in source.tables.items()
+                                  if t.schema in ("", "public")})
+        if loose:  # a catalog: names as the engine cut them, SQL as it rewrote it
+            from agor_schema.drift import align_expressions
+
+            built = _as_stored(built, dialect)
+            wanted = align_expressions(wanted, built, dialect)
+            for table in wanted.tables.values():
+                for column in table.columns.values():
+                    other = built.tables.get(table.name)
+                    mine = other.columns.get(column.name) if other else None
+                    if mine is not None and mine.identity and column.identity:
+                        mine.identity = {k: v for k, v in mine.identity.items()
+                                         if k in column.identity}
+        plan = diff(wanted, built)
+        for change in describe(plan.operations, actual="snapshot", wanted="imported schema"):
+            items.append(ReportItem(f"compiles differently: {change.message}", name,
+                                    change.table, change.name))
+        enums_have = dialect.snapshot_to_json(built).get("enums") or {}
+        enums_want = dialect.snapshot_to_json(wanted).get("enums") or {}
+        for key in sorted(set(enums_have) | set(enums_want)):
+            if enums_have.get(key) != enums_want.get(key):
+                items.append(ReportItem(
+                    f"enum type {key} compiles differently: snapshot has "
+                    f"{enums_want.get(key)}, imported schema has {enums_have.get(key)}", name))
+    return items
+
+
+def _as_stored(snapshot: Snapshot, dialect: Any) -> Snapshot:
+    """A copy with constraint and index names as the engine keeps them (cut at 63 bytes)."""
+    import copy
+
+    out = copy.deepcopy(snapshot)
+    cut = dialect.stored_name
+    for table in out.tables.values():
+        for attr in ("indexes", "foreign_keys", "uniques", "checks", "primary_keys"):
+            items = getattr(table, attr)
+            renamed = {}
+            for item in items.values():
+                item.name = cut(item.name)
+                renamed[item.name] = item
+            setattr(table, attr, renamed)
+    return out
