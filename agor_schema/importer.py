@@ -176,6 +176,8 @@ def _pg_candidates(column: Column) -> list[str]:
 
 def _sqlite_candidates(column: Column) -> list[str]:
     t = column.type.strip().lower()
+    if t == "integer" and isinstance(column.default, bool):
+        return ["boolean", "integer"]  # drizzle's integer({mode: 'boolean'})
     m = re.fullmatch(r"text\s*\((\d+)\)", t)
     if m:
         return [f"varchar({m.group(1)})", "uuid"] if m.group(1) == "36" else [f"varchar({m.group(1)})"]
@@ -224,6 +226,7 @@ class Prover:
         self.loose = loose  # compare by meaning (a database's own spelling), not text
         self._verbatim: bool | None = None
         self._features: dict[str, bool] = {}
+        self._valid: dict[tuple, bool] = {}
 
     def supports(self, feature: str) -> bool:
         """Whether this version's DSL accepts a feature (probed once with a tiny schema)."""
@@ -250,7 +253,19 @@ class Prover:
             built = default_for(spec, spec.logical_type, types, self.dialects[dialect])
         except Exception:  # noqa: BLE001 - any failure means "this spelling does not build it"
             return False
-        return self.same(built, self._target, dialect)
+        return self.same(built, self._target, dialect) and \
+            self.valid_default(logical, value, dialect)
+
+    def valid_default(self, logical: str, value: Any, dialect: str) -> bool:
+        """Does validation accept this default on a column of this type? (simple values
+        only: expressions reading other columns are checked by the final proof)"""
+        if isinstance(value, dict) and set(value) in ({"sql"}, {"verbatim"}):
+            return True
+        key = (logical, json.dumps(value, sort_keys=True, default=str), dialect)
+        if key not in self._valid:
+            doc = {"tables": {"t": {"columns": {"c": {"type": logical, "default": value}}}}}
+            self._valid[key] = _validates(doc, (dialect,))
+        return self._valid[key]
 
     def same(self, built: Any, wanted: Any, dialect: str) -> bool:
         if built == wanted:
@@ -557,7 +572,8 @@ class _Converter:
         shared, per = _type_for(present, self.dialects)
         if shared is None and not per:
             for d, c in present.items():
-                self.note(f"type {c.type!r} has no logical type in the DSL", d, tname, cname)
+                self.note(f"type {c.type!r} has no logical type in this version of the DSL "
+                          "(written as text)", d, tname, cname)
             shared = "text"
         specs = {}
         for d, column in present.items():
@@ -665,40 +681,55 @@ class _Converter:
         _set_table_field(out, "primary_key", per, list(sides))
 
     def _uniques(self, tname: str, sides: Mapping[str, Table], out: dict) -> None:
-        per: dict[str, list] = {}
+        found: dict[str, list[tuple[str, list[str], bool]]] = {}
         for d, table in sides.items():
-            entries: list[Any] = []
             uniques = [(u.name, list(u.columns), u.nulls_not_distinct)
                        for u in table.uniques.values()]
             if d == "sqlite":  # drizzle keeps SQLite uniques as unique indexes named *_unique
                 uniques += [(ix.name, [c.expression for c in ix.columns], False)
                             for ix in table.indexes.values() if _is_sqlite_unique(table, ix)]
+            found[d] = []
             for name, cols, nnd in uniques:
                 derived = f"{table.name}_{'_'.join(cols)}_unique"
-                name = derived if self._derived(d, name, derived) else name
-                if len(cols) == 1 and name == derived and not nnd:
-                    column = out["columns"].get(cols[0])
-                    if isinstance(column, dict):
-                        _set_column_flag(column, "unique", d, list(sides))
+                found[d].append((derived if self._derived(d, name, derived) else name, cols,
+                                 nnd))
+        per: dict[str, list] = {}
+        self._unique_indexes: dict[str, dict] = {}
+        for d, uniques in found.items():
+            entries: list[Any] = []
+            for name, cols, nnd in uniques:
+                shared = all((name, cols, nnd) in found[o] for o in sides)
+                if not shared and self.dialects[d].booleans_are_integers and not nnd:
+                    # one dialect only: SQLite's unique is a unique index, which says `only:`
+                    self._unique_indexes[name] = {"columns": cols, "unique": True, "only": d}
                     continue
-                if name == derived and not nnd:
-                    entries.append(cols)
-                elif not self.prove.supports("named_unique"):
-                    self.note(f"unique constraint {name} ({', '.join(cols)}) needs a name or "
-                              "NULLS NOT DISTINCT, which this version of the DSL does not "
-                              "accept; written with the derived name", d, tname, name)
-                    entries.append(cols)
-                else:
-                    entry: dict[str, Any] = {"columns": cols, "name": name}
-                    if nnd and self.prove.supports("nulls_not_distinct"):
-                        entry["nulls_not_distinct"] = True
-                    elif nnd:
-                        self.note("NULLS NOT DISTINCT is not accepted by this version of the "
-                                  "DSL", d, tname, name)
-                    entries.append(entry)
-            per[d] = entries
+                entries.append(self._unique_entry(tname, d, name, cols, nnd, out, sides))
+            per[d] = [e for e in entries if e is not None]
         if any(per.values()):
             _set_table_field(out, "unique", per, list(sides), empty=[])
+
+    def _unique_entry(self, tname: str, d: str, name: str, cols: list[str], nnd: bool,
+                      out: dict, sides: Mapping[str, Table]) -> Any:
+        derived = f"{tname.split('.')[-1]}_{'_'.join(cols)}_unique"
+        if len(cols) == 1 and name == derived and not nnd:
+            column = out["columns"].get(cols[0])
+            if isinstance(column, dict):
+                _set_column_flag(column, "unique", d, list(sides))
+                return None
+        if name == derived and not nnd:
+            return cols
+        if not self.prove.supports("named_unique"):
+            self.note(f"unique constraint {name} ({', '.join(cols)}) needs a name or "
+                      "NULLS NOT DISTINCT, which this version of the DSL does not "
+                      "accept; written with the derived name", d, tname, name)
+            return cols
+        entry: dict[str, Any] = {"columns": cols, "name": name}
+        if nnd and self.prove.supports("nulls_not_distinct"):
+            entry["nulls_not_distinct"] = True
+        elif nnd:
+            self.note("NULLS NOT DISTINCT is not accepted by this version of the DSL", d,
+                      tname, name)
+        return entry
 
     def _indexes(self, tname: str, sides: Mapping[str, Table], out: dict) -> None:
         names = _merged_order([[n for n, ix in t.indexes.items()
@@ -712,6 +743,7 @@ class _Converter:
             if len(specs) == 1 and len(sides) > 1:
                 merged = {**merged, "only": next(iter(specs))}
             indexes[name] = merged
+        indexes.update(self._unique_indexes)
         if indexes:
             out["indexes"] = indexes
 
@@ -782,6 +814,8 @@ class _Converter:
 
     def _foreign_keys(self, tname: str, sides: Mapping[str, Table], out: dict) -> None:
         per_table: dict[str, list] = {}
+        signatures = {d: {_fk_signature(fk) for fk in t.foreign_keys.values()}
+                      for d, t in sides.items()}
         for d, table in sides.items():
             entries = []
             for fk in table.foreign_keys.values():
@@ -800,7 +834,11 @@ class _Converter:
                     fk = ForeignKey(**{**fk.__dict__, "name": derived})
                 column = out["columns"].get(fk.columns_from[0]) \
                     if len(fk.columns_from) == 1 else None
-                if fk.name == derived and isinstance(column, dict) and len(fk.columns_to) == 1:
+                holders = [column["only"]] if isinstance(column, dict) and "only" in column \
+                    else list(sides)
+                everywhere = all(_fk_signature(fk) in signatures[h] for h in holders)
+                if fk.name == derived and isinstance(column, dict) and len(fk.columns_to) == 1 \
+                        and everywhere:
                     ref: dict[str, Any] = {"references": f"{fk.table_to}.{fk.columns_to[0]}"}
                     if fk.on_delete != "no action":
                         ref["on_delete"] = fk.on_delete
@@ -881,6 +919,11 @@ def _is_sqlite_unique(table: Table, ix: Index) -> bool:
     cols = [c.expression for c in ix.columns]
     return ix.unique and not ix.where and not any(c.is_expression for c in ix.columns) \
         and ix.name == f"{table.name}_{'_'.join(cols)}_unique"
+
+
+def _fk_signature(fk: ForeignKey) -> tuple:
+    return (tuple(fk.columns_from), fk.table_to, tuple(fk.columns_to), fk.on_delete,
+            fk.on_update, fk.name == _derived_fk_name(fk))
 
 
 def _derived_fk_name(fk: ForeignKey) -> str:
