@@ -149,6 +149,24 @@ _SQLITE_MEANINGS = {
 }
 
 
+_FALLBACK_TYPES = {"serial": "integer", "smallserial": "integer", "bigserial": "bigint",
+                   "smallint": "integer"}
+_SERIAL = {"integer": "serial", "bigint": "bigserial", "smallint": "smallserial"}
+
+
+def _live_serials(snapshot: Snapshot) -> Snapshot:
+    """A catalog shows a serial column as integer + nextval('<t>_<c>_seq'); a snapshot (and the
+    DSL) says `serial`. Rewrite those columns as drizzle-kit would have written them."""
+    for table in snapshot.tables.values():
+        for column in table.columns.values():
+            default = column.default if isinstance(column.default, str) else ""
+            seq = re.fullmatch(r"nextval\('\"?(.+?)\"?'(?:::regclass)?\)", default)
+            if seq and column.type in _SERIAL and \
+                    seq.group(1) == f"{table.name}_{column.name}_seq":
+                column.type, column.default = _SERIAL[column.type], None
+    return snapshot
+
+
 def _pg_candidates(column: Column) -> list[str]:
     """Logical spellings that may build this PostgreSQL column type."""
     t = column.type.strip()
@@ -384,7 +402,7 @@ def _expression_candidates(wanted: str, dialect: Any = None, loose: bool = False
 
 def _neutral(text: str, dialect: Any) -> str:
     """A database's stored SQL as neutral text: outer parentheses and the casts PostgreSQL
-    adds to literals removed, parsed and printed by sqlglot (PostgreSQL flavour)."""
+    adds to string literals removed, parsed and printed by sqlglot (PostgreSQL flavour)."""
     import sqlglot
     from sqlglot import exp
 
@@ -394,11 +412,10 @@ def _neutral(text: str, dialect: Any) -> str:
         return _strip_outer_parens(text)
 
     def simplify(node):
+        # 'x'::text, 'a'::"status": the literal carries the value; the column gives the type
         if isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal) \
-                and node.this.is_string and node.to.sql(dialect="postgres").lower() in (
-                    "text", "varchar", "jsonb", "json"):
-            return node.this if node.to.sql(dialect="postgres").lower() in (
-                "text", "varchar") else node
+                and node.this.is_string:
+            return node.this
         return node
 
     tree = tree.transform(simplify)
@@ -475,7 +492,7 @@ def pull_source(url: str) -> Source:
     dialect.require_existing_database(url)
     conn = dialect.connect(url, create=False)
     try:
-        snapshot = dialect.introspect(conn)
+        snapshot = _live_serials(dialect.introspect(conn))
     finally:
         dialect.close_connection(conn)
     return Source(dialect.name, snapshot, redact(url), live=True)
@@ -571,10 +588,12 @@ class _Converter:
                 sides: Mapping[str, Table]) -> Any:
         shared, per = _type_for(present, self.dialects)
         if shared is None and not per:
+            fallback = "text"
             for d, c in present.items():
+                fallback = _FALLBACK_TYPES.get(c.type, "text")
                 self.note(f"type {c.type!r} has no logical type in this version of the DSL "
-                          "(written as text)", d, tname, cname)
-            shared = "text"
+                          f"(written as {fallback})", d, tname, cname)
+            shared = fallback
         specs = {}
         for d, column in present.items():
             logical = per.get(d, shared)
@@ -625,7 +644,9 @@ class _Converter:
             else:
                 self.note(f"default {column.default!r} cannot be written so that it builds "
                           "exactly (needs {verbatim: ...})", dialect, tname, column.name)
-                fields["default"] = {"sql": _strip_outer_parens(str(column.default))}
+                text = str(column.default)
+                fields["default"] = {"sql": _neutral(text, self.dialects[dialect])
+                                     if self.prove.loose else _strip_outer_parens(text)}
         if column.type_schema not in (None, "", "public"):
             self.note(f"enum type in schema {column.type_schema!r}", dialect, tname,
                       column.name)

@@ -4,7 +4,8 @@ Two texts of the same expression differ in ways no database cares about: table q
 (`"t"."role"` vs `"role"`), quoting (`` `a` `` vs `"a"`), whitespace (`('a','b')` vs
 `('a', 'b')`), redundant parentheses, the casts PostgreSQL adds to literals (`'a'::text`), and,
 in SQLite, the spelling of booleans (`= false` vs `= 0`: SQLite's TRUE and FALSE are 1 and 0).
-`canonical_expression` removes exactly those; anything else still reads as different. Text
+`canonical_expression` removes exactly those (a string literal cast to text or to a
+user-defined type such as an enum counts as the literal); anything else still reads as different. Text
 that does not parse is compared after whitespace and quoting are unified.
 """
 
@@ -61,6 +62,8 @@ def _is_text_type(to) -> bool:
 
     if not isinstance(to, exp.DataType):
         return False
+    if to.this == exp.DataType.Type.USERDEFINED:  # 'active'::"status": an enum's own value
+        return True
     return to.sql(dialect="postgres").lower().split("(")[0].strip() in _TEXT_TYPES
 
 

@@ -1,0 +1,93 @@
+"""`agorschema pull`: a live database's tables become schema YAML that compiles to an equal
+catalog. Each corpus's whole history is applied to an empty real database by agorschema's
+runner; `pull` reads it; the pulled schema, compiled into a fresh project, is applied to another
+empty database; the two catalogs, read back, hold the same schema (expressions compared by
+meaning) except what pull reported."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from catalog import Project
+from click.testing import CliRunner
+from corpus import AGOR, NAMES, corpus_folder, dialect_of
+from pg_cluster import create_database, drop_database
+
+import agor_schema
+from agor_schema.cli import main
+from agor_schema.dialects import get_dialect
+from agor_schema.drift import drift
+
+
+def _pull(root: Path, url: str, *extra: str) -> dict:
+    done = CliRunner().invoke(main, ["pull", "--database", url, "--project", str(root),
+                                     "--format", "json", *extra], catch_exceptions=False)
+    envelope = json.loads(done.output)
+    assert done.exit_code == envelope["exit_code"]
+    return envelope
+
+
+def _read(url: str):
+    dialect = get_dialect("postgres" if url.startswith("postgres") else "sqlite")
+    conn = dialect.connect(url, create=False)
+    try:
+        return dialect.introspect(conn)
+    finally:
+        dialect.close_connection(conn)
+
+
+def _round_trip(tmp_path: Path, original: str, rebuilt: str, dialect: str) -> None:
+    project = Project(tmp_path / "pulled", dialects=[dialect])
+    envelope = _pull(project.root, original)
+    assert envelope["exit_code"] == 0, envelope
+    assert envelope["result"]["sources"][dialect]["tables"] > 0
+    assert all(w.get("dialect") == dialect for w in envelope["warnings"])
+    result = project.compile(allow_destructive=True)
+    assert result.outputs[dialect].migration is not None
+    assert agor_schema.migrate(rebuilt, project.folder(dialect)).applied_tags == ["0000_init"]
+    reported = {(w.get("table"), w.get("name")) for w in envelope["warnings"]}
+    reported |= {(w.get("table"), None) for w in envelope["warnings"]}
+    found = drift(_read(original), _read(rebuilt), actual="database", wanted="pulled schema")
+    unexplained = [c.message for c in found.changes
+                   if (c.table, c.name) not in reported and (c.table, None) not in reported]
+    assert not unexplained
+    if envelope["result"]["exact"]:
+        assert found.empty
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_pull_from_a_database_the_corpus_history_built(shared_dir: Path, tmp_path: Path,
+                                                        tmp_path_factory, name: str,
+                                                        request: pytest.FixtureRequest) -> None:
+    dialect = dialect_of(name)
+    folder = corpus_folder(name, tmp_path_factory.getbasetemp() / "corpus")
+    if dialect == "sqlite":
+        original, rebuilt = f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
+        agor_schema.migrate(original, folder, allow_out_of_order=True)
+        _round_trip(tmp_path, original, rebuilt, dialect)
+        return
+    admin = request.getfixturevalue("pg_admin_url")
+    if admin is None:
+        pytest.skip("no PostgreSQL")
+    original, rebuilt = create_database(admin), create_database(admin)
+    try:
+        agor_schema.migrate(original, folder, allow_out_of_order=True)
+        _round_trip(tmp_path, original, rebuilt, dialect)
+    finally:
+        drop_database(admin, original)
+        drop_database(admin, rebuilt)
+
+
+def test_pull_agor_history_and_input_errors(shared_dir: Path, tmp_path: Path) -> None:
+    original = f"sqlite:///{tmp_path / 'agor.db'}"
+    agor_schema.migrate(original, AGOR / "sqlite-2025-11")
+    _round_trip(tmp_path, original, f"sqlite:///{tmp_path / 'again.db'}", "sqlite")
+    root = tmp_path / "pulled"
+    again = _pull(root, original)
+    assert again["exit_code"] == 1 and "--force" in again["errors"][0]["message"]
+    missing = _pull(root, f"sqlite:///{tmp_path / 'nope.db'}", "--force")
+    assert missing["exit_code"] == 2 and "does not exist" in missing["errors"][0]["message"]
+    bad = _pull(root, "mysql://x/y", "--force")
+    assert bad["exit_code"] == 2
