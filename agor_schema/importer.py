@@ -391,6 +391,8 @@ def _default_candidates(target: Any, logical: str, dialect: Any, loose: bool = F
         out.append(text)
     inner = _strip_outer_parens(target)
     out += [{"sql": inner}, {"sql": target}, {"verbatim": target}]
+    if inner != target:
+        out.append({"verbatim": inner})
     return out
 
 

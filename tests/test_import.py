@@ -24,6 +24,7 @@ from click.testing import CliRunner
 from corpus import AGOR, NAMES, corpus_folder, dialect_of
 from pg_cluster import create_database, drop_database
 from test_drizzle_kit import drizzle_kit  # noqa: F401 - the npm-installed drizzle-kit fixture
+from test_runner_interop import drizzle_migrate, drizzle_node  # noqa: F401 - drizzle-orm
 
 import agor_schema
 from agor_schema.build import build_snapshot
@@ -290,3 +291,40 @@ def test_corpus_imports_and_the_journal_continues(shared_dir: Path, tmp_path: Pa
     applied = agor_schema.migrate(url, folder, allow_out_of_order=True).applied_tags
     assert applied[-1] == new[-1]["tag"]
     assert len(applied) == len(after["entries"])
+
+
+# ------------------------------------------------------------------ hand-over from drizzle-orm
+
+HANDOVER = {"sqlite": "richardr1126__openreader__sqlite",
+            "postgres": "homarr-labs__homarr__postgresql"}
+
+
+@pytest.mark.parametrize("dialect", sorted(HANDOVER))
+def test_database_drizzle_orm_migrated_continues_with_agorschema(
+        shared_dir: Path, tmp_path: Path, tmp_path_factory, dialect: str,
+        request: pytest.FixtureRequest) -> None:
+    """drizzle-orm's own migrator applied the real history; after `import` and one schema
+    change, agorschema's runner applies only the new migration to that database."""
+    modules = request.getfixturevalue("drizzle_node")
+    name = HANDOVER[dialect]
+    root = tmp_path / "project"
+    folder = root / LAYOUT[name]
+    shutil.copytree(corpus_folder(name, tmp_path_factory.getbasetemp() / "corpus"), folder)
+    if dialect == "sqlite":
+        db = tmp_path / "app.db"
+        url, target = f"sqlite:///{db}", str(db)
+    else:
+        url = target = request.getfixturevalue("pg_url")
+    drizzle_migrate(modules, dialect, target, folder)
+    assert agor_schema.status(url, folder).pending == []
+    assert _import(root, f"--{dialect}", str(folder))["exit_code"] == 0
+    schema = root / "schema" / "schema.yaml"
+    doc = yaml.safe_load(schema.read_text(encoding="utf-8"))
+    doc["tables"].update(PROBE)
+    schema.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    from agor_schema.compiler import compile_project
+
+    tag = compile_project(load_config(root), name="add_probe",
+                          allow_destructive=True).outputs[dialect].migration.tag
+    assert agor_schema.migrate(url, folder).applied_tags == [tag]
+    assert agor_schema.status(url, folder).pending == []
