@@ -53,6 +53,10 @@ def scratch_statements(text_or_statements: Sequence[str] | str, dialect: str,
     tokenizer = Dialect.get_or_raise(dialect)
     out: list[str] = []
     created: set[str] = set()
+    # SQLite resolves an inline REFERENCES only when rows are written, so a CREATE TABLE may
+    # name a table the same DDL creates later (foreign key cycles); PostgreSQL resolves it
+    # at once (and would find the user's table), so there it must come first
+    later = _created_tables(texts, tokenizer, home) if dialect == "sqlite" else set()
     for text in texts:
         try:
             tokens = tokenizer.tokenize(text)
@@ -67,14 +71,38 @@ def scratch_statements(text_or_statements: Sequence[str] | str, dialect: str,
                 continue
             if statement:
                 sql = text[statement[0].start: statement[-1].end + 1]
-                _check_scratch_statement(sql, statement, created, home)
+                _check_scratch_statement(sql, statement, created, home, later)
                 out.append(sql)
             statement = []
     return out
 
 
+def _created_tables(texts: Sequence[str], tokenizer, home: tuple[str, ...]) -> set[str]:
+    """Names of every table the DDL creates (CREATE TABLE anywhere in it)."""
+    from sqlglot.errors import SqlglotError
+    from sqlglot.tokens import TokenType
+
+    names: set[str] = set()
+    for text in texts:
+        try:
+            tokens = tokenizer.tokenize(text)
+        except SqlglotError:
+            continue  # refused with its reason by the main pass
+        for i in range(len(tokens) - 2):
+            first = tokens[i - 1] if i else None
+            if (first is None or first.token_type == TokenType.SEMICOLON) and \
+                    tokens[i].text.upper() == "CREATE" and tokens[i + 1].text.upper() == "TABLE":
+                j = i + 2
+                while j < len(tokens) and tokens[j].text.upper() in _SCRATCH_SKIP:
+                    j += 1
+                parts = _dotted(tokens, j)
+                if parts and (len(parts) == 1 or parts[0] in home):
+                    names.add(parts[-1])
+    return names
+
+
 def _check_scratch_statement(sql: str, tokens: list, created: set[str],
-                             home: tuple[str, ...]) -> None:
+                             home: tuple[str, ...], later: set[str] = frozenset()) -> None:
     from sqlglot.tokens import TokenType
 
     def refuse(why: str) -> None:
@@ -113,7 +141,9 @@ def _check_scratch_statement(sql: str, tokens: list, created: set[str],
             j = i + 1
             while j < len(words) and words[j] in _SCRATCH_SKIP:
                 j += 1
-            _check_target(_dotted(tokens, j), created, home, refuse)
+            forward = created | later if word == "REFERENCES" and words[:2] == [
+                "CREATE", "TABLE"] else created
+            _check_target(_dotted(tokens, j), forward, home, refuse)
 
 
 def _dotted(tokens: list, i: int) -> list[str]:

@@ -92,3 +92,28 @@ def _catalog(url: str, dialect: str) -> dict:
 
     with psycopg.connect(url, autocommit=True) as conn:
         return pg_catalog(conn)
+
+
+def test_foreign_key_cycle_verifies_on_sqlite(tmp_path: Path) -> None:
+    """SQLite keeps foreign keys inline, so in a cycle one CREATE TABLE names a table created
+    after it; the scratch database of diff/verify accepts that (SQLite resolves it on write)."""
+    from agor_schema.introspect import IntrospectionError, scratch_statements
+    from agor_schema.verify import verify_project
+
+    project = Project(tmp_path / "p", dialects=["sqlite"])
+    project.write({
+        "boards": {"columns": {"id": {"type": "integer", "primary_key": True},
+                               "main_branch": {"type": "integer", "references": "branches.id"}}},
+        "branches": {"columns": {"id": {"type": "integer", "primary_key": True},
+                                 "board": {"type": "integer", "references": "boards.id"}}},
+    })
+    project.compile()
+    result = verify_project(project.config)
+    assert result.ok, [str(m) for m in result.mismatches]
+    forward = ['CREATE TABLE "a" ("x" integer REFERENCES "b"("id"));',
+               'CREATE TABLE "b" ("id" integer PRIMARY KEY);']
+    assert len(scratch_statements(forward, "sqlite")) == 2
+    with pytest.raises(IntrospectionError, match="'b' is not a table created"):
+        scratch_statements(forward, "postgres")  # PostgreSQL would find the user's table
+    with pytest.raises(IntrospectionError, match="'b' is not a table created"):
+        scratch_statements(['ALTER TABLE "b" ADD COLUMN "y" integer;', forward[1]], "sqlite")
