@@ -53,6 +53,26 @@ def write_schema(out: Path, text: str) -> Path:
     return target
 
 
+def adopt_files(root: Path, out: Path, text: str, settings: Mapping[str, str] | None
+                ) -> list[Path]:
+    """Write the schema and (for import) the settings; if the settings do not load, the
+    schema file is put back as it was, so a failure writes nothing."""
+    target = schema_target(out)
+    before = target.read_bytes() if target.is_file() else None
+    written = [write_schema(out, text)]
+    if settings is None:
+        return written
+    try:
+        written.append(write_settings(root, settings))
+    except ConfigError:
+        if before is None:
+            target.unlink()
+        else:
+            target.write_bytes(before)
+        raise
+    return written
+
+
 def _toml_string(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)  # a TOML basic string is JSON-compatible
 

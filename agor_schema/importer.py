@@ -1076,9 +1076,11 @@ def _prove(document: dict, snapshots: Mapping[str, Snapshot],
         path.write_text(dump_yaml(document), encoding="utf-8")
         try:
             specs = validate_schema(load_sources(path, Path(folder)), tuple(snapshots))
-        except SchemaErrors as exc:
-            return [ReportItem(f"the written schema does not validate: {error}")
-                    for error in exc.errors]
+        except SchemaErrors as exc:  # names or values no schema may hold: nothing written
+            shown = "; ".join(str(e) for e in exc.errors[:5])
+            raise ImportError_(f"the source holds what no schema file may: {shown}"
+                               + (f" (and {len(exc.errors) - 5} more)" if len(exc.errors) > 5
+                                  else "")) from None
     items = []
     for name, source in snapshots.items():
         dialect = dialects[name]
