@@ -311,9 +311,7 @@ class Prover:
         """(found, DSL default) that builds `target` for `dialect`."""
         self._target = target
         for cand in _default_candidates(target, logical, self.dialects[dialect], self.loose):
-            if isinstance(cand, dict) and "verbatim" in cand:
-                if self.verbatim:
-                    return True, cand
+            if isinstance(cand, dict) and "verbatim" in cand and not self.verbatim:
                 continue
             if self.default(cand, logical, dialect, types):
                 return True, cand
