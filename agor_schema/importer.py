@@ -13,6 +13,7 @@ silently dropped.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -202,35 +203,65 @@ def _sqlite_candidates(column: Column) -> list[str]:
     return list(_SQLITE_MEANINGS.get(t, [])) + [t]
 
 
-def _builds_type(logical: str, dialect: Any, wanted: str) -> bool:
+def _builds_type(logical: str, dialect: Any, column: Column, schema: Any,
+                 loose: bool = False) -> bool:
+    """Does the logical type build exactly this column's type (and typeSchema)? A catalog's
+    spelling (`timestamp(3) without time zone`, `character varying(36)`) is compared by
+    meaning."""
+    from agor_schema.build import column_type
     from agor_schema.spec.types import TypeParseError, parse_type
 
     try:
-        return dialect.column_type(parse_type(logical)) == wanted
+        built = column_type(parse_type(logical), schema, dialect)
     except (TypeParseError, KeyError, ValueError, AttributeError, TypeError, NotImplementedError):
         return False
+    if built == (column.type, column.type_schema):
+        return True
+    return loose and _type_key(built[0]) == _type_key(column.type) and \
+        (built[1] or "public") == (column.type_schema or "public")
 
 
-def _type_for(columns: Mapping[str, Column], dialects: Mapping[str, Any]
-              ) -> tuple[str | None, dict[str, str]]:
+def _type_key(sql_type: str) -> str:
+    """A PostgreSQL type name in one spelling: no space before `(`, aliases resolved."""
+    t = re.sub(r"\s+", " ", sql_type.strip().lower()).replace('"', "")
+    t = re.sub(r"\s*\(\s*", "(", t)
+    t = re.sub(r"\s*,\s*", ",", t)
+    t = re.sub(r"^character varying", "varchar", t)
+    t = re.sub(r"^timestamp(\(\d+\))? without time zone", r"timestamp\1", t)
+    t = re.sub(r"^timestamptz", "timestamp with time zone", t)
+    return t
+
+
+def _type_for(columns: Mapping[str, Column], dialects: Mapping[str, Any], schema: Any,
+              loose: bool = False) -> tuple[str | None, dict[str, str]]:
     """(shared logical type, per-dialect types when no one type builds both)."""
     per: dict[str, str] = {}
     options: dict[str, list[str]] = {}
     for name, column in columns.items():
         cands = _pg_candidates(column) if name == "postgres" else _sqlite_candidates(column)
-        options[name] = [c for c in cands if _builds_type(c, dialects[name], column.type)]
+        options[name] = [c for c in cands
+                         if _builds_type(c, dialects[name], column, schema, loose)]
     if len(columns) == 2:
         for cand in options["postgres"]:
             if cand in options["sqlite"] or _builds_type(cand, dialects["sqlite"],
-                                                         columns["sqlite"].type):
+                                                         columns["sqlite"], schema, loose):
                 return cand, {}
     for name in columns:
         if not options[name]:
-            return None, {}
+            return None, {name: "" for name in columns}
         per[name] = options[name][0]
     if len(per) == 1:
         return next(iter(per.values())), {}
     return None, per
+
+
+def _custom_name(sql_type: str, taken: Iterable[str]) -> str:
+    """A declared type's name for a type the logical ones cannot build: `pg_timestamp_3`."""
+    base = re.sub(r"[^a-z0-9]+", "_", sql_type.lower()).strip("_") or "type"
+    name, n = f"t_{base}", 2
+    while name in taken:
+        name, n = f"t_{base}_{n}", n + 1
+    return name
 
 
 # ------------------------------------------------------------------ proving spellings
@@ -245,6 +276,7 @@ class Prover:
         self._verbatim: bool | None = None
         self._features: dict[str, bool] = {}
         self._valid: dict[tuple, bool] = {}
+        self.context: Any = dict  # top-level `enums:` / `types:` a column may use
 
     def supports(self, feature: str) -> bool:
         """Whether this version's DSL accepts a feature (probed once with a tiny schema)."""
@@ -281,7 +313,8 @@ class Prover:
             return True
         key = (logical, json.dumps(value, sort_keys=True, default=str), dialect)
         if key not in self._valid:
-            doc = {"tables": {"t": {"columns": {"c": {"type": logical, "default": value}}}}}
+            doc = {**self.context(),
+                   "tables": {"t": {"columns": {"c": {"type": logical, "default": value}}}}}
             self._valid[key] = _validates(doc, (dialect,))
         return self._valid[key]
 
@@ -353,6 +386,8 @@ FEATURE_PROBES: dict[str, dict] = {
               "only": "sqlite"}}}}},
     "enums": {"enums": {"e": ["x", "y"]},
               "tables": {"t": {"columns": {"a": {"type": "enum(e)"}}}}},
+    "types": {"types": {"t_x": {"postgres": "citext", "sqlite": "text"}},
+              "tables": {"t": {"columns": {"a": {"type": "t_x"}}}}},
 }
 
 
@@ -507,6 +542,10 @@ class _Converter:
         self.prove = Prover(dialects, loose)
         self.report: list[ReportItem] = []
         self.enums: dict[str, Any] = {}
+        self.types: dict[str, dict] = {}  # declared custom types (`types:`)
+        self._schema: Any = None
+        self.prove.context = lambda: {k: v for k, v in (("enums", self.enums),
+                                                        ("types", self.types)) if v}
 
     def note(self, message: str, dialect: str | None = None, table: str | None = None,
              name: str | None = None) -> None:
@@ -529,8 +568,39 @@ class _Converter:
         doc: dict[str, Any] = {}
         if self.enums:
             doc["enums"] = self.enums
+        if self.types:
+            doc["types"] = self.types
         doc["tables"] = tables
         return doc
+
+    @property
+    def schema(self) -> Any:
+        """The enums and declared types found so far, as the compiler sees them."""
+        if self._schema is None:
+            from agor_schema.spec.models import SchemaSpec
+
+            try:
+                self._schema = SchemaSpec.model_validate({"enums": self.enums,
+                                                          "types": self.types})
+            except Exception:  # noqa: BLE001 - a version without enums/types
+                self._schema = SchemaSpec.model_validate({})
+        return self._schema
+
+    def _declare(self, dialect: str, column: Column) -> str | None:
+        """A declared type passing this dialect's column type through verbatim."""
+        if not self.prove.supports("types"):
+            return None
+        for name, spec in self.types.items():
+            if spec == {dialect: column.type}:
+                return name
+        name = _custom_name(column.type, [*self.types, *self.enums])
+        probe = {"types": {name: {dialect: column.type}},
+                 "tables": {"t": {"columns": {"c": {"type": name}}}}}
+        if not _validates(probe, (dialect,)):
+            return None  # not one plain type name (quotes, comments, ...): reported instead
+        self.types[name] = {dialect: column.type}
+        self._schema = None
+        return name
 
     def _top_level(self, dialect: str, snap: Snapshot) -> None:
         for key in ("views", "sequences", "roles", "policies", "schemas"):
@@ -538,9 +608,7 @@ class _Converter:
                 self.note(f"{key[:-1] if key != 'policies' else 'policy'} {name!r} is not "
                           "expressible in the DSL (keep it in a custom migration)", dialect,
                           None, str(name))
-        for key, enum in (snap.extra.get("enums") or {}).items():
-            if not isinstance(enum, dict):
-                continue
+        for key, enum in _enums_of(snap).items():
             if not self.prove.supports("enums"):
                 self.note(f"enum type {key} {enum.get('values')} is not accepted by this "
                           "version of the DSL", dialect, None, key)
@@ -549,8 +617,7 @@ class _Converter:
             spec: dict[str, Any] = {"values": list(enum.get("values") or [])}
             if enum.get("schema") not in (None, "", "public"):
                 spec["schema"] = enum["schema"]
-            if len(self.names) > 1:
-                spec["only"] = dialect
+            # no `only:`: a column both dialects hold may use it (SQLite stores it as text)
             self.enums[name] = spec if len(spec) > 1 else spec["values"]
 
     # ---- tables
@@ -586,14 +653,20 @@ class _Converter:
 
     def _column(self, tname: str, cname: str, present: Mapping[str, Column],
                 sides: Mapping[str, Table]) -> Any:
-        shared, per = _type_for(present, self.dialects)
-        if shared is None and not per:
-            fallback = "text"
-            for d, c in present.items():
-                fallback = _FALLBACK_TYPES.get(c.type, "text")
-                self.note(f"type {c.type!r} has no logical type in this version of the DSL "
-                          f"(written as {fallback})", d, tname, cname)
-            shared = fallback
+        shared, per = _type_for(present, self.dialects, self.schema, self.prove.loose)
+        for d, logical in list(per.items()):
+            if logical:
+                continue
+            column = present[d]
+            declared = self._declare(d, column)
+            if declared is None:
+                per[d] = _FALLBACK_TYPES.get(column.type, "text")
+                self.note(f"type {column.type!r} has no logical type in this version of the "
+                          f"DSL (written as {per[d]})", d, tname, cname)
+            else:
+                per[d] = declared
+        if len(per) == 1:
+            shared, per = next(iter(per.values())), {}
         specs = {}
         for d, column in present.items():
             logical = per.get(d, shared)
@@ -678,9 +751,10 @@ class _Converter:
 
         types = {}
         for name, column in table.columns.items():
-            shared, per = _type_for({dialect: column}, {dialect: self.dialects[dialect]})
+            shared, per = _type_for({dialect: column}, {dialect: self.dialects[dialect]},
+                                    self.schema, self.prove.loose)
             try:
-                types[name] = parse_type(per.get(dialect, shared) or "text")
+                types[name] = parse_type(per.get(dialect) or shared or "text")
             except ValueError:
                 continue
         return types
@@ -931,6 +1005,17 @@ class _Converter:
             out["checks"] = checks
 
 
+def _enums_of(snapshot: Snapshot) -> dict[str, dict]:
+    """A snapshot's enum types as drizzle writes them: key -> {name, schema, values}."""
+    found = {}
+    for key, enum in (getattr(snapshot, "enums", None) or {}).items():
+        found[key] = {"name": enum.name, "schema": enum.schema, "values": list(enum.values)}
+    for key, enum in (snapshot.extra.get("enums") or {}).items():
+        if isinstance(enum, dict):
+            found.setdefault(key, enum)
+    return found
+
+
 def _check_body(value: Any) -> dict:
     return value if isinstance(value, dict) else {"sql": value}
 
@@ -1083,9 +1168,8 @@ def _prove(document: dict, snapshots: Mapping[str, Snapshot],
     for name, source in snapshots.items():
         dialect = dialects[name]
         built = build_snapshot(specs[name], dialect)
-        wanted = Snapshot(dialect=source.dialect, extra=source.extra,
-                          tables={k: t for k, t in source.tables.items()
-                                  if t.schema in ("", "public")})
+        wanted = dataclasses.replace(source, tables={k: t for k, t in source.tables.items()
+                                                     if t.schema in ("", "public")})
         if loose:  # a catalog: names as the engine cut them, SQL as it rewrote it
             from agor_schema.drift import align_expressions
 
@@ -1102,13 +1186,6 @@ def _prove(document: dict, snapshots: Mapping[str, Snapshot],
         for change in describe(plan.operations, actual="snapshot", wanted="imported schema"):
             items.append(ReportItem(f"compiles differently: {change.message}", name,
                                     change.table, change.name))
-        enums_have = dialect.snapshot_to_json(built).get("enums") or {}
-        enums_want = dialect.snapshot_to_json(wanted).get("enums") or {}
-        for key in sorted(set(enums_have) | set(enums_want)):
-            if enums_have.get(key) != enums_want.get(key):
-                items.append(ReportItem(
-                    f"enum type {key} compiles differently: snapshot has "
-                    f"{enums_want.get(key)}, imported schema has {enums_have.get(key)}", name))
     return items
 
 
