@@ -871,7 +871,7 @@ class _Converter:
                     else {"column": c.expression}
                 if not c.asc:
                     part["desc"] = True
-                if (c.nulls == "first") != (not c.asc):
+                if c.nulls != "last":  # drizzle's default is NULLS LAST in either direction
                     part["nulls"] = c.nulls
                 if c.opclass and self.prove.supports("opclass"):
                     part["opclass"] = c.opclass
