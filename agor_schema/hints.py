@@ -185,8 +185,9 @@ def _yaml(c: Candidate, raw: Any) -> str:
     elif c.kind == INDEX and isinstance(raw, list):
         raw = {"columns": raw}
     if c.kind != TABLE and isinstance(raw, dict) and "renamed_from" not in raw:
-        items = [_flow(k) + ": " + _flow(v) for k, v in raw.items()]
-        if None not in items:
+        pairs = [(_flow(k), _flow(v)) for k, v in raw.items()]
+        items = [f"{k}: {v}" for k, v in pairs if k is not None and v is not None]
+        if len(items) == len(pairs):
             items.append(f"renamed_from: {_flow(c.old)}")
             return f"{_flow(c.new)}: {{{', '.join(items)}}}"
     return f"renamed_from: {_flow(c.old)}"

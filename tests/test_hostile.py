@@ -472,3 +472,17 @@ def test_postgres_function_list_matches_the_server(installed: Installed) -> None
     else:  # another major version: most names are common
         assert len(live & shipped) > 0.9 * len(shipped)
     assert "pg_sleep" in shipped and "randomblob" not in shipped
+
+
+def test_rename_hint_for_a_column_with_a_mapping_default_does_not_crash(tmp_path: Path) -> None:
+    """A drop and an add of the same shape get a rename hint; a value the hint cannot write
+    on one line (a JSON default) must not crash it (found by the property test)."""
+    v1 = BASE + "      a: {type: json, default: {k: 1}}\n"
+    root = make_project(tmp_path / "project", v1)
+    assert cli("compile", root=root)[0] == 0
+    (root / "schema" / "app.yaml").write_text(v1.replace("      a:", "      b:"))
+    before = tree_digest(root)
+    code, out = cli("compile", root=root)
+    assert code == 1, out
+    assert "renamed_from: a" in out
+    assert tree_digest(root) == before
