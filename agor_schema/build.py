@@ -18,11 +18,12 @@ from agor_schema.snapshot import (
     Enum,
     ForeignKey,
     Index,
+    IndexColumn,
     PrimaryKey,
     Snapshot,
     Table,
 )
-from agor_schema.spec.models import ColumnSpec, SchemaSpec, TableSpec
+from agor_schema.spec.models import ColumnSpec, IndexSpec, SchemaSpec, TableSpec, Verbatim
 from agor_schema.spec.types import LogicalType
 from agor_schema.spec.validate import timestamp_ms
 
@@ -70,23 +71,25 @@ def build_table(name: str, spec: TableSpec, schema: SchemaSpec, dialect: Dialect
     for column_name, column in spec.columns.items():
         table.columns[column_name] = build_column(name, column_name, column, types, dialect,
                                                   schema)
-    if spec.primary_key:
-        pk_name = f"{name}_{'_'.join(spec.primary_key)}_pk"
-        table.primary_keys[pk_name] = PrimaryKey(pk_name, list(spec.primary_key))
-        for column_name in spec.primary_key:
+    if spec.primary_key_columns:
+        pk_columns = spec.primary_key_columns
+        pk_name = spec.primary_key_name or f"{name}_{'_'.join(pk_columns)}_pk"
+        table.primary_keys[pk_name] = PrimaryKey(pk_name, list(pk_columns))
+        for column_name in pk_columns:
             table.columns[column_name].not_null = True
     for column_name, column in spec.columns.items():
         if column.unique:
-            dialect.add_unique(table, f"{name}_{column_name}_unique", [column_name])
-    for columns in spec.unique:
-        dialect.add_unique(table, f"{name}_{'_'.join(columns)}_unique", list(columns))
+            dialect.add_unique(table, column.unique_name or f"{name}_{column_name}_unique",
+                               [column_name], column.nulls_not_distinct)
+    for unique in spec.unique_specs():
+        dialect.add_unique(table, unique.name or f"{name}_{'_'.join(unique.columns)}_unique",
+                           list(unique.columns), unique.nulls_not_distinct)
     for index_name, index in spec.indexes.items():
-        parts = dialect.index_columns_for(
-            table, index.columns, [expr.render(e, dialect, types) for e in index.expressions]
-        )
-        where = expr.render(index.where, dialect, types) if index.where else None
-        table.indexes[index_name] = Index(index_name, parts, unique=index.unique, where=where,
-                                          concurrently=index.concurrently)
+        if index.nulls_not_distinct:
+            # drizzle's snapshot has NULLS NOT DISTINCT on unique constraints only
+            dialect.add_unique(table, index_name, [p.column for p in index.key_parts()], True)
+            continue
+        table.indexes[index_name] = build_index(index_name, index, types, dialect)
     for fk in _foreign_keys(name, spec):
         table.foreign_keys[fk.name] = fk
     for check_name, check in spec.checks.items():
@@ -110,6 +113,23 @@ def _native_enum(column: ColumnSpec, dialect: Dialect) -> bool:
     return lt.name == "enum" and dialect.enum_type(lt.ref or "", None)[1] is not None
 
 
+def build_index(name: str, index: IndexSpec, types: dict[str, LogicalType],
+                dialect: Dialect) -> Index:
+    """An index with its key parts in order (columns and expressions interleaved)."""
+    parts = []
+    for part in index.key_parts():
+        if part.column is not None:
+            parts.append(IndexColumn(part.column, asc=not part.desc, nulls=part.nulls or "last",
+                                     opclass=part.opclass))
+        else:
+            parts.append(IndexColumn(expr.render(part.expression, dialect, types),
+                                     is_expression=True))
+    where = expr.render(index.where, dialect, types) if index.where is not None else None
+    return Index(name, parts, unique=index.unique, where=where,
+                 method=(index.method or "btree").lower(), with_=dict(index.with_),
+                 concurrently=index.concurrently)
+
+
 def build_column(
     table: str, name: str, spec: ColumnSpec, types: dict[str, LogicalType], dialect: Dialect,
     schema: SchemaSpec | None = None,
@@ -127,6 +147,10 @@ def build_column(
     base = lt.element if lt.name == "array" and lt.element is not None else lt
     if base.name == "custom" and dialect.has_extensions and schema is not None:
         column.extension = schema.types[base.ref or ""].extension
+    generated = spec.generated_spec
+    if generated is not None:
+        column.generated = dialect.generated_json(expr.render(generated.as_, dialect, types),
+                                                  generated.type)
     if spec.autoincrement:
         dialect.apply_autoincrement(table, column, lt)
     return column
@@ -137,6 +161,9 @@ def default_for(spec: ColumnSpec, lt: LogicalType, types: dict, dialect: Dialect
     value = spec.default
     if isinstance(value, dict) and set(value) == {"sql"}:
         return dialect.wrap_default_expression(expr.render(value["sql"], dialect, types))
+    if isinstance(value, dict) and set(value) == {"verbatim"}:
+        text = expr.render(Verbatim(verbatim=value["verbatim"]), dialect, types)
+        return text if _parenthesized(text) else dialect.wrap_default_expression(text)
     if lt.name in ("json", "json_text"):
         return dialect.json_default(value, text=lt.name == "json_text")
     if lt.name == "array" and lt.element is not None:
@@ -158,6 +185,23 @@ def default_for(spec: ColumnSpec, lt: LogicalType, types: dict, dialect: Dialect
     if isinstance(value, (dt.date, dt.datetime)):
         return string_literal(value.isoformat())
     return string_literal(str(value))
+
+
+def _parenthesized(text: str) -> bool:
+    """Is the whole text one parenthesized group, e.g. `(a + 1)` (not `(a) + (b)`)?"""
+    if not (text.startswith("(") and text.endswith(")")):
+        return False
+    depth, quote = 0, None
+    for i, ch in enumerate(text):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "()":
+            depth += 1 if ch == "(" else -1
+            if depth == 0 and i < len(text) - 1:
+                return False
+    return depth == 0
 
 
 def _foreign_keys(table: str, spec: TableSpec) -> list[ForeignKey]:

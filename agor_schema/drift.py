@@ -152,12 +152,26 @@ def _fmt_column(c: Column) -> str:
 
 
 def _fmt_index(ix: Index) -> str:
-    cols = ", ".join(c.expression for c in ix.columns)
+    cols = ", ".join(_fmt_part(c) for c in ix.columns)
     text = f"{'unique ' if ix.unique else ''}({cols})"
     if ix.method and ix.method != "btree":
         text += f" using {ix.method}"
+    if ix.with_:
+        text += f" with ({', '.join(f'{k}={v}' for k, v in ix.with_.items())})"
     if ix.where:
         text += f" where {ix.where}"
+    return text
+
+
+def _fmt_part(c: Any) -> str:
+    """One key part with its operator class and ordering (the defaults left out)."""
+    text = c.expression
+    if c.opclass:
+        text += f" {c.opclass}"
+    if not c.asc:
+        text += " desc"
+    if c.nulls != ("first" if not c.asc else "last"):
+        text += f" nulls {c.nulls}"
     return text
 
 
@@ -169,7 +183,8 @@ def _fmt_constraint(item: Any) -> str:
     if isinstance(item, Check):
         return f"check ({item.value})"
     if isinstance(item, Unique):
-        return f"unique ({', '.join(item.columns)})"
+        nnd = " nulls not distinct" if item.nulls_not_distinct else ""
+        return f"unique{nnd} ({', '.join(item.columns)})"
     if isinstance(item, PrimaryKey):
         return f"primary key ({', '.join(item.columns)})"
     return str(item)

@@ -198,11 +198,47 @@ def check_columns(sql: str, columns: Mapping[str, object]) -> None:
             )
 
 
-def render(sql: str, dialect: Dialect, column_types: Mapping[str, LogicalType]) -> str:
-    """Render a neutral expression as `dialect` SQL, with the dialect's type-aware rewrites.
+def verbatim_tree(text: str, dialect: Dialect) -> exp.Expression:
+    """Verbatim SQL parsed in `dialect`'s syntax through the one gate every expression passes
+    (`one_expression`: no `;`, comment, second statement or subquery); it is then written into
+    the DDL untouched."""
+    try:
+        return one_expression(text, dialect.sqlglot_dialect)
+    except ExpressionError as exc:
+        raise ExpressionError(f"verbatim SQL: {exc}") from None
+
+
+def columns_read_in(sql, dialect: Dialect) -> tuple[str, ...]:
+    """Columns an expression reads: neutral text, or verbatim text in `dialect`'s syntax."""
+    if isinstance(sql, str):
+        return columns_read(sql)
+    text = sql.verbatim
+    return cache.active().memo("expr", ("verbatim-columns", dialect.name, text),
+                               lambda: tuple(referenced_columns(verbatim_tree(text, dialect))))
+
+
+def check_columns_in(sql, dialect: Dialect, columns: Mapping[str, object]) -> None:
+    """`check_columns` for neutral or verbatim SQL (verbatim parsed in `dialect`'s syntax)."""
+    for name in columns_read_in(sql, dialect):
+        if name not in columns:
+            from agor_schema.errors import did_you_mean
+
+            shown = sql if isinstance(sql, str) else sql.verbatim
+            raise ExpressionError(
+                f"{shown!r} names column '{name}', which the table does not have;"
+                f"{did_you_mean(name, columns)} columns: {', '.join(columns) or '(none here)'}"
+            )
+
+
+def render(sql, dialect: Dialect, column_types: Mapping[str, LogicalType]) -> str:
+    """Render a neutral expression as `dialect` SQL, with the dialect's type-aware rewrites;
+    `{verbatim: ...}` is returned byte for byte once it is known to be one expression.
 
     The result depends only on the text, the dialect and the types of the columns the
     expression reads, which is exactly the cache key."""
+    if not isinstance(sql, str):
+        columns_read_in(sql, dialect)  # refuses anything but one expression
+        return sql.verbatim
     types = tuple((c, repr(column_types.get(c))) for c in columns_read(sql))
     return cache.active().memo("expr", ("render", dialect.name, sql, types),
                                lambda: _render(sql, dialect, column_types))

@@ -45,9 +45,28 @@ def dsl_json_schema() -> dict:
                   {"type": "array", "items": defs["EnumSpec"]["properties"]["values"]["items"],
                    "description": "Shorthand: the values."}]
     }
+    expression = [{"type": "string"}, {"$ref": "#/$defs/Verbatim"}, PER_DIALECT]
     index = defs["IndexSpec"]["properties"]
-    index["where"] = {"anyOf": [{"type": "string"}, PER_DIALECT, {"type": "null"}]}
-    index["expressions"]["items"] = {"anyOf": [{"type": "string"}, PER_DIALECT]}
+    index["where"] = {"anyOf": [*expression, {"type": "null"}]}
+    index["expressions"]["items"] = {"anyOf": expression}
+    defs["IndexPart"]["properties"]["expression"] = {"anyOf": [*expression, {"type": "null"}]}
+    defs["GeneratedSpec"]["properties"]["as"] = {"anyOf": expression}
+    column = defs["ColumnSpec"]["properties"]
+    column["generated"] = {"anyOf": [*expression, {"$ref": "#/$defs/GeneratedSpec"},
+                                     {"type": "null"}],
+                           "description": column["generated"].get("description", "")}
+    index["parts"]["items"] = {"anyOf": [{"type": "string", "description": "A column."},
+                                         {"$ref": "#/$defs/IndexPart"}]}
+    columns_list = {"type": "array", "items": {"type": "string"}}
+    table["unique"]["items"] = {"anyOf": [columns_list, {"$ref": "#/$defs/UniqueSpec"}]}
+    table["primary_key"] = {"anyOf": [columns_list, {"$ref": "#/$defs/PrimaryKeySpec"},
+                                      {"type": "null"}],
+                            "description": table["primary_key"].get("description", "")}
+    table["checks"]["additionalProperties"]["anyOf"].insert(1, {"$ref": "#/$defs/Verbatim"})
+    for key in ("sql", "sqlite", "postgres"):
+        defs["CheckSpec"]["properties"][key] = {"anyOf": [{"type": "string"},
+                                                          {"$ref": "#/$defs/Verbatim"},
+                                                          {"type": "null"}]}
     return schema
 
 

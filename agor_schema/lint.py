@@ -64,6 +64,9 @@ def _generic(op: o.Op, plan: Plan) -> list[tuple[str, str, str | None]]:
     if isinstance(op, o.DropTable):
         return [(DESTRUCTIVE, f"drops table '{op.table}' and every row in it", None)]
     if isinstance(op, o.DropColumn):
+        if op.column.generated:  # computed from other columns: no stored data is lost
+            return [(WARNING, f"drops generated column '{op.column.name}' (its values are "
+                     "computed, none is lost)", op.column.name)]
         return [(DESTRUCTIVE, f"drops column '{op.column.name}' and its values", op.column.name)]
     if isinstance(op, o.AlterColumn):
         return _alter_findings(op, plan)
@@ -79,6 +82,9 @@ def _generic(op: o.Op, plan: Plan) -> list[tuple[str, str, str | None]]:
             and op.column.identity is None:
         return [(WARNING, f"adds NOT NULL column '{op.column.name}' without a default: fails "
                  "when the table has rows; give it a default", op.column.name)]
+    if isinstance(op, o.AddUnique) and op.unique.nulls_not_distinct:
+        return [(WARNING, f"unique '{op.unique.name}' treats NULLs as equal: fails when rows "
+                 "already repeat a NULL in its columns", None)]
     if isinstance(op, o.AddCheck) and op.check.name.endswith("_enum"):
         before = plan.before.tables.get(op.table)
         old = before.checks.get(op.check.name) if before else None
@@ -97,6 +103,9 @@ def _generic(op: o.Op, plan: Plan) -> list[tuple[str, str, str | None]]:
 def _alter_findings(op: o.AlterColumn, plan: Plan) -> list[tuple[str, str, str | None]]:
     out = []
     column = op.new.name
+    if op.new.generated and not op.old.generated:
+        out.append((DESTRUCTIVE, f"makes '{column}' a generated column: its stored values are "
+                    "replaced by the computed ones", column))
     if op.old.type != op.new.type and _narrows(op.old.type, op.new.type):
         out.append((DESTRUCTIVE, f"narrows type {op.old.type} -> {op.new.type}: values that do "
                     "not fit are lost or make the migration fail", column))

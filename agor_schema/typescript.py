@@ -234,17 +234,24 @@ def _table_context(spec: SchemaSpec, table: Table, dialect) -> dict:
         column_spec = table_spec.columns[column.name]
         builder = dialect.ts_column(column, column_spec.logical_type,
                                     enum_labels(column_spec, spec))
-        if column.name in table_spec.columns and column_spec.unique:
+        if _plain_column_unique(column_spec):
             builder += ".unique()"
         fk = single_fks.get(column.name)
         if fk is not None:
             builder += _ts_references(fk)
         columns.append({"key": ts_key(column.name), "builder": builder})
-    column_uniques = {name for name, c in table_spec.columns.items() if c.unique}
+    column_uniques = {name for name, c in table_spec.columns.items() if _plain_column_unique(c)}
     extras = dialect.ts_table_extras(table, set(single_fks), column_uniques)
     comment = ts_doc(table_spec.comment) if table_spec.comment else None
     return {"name": ts_string(table.name), "const": table_const(table.name), "comment": comment,
             "columns": columns, "extras": extras}
+
+
+def _plain_column_unique(column_spec) -> bool:
+    """`.unique()` on the column builder: drizzle's derived name, NULLs distinct (other
+    uniques are written as table-level `unique(name)` entries)."""
+    return column_spec.unique and column_spec.unique_name is None \
+        and not column_spec.nulls_not_distinct
 
 
 def _default_fk_name(fk) -> str:
@@ -265,20 +272,43 @@ def _ts_references(fk) -> str:
 
 
 def index_builder(index, table_var: str = "table") -> str:
-    """index('n').on(...).where(sql`...`) — the same in both dialects."""
+    """index('n').on(...).where(sql`...`) — the same in both dialects; PostgreSQL options
+    as drizzle spells them: .using(method, ...), .op(), .desc(), .nullsFirst(), .with()."""
     fn = "uniqueIndex" if index.unique else "index"
     parts = []
     for part in index.columns:
         if part.is_expression:
             parts.append(ts_sql(part.expression))
-        elif _plain(part.expression):
-            parts.append(f"{table_var}.{part.expression}")
+            continue
+        if _plain(part.expression):
+            text = f"{table_var}.{part.expression}"
         else:
-            parts.append(f"{table_var}[{ts_string(part.expression)}]")
-    text = f"{fn}({ts_string(index.name)}).on({', '.join(parts)})"
+            text = f"{table_var}[{ts_string(part.expression)}]"
+        if part.opclass:
+            text += f".op({ts_string(part.opclass)})"
+        if not part.asc:
+            text += ".desc()"
+        if part.nulls != "last":
+            text += ".nullsFirst()"
+        parts.append(text)
+    if index.method != "btree":
+        text = f"{fn}({ts_string(index.name)}).using({ts_string(index.method)}, {', '.join(parts)})"
+    else:
+        text = f"{fn}({ts_string(index.name)}).on({', '.join(parts)})"
+    if index.with_:
+        items = ", ".join(f"{ts_key(k)}: {_ts_value(v)}" for k, v in index.with_.items())
+        text += f".with({{ {items} }})"
     if index.where:
         text += f".where({ts_sql(index.where)})"
     return text
+
+
+def _ts_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return ts_string(str(value))
 
 
 def column_refs(columns: list[str], table_var: str) -> str:
@@ -313,7 +343,8 @@ def common_extras(table: Table, inline_fks: set[str], column_uniques: set[str], 
         if len(u.columns) == 1 and u.columns[0] in column_uniques \
                 and u.name == f"{table.name}_{u.columns[0]}_unique":
             continue  # written as .unique() on the column
-        extras.append(f"unique({ts_string(u.name)}).on({column_refs(u.columns, 'table')})")
+        text = f"unique({ts_string(u.name)}).on({column_refs(u.columns, 'table')})"
+        extras.append(text + (".nullsNotDistinct()" if u.nulls_not_distinct else ""))
     for index in table.indexes.values():
         if unique_in_indexes and _is_unique_constraint(table, index):
             cols = [c.expression for c in index.columns]

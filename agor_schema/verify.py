@@ -241,6 +241,60 @@ def _explained(cfg: Any) -> set[Key]:
     return keys
 
 
+def _override_explained(cfg: Any, dialects: list[str]) -> set[Key]:
+    """Items that differ between the dialects because a `sqlite:` / `postgres:` override block
+    says so (`sqlite: {unique: true}`, `postgres: {indexes: ...}`): the logical view of each
+    dialect with its overrides, against the same schema with the override blocks taken out
+    (an override's own `only:` stays: hiding an item that way is not explaining it)."""
+    from agor_schema.build import build_snapshot
+    from agor_schema.dialects import get_dialect
+    from agor_schema.errors import SchemaErrors
+    from agor_schema.spec.loader import load_sources
+    from agor_schema.spec.validate import validate_schema
+
+    doc = load_sources(cfg.schema, cfg.root)
+    base = doc.derive(_without_overrides(doc.data))
+    try:
+        full_specs = validate_schema(doc, tuple(dialects))
+        base_specs = validate_schema(base, tuple(dialects))
+    except SchemaErrors:
+        return set()  # a schema that needs its overrides to be valid: nothing explained
+    keys: set[Key] = set()
+    for name in dialects:
+        dialect = get_dialect(name)
+        keys |= logical_view(build_snapshot(full_specs[name], dialect)) ^ \
+            logical_view(build_snapshot(base_specs[name], dialect))
+    return keys
+
+
+def _without_overrides(data: Any) -> Any:
+    """The authored schema with the override blocks of tables, columns and indexes reduced to
+    their `only:` (everything else they say is what `_override_explained` explains)."""
+    import copy
+
+    def strip(item: Any) -> Any:
+        if not isinstance(item, dict):
+            return item
+        out = {k: v for k, v in item.items() if k not in ("sqlite", "postgres")}
+        for dialect in ("sqlite", "postgres"):
+            block = item.get(dialect)
+            if isinstance(block, dict) and "only" in block:
+                out[dialect] = {"only": block["only"]}
+        return out
+
+    data = copy.deepcopy(data)
+    tables = data.get("tables") if isinstance(data, dict) else None
+    for tname, table in list((tables or {}).items()):
+        if not isinstance(table, dict):
+            continue
+        table = tables[tname] = strip(table)
+        for part in ("columns", "indexes"):
+            items = table.get(part)
+            if isinstance(items, dict):
+                table[part] = {k: strip(v) for k, v in items.items()}
+    return data
+
+
 def _table_only(key: Key, explained: set[Key]) -> bool:
     return ("table", key[1]) in explained
 
@@ -249,7 +303,7 @@ def _parity(cfg: Any, built: Mapping[str, Snapshot],
             reports: list[DialectReport]) -> tuple[list[Mismatch], list[str]]:
     names = list(built)
     first, second = names[0], names[1]
-    explained = _explained(cfg)
+    explained = _explained(cfg) | _override_explained(cfg, names)
     mismatches: list[Mismatch] = []
     views = {n: logical_view(built[n]) for n in names}
     spec_diff = views[first] ^ views[second]

@@ -211,6 +211,28 @@ CREATE TABLE "audit_log" (
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 
+-- Shareable entries of a workspace (prompts, presets, MCP configurations).
+
+CREATE TABLE "catalog_entries" (
+	"workspace_id" text NOT NULL,
+	"entry_id" varchar(36) NOT NULL,
+	"owner_user_id" varchar(36),
+	"catalog_entry_name" text NOT NULL,
+	"kind" text DEFAULT 'prompt' NOT NULL,
+	"slug" text,
+	"body" jsonb DEFAULT '{}'::jsonb NOT NULL,
+	"uses" integer DEFAULT 0 NOT NULL,
+	"stars" integer DEFAULT 0 NOT NULL,
+	"score" integer GENERATED ALWAYS AS ("uses" + 10 * "stars") STORED,
+	"is_public" boolean DEFAULT false NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "catalog_entries_key" PRIMARY KEY("workspace_id","entry_id"),
+	CONSTRAINT "catalog_entries_slug_key" UNIQUE NULLS NOT DISTINCT("slug"),
+	CONSTRAINT "catalog_entries_kind_name_key" UNIQUE("workspace_id","kind","catalog_entry_name"),
+	CONSTRAINT "catalog_entries_uses_nonnegative" CHECK (uses >= 0),
+	CONSTRAINT "catalog_entries_kind_enum" CHECK ("kind" IN ('prompt', 'preset', 'mcp'))
+);
+
 -- A label that can be attached to boards, sessions or worktrees.
 
 CREATE TABLE "labels" (
@@ -283,6 +305,18 @@ CREATE INDEX "session_mcp_servers_server_idx" ON "session_mcp_servers" USING btr
 
 CREATE INDEX "audit_log_tenant_time_idx" ON "audit_log" USING btree ("tenant_id","created_at");
 
+CREATE UNIQUE INDEX "catalog_entries_owner_name_uq" ON "catalog_entries" USING btree ("workspace_id",(COALESCE("owner_user_id", '')),"catalog_entry_name");
+
+CREATE INDEX "catalog_entries_body_idx" ON "catalog_entries" USING gin ("body" jsonb_path_ops);
+
+CREATE INDEX "catalog_entries_top_idx" ON "catalog_entries" USING btree ("workspace_id","score" DESC NULLS LAST) WITH (fillfactor=80);
+
+CREATE INDEX "catalog_entries_name_prefix_idx" ON "catalog_entries" USING btree ("catalog_entry_name" text_pattern_ops);
+
+CREATE INDEX "catalog_entries_public_idx" ON "catalog_entries" USING btree ("workspace_id") WHERE is_public IS TRUE;
+
+CREATE INDEX "catalog_entries_created_brin" ON "catalog_entries" USING brin ("created_at");
+
 CREATE INDEX "labels_scope_idx" ON "labels" USING btree ("scope");
 
 ALTER TABLE "repos" ADD CONSTRAINT "repos_created_by_users_user_id_fk" FOREIGN KEY ("created_by") REFERENCES "public"."users"("user_id") ON DELETE set null ON UPDATE no action;
@@ -318,5 +352,7 @@ ALTER TABLE "session_mcp_servers" ADD CONSTRAINT "session_mcp_servers_mcp_server
 ALTER TABLE "session_tags" ADD CONSTRAINT "session_tags_session_id_sessions_session_id_fk" FOREIGN KEY ("session_id") REFERENCES "public"."sessions"("session_id") ON DELETE cascade ON UPDATE no action;
 
 ALTER TABLE "tag_notes" ADD CONSTRAINT "tag_notes_session_id_tag_session_tags_session_id_tag_fk" FOREIGN KEY ("session_id","tag") REFERENCES "public"."session_tags"("session_id","tag") ON DELETE cascade ON UPDATE no action;
+
+ALTER TABLE "catalog_entries" ADD CONSTRAINT "catalog_entries_owner_user_id_users_user_id_fk" FOREIGN KEY ("owner_user_id") REFERENCES "public"."users"("user_id") ON DELETE set null ON UPDATE no action;
 
 ALTER TABLE "label_events" ADD CONSTRAINT "label_events_label_id_labels_label_id_fk" FOREIGN KEY ("label_id") REFERENCES "public"."labels"("label_id") ON DELETE cascade ON UPDATE no action;

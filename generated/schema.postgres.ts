@@ -235,6 +235,34 @@ export const audit_log = pgTable('audit_log', {
   index('audit_log_tenant_time_idx').on(table.tenant_id, table.created_at),
 ]);
 
+/** Shareable entries of a workspace (prompts, presets, MCP configurations). */
+export const catalog_entries = pgTable('catalog_entries', {
+  workspace_id: text('workspace_id').notNull(),
+  entry_id: varchar('entry_id', { length: 36 }).notNull(),
+  owner_user_id: varchar('owner_user_id', { length: 36 }).references(() => users.user_id, { onDelete: 'set null' }),
+  catalog_entry_name: text('catalog_entry_name').notNull(),
+  kind: text('kind', { enum: ['prompt', 'preset', 'mcp'] }).notNull().default(sql`'prompt'`),
+  slug: text('slug'),
+  body: jsonb('body').notNull().default(sql`'{}'::jsonb`),
+  uses: integer('uses').notNull().default(0),
+  stars: integer('stars').notNull().default(0),
+  score: integer('score').generatedAlwaysAs(sql`"uses" + 10 * "stars"`),
+  is_public: boolean('is_public').notNull().default(false),
+  created_at: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+}, (table) => [
+  primaryKey({ name: 'catalog_entries_key', columns: [table.workspace_id, table.entry_id] }),
+  unique('catalog_entries_slug_key').on(table.slug).nullsNotDistinct(),
+  unique('catalog_entries_kind_name_key').on(table.workspace_id, table.kind, table.catalog_entry_name),
+  uniqueIndex('catalog_entries_owner_name_uq').on(table.workspace_id, sql`COALESCE("owner_user_id", '')`, table.catalog_entry_name),
+  index('catalog_entries_body_idx').using('gin', table.body.op('jsonb_path_ops')),
+  index('catalog_entries_top_idx').on(table.workspace_id, table.score.desc()).with({ fillfactor: 80 }),
+  index('catalog_entries_name_prefix_idx').on(table.catalog_entry_name.op('text_pattern_ops')),
+  index('catalog_entries_public_idx').on(table.workspace_id).where(sql`is_public IS TRUE`),
+  index('catalog_entries_created_brin').using('brin', table.created_at),
+  check('catalog_entries_uses_nonnegative', sql`uses >= 0`),
+  check('catalog_entries_kind_enum', sql`"kind" IN ('prompt', 'preset', 'mcp')`),
+]);
+
 /** A label that can be attached to boards, sessions or worktrees. */
 export const labels = pgTable('labels', {
   label_id: serial('label_id').primaryKey(),

@@ -220,6 +220,33 @@ export const local_cache = sqliteTable('local_cache', {
   hits: integer('hits').notNull().default(1),
 });
 
+/** Shareable entries of a workspace (prompts, presets, MCP configurations). */
+export const catalog_entries = sqliteTable('catalog_entries', {
+  workspace_id: text('workspace_id').notNull(),
+  entry_id: text('entry_id', { length: 36 }).notNull(),
+  owner_user_id: text('owner_user_id', { length: 36 }).references(() => users.user_id, { onDelete: 'set null' }),
+  catalog_entry_name: text('catalog_entry_name').notNull(),
+  kind: text('kind', { enum: ['prompt', 'preset', 'mcp'] }).notNull().default(sql`'prompt'`),
+  slug: text('slug'),
+  body: text('body', { mode: 'json' }).notNull().default(sql`'{}'`),
+  uses: integer('uses').notNull().default(0),
+  stars: integer('stars').notNull().default(0),
+  score: integer('score').generatedAlwaysAs(sql`"uses" + 10 * "stars"`, { mode: 'stored' }),
+  name_key: text('name_key').generatedAlwaysAs(sql`LOWER("catalog_entry_name")`, { mode: 'virtual' }),
+  is_public: integer('is_public', { mode: 'boolean' }).notNull().default(false),
+  created_at: integer('created_at', { mode: 'timestamp_ms' }).notNull().default(sql`(CAST(ROUND((JULIANDAY('now') - 2440587.5) * 86400000) AS INTEGER))`),
+}, (table) => [
+  primaryKey({ name: 'catalog_entries_key', columns: [table.workspace_id, table.entry_id] }),
+  uniqueIndex('catalog_entries_slug_key').on(table.slug),
+  uniqueIndex('catalog_entries_kind_name_key').on(table.workspace_id, table.kind, table.catalog_entry_name),
+  uniqueIndex('catalog_entries_owner_name_uq').on(table.workspace_id, sql`COALESCE("owner_user_id", '')`, table.catalog_entry_name),
+  index('catalog_entries_top_idx').on(table.workspace_id, table.score),
+  index('catalog_entries_name_prefix_idx').on(table.catalog_entry_name),
+  index('catalog_entries_public_idx').on(table.workspace_id).where(sql`is_public = 1`),
+  check('catalog_entries_uses_nonnegative', sql`uses >= 0`),
+  check('catalog_entries_kind_enum', sql`"kind" IN ('prompt', 'preset', 'mcp')`),
+]);
+
 /** A label that can be attached to boards, sessions or worktrees. */
 export const labels = sqliteTable('labels', {
   label_id: integer('label_id').primaryKey(),

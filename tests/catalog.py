@@ -85,10 +85,11 @@ def _sqlite_catalog(conn: sqlite3.Connection) -> dict:
         q = '"' + name.replace('"', '""') + '"'
         columns = {}
         pk = []
-        for _cid, cname, ctype, notnull, default, pkpos, _hidden in \
+        for _cid, cname, ctype, notnull, default, pkpos, hidden in \
                 conn.execute(f"PRAGMA table_xinfo({q})"):
             columns[cname] = {"type": ctype.lower(), "not_null": bool(notnull),
-                              "default": norm_sql(default)}
+                              "default": norm_sql(default),
+                              "generated": {2: "virtual", 3: "stored"}.get(hidden)}
             if pkpos:
                 pk.append((pkpos, cname))
         indexes, uniques = {}, set()

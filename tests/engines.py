@@ -230,6 +230,19 @@ class SqliteEngine(Engine):
     def checks(self, table: str) -> dict[str, str]:
         return sqlite_checks(self.table_sql(table))
 
+    def generated(self, table: str) -> dict[str, str]:
+        """Generated columns -> 'stored' | 'virtual' (table_xinfo's hidden 3 / 2)."""
+        kinds = {2: "virtual", 3: "stored"}
+        return {r[1]: kinds[r[6]] for r in self.rows(f"PRAGMA table_xinfo(`{table}`)")
+                if r[6] in kinds}
+
+    def index_options(self, table: str, name: str) -> dict[str, Any]:
+        """Access method, storage parameters and per-part (key, desc, nulls first, opclass):
+        SQLite has one method, no parameters, no operator classes, NULLs sort first."""
+        parts = [(r[2], bool(r[3]), None, None)
+                 for r in self.rows(f"PRAGMA index_xinfo(`{name}`)") if r[5]]
+        return {"method": "btree", "with": {}, "parts": parts}
+
     # -- violations
     def classify(self, exc: Exception) -> tuple[str, str | None] | None:
         if not isinstance(exc, sqlite3.IntegrityError):
@@ -322,7 +335,8 @@ class PostgresEngine(Engine):
         return [Column(name, type_, notnull, default, bool(ident))
                 for name, type_, notnull, default, ident in self.rows("""
             SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-                   pg_get_expr(d.adbin, d.adrelid), a.attidentity <> ''
+                   CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END,
+                   a.attidentity <> ''
             FROM pg_attribute a
             LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
             WHERE a.attrelid = ('public.' || quote_ident(?))::regclass
@@ -401,6 +415,33 @@ class PostgresEngine(Engine):
         from catalog import norm_sql
 
         return {n: norm_sql(d) for n, *_r, d in self._constraints(table, "c")}
+
+    def generated(self, table: str) -> dict[str, str]:
+        kinds = {"s": "stored", "v": "virtual"}
+        return {n: kinds[g] for n, g in self.rows("""
+            SELECT attname::text, attgenerated::text FROM pg_attribute
+            WHERE attrelid = ('public.' || quote_ident(?))::regclass AND attnum > 0
+              AND NOT attisdropped AND attgenerated <> ''""", table)}
+
+    def index_options(self, table: str, name: str) -> dict[str, Any]:
+        """Access method, storage parameters and per-part (key, desc, nulls first, opclass;
+        the opclass only when it is not the type's default) from pg_index / pg_opclass."""
+        method, options, keys, flags, classes = self.one("""
+            SELECT am.amname::text, coalesce(i.reloptions, '{}'),
+                   ARRAY(SELECT CASE WHEN k.n = 0 THEN NULL ELSE a.attname::text END
+                         FROM unnest(ix.indkey::int2[]) WITH ORDINALITY k(n, p)
+                         LEFT JOIN pg_attribute a ON a.attrelid = ix.indrelid AND a.attnum = k.n
+                         WHERE k.p <= ix.indnkeyatts ORDER BY k.p),
+                   ix.indoption::int2[],
+                   ARRAY(SELECT CASE WHEN o.opcdefault THEN NULL ELSE o.opcname::text END
+                         FROM unnest(ix.indclass::oid[]) WITH ORDINALITY u(oid, p)
+                         JOIN pg_opclass o ON o.oid = u.oid ORDER BY u.p)
+            FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid
+            JOIN pg_am am ON am.oid = i.relam
+            WHERE ix.indexrelid = ('public.' || quote_ident(?))::regclass""", name)
+        parts = [(k, bool(f & 1), bool(f & 2), c) for k, f, c in zip(keys, flags, classes)]
+        with_ = dict(o.split("=", 1) for o in options)
+        return {"method": method, "with": with_, "parts": parts}
 
     # -- violations
     def classify(self, exc: Exception) -> tuple[str, str | None] | None:

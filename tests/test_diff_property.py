@@ -1,9 +1,12 @@
 """Property: for random schema pairs, migrating v1 -> v2 equals a fresh v2, rows kept.
 
 Hypothesis draws a v1 schema (tables, columns of every logical type, nullability, defaults,
-uniques, indexes, foreign keys) and a v2 derived from it (renames through `renamed_from`,
-drops, added tables and columns, type widening, nullability and default changes, indexes and
-foreign keys added or removed), plus rows that satisfy v1's constraints. For both SQLite and
+uniques (some named, some NULLS NOT DISTINCT in PostgreSQL), indexes (some with interleaved
+expression parts and PostgreSQL ordering/method/storage options), foreign keys, generated
+columns) and a v2 derived from it (renames through `renamed_from`, drops, added tables and
+columns, type widening, nullability and default changes, indexes and foreign keys added or
+removed, unique names and options changed, generated expressions changed, added, dropped or
+turned into plain columns), plus rows that satisfy v1's constraints. For both SQLite and
 PostgreSQL: build the database at v1 with agorschema's migrations, insert the rows, compile v2
 (destructive changes acknowledged), migrate, and require the catalog to equal a fresh database
 built from v2's generated DDL and every kept value to be unchanged (NULLs backfilled where a
@@ -56,6 +59,34 @@ class Pair:
     kept: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
     enums2: list = field(default_factory=lambda: list(ENUM_V1))
     backfill: dict[tuple[str, str], Any] = field(default_factory=dict)  # (v2 t, col) -> value
+    # (v2 table, column) -> factor: the column holds id * factor after migrating (a generated
+    # column, or one that was generated and became plain)
+    computed: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+def _generated(factor: int) -> dict:
+    return {"type": "bigint", "generated": f"id * {factor}"}
+
+
+def _index_spec(draw, name: str, column: str) -> Any:
+    """A plain one-column index, or parts interleaving an expression, with PostgreSQL-only
+    ordering / method / storage options in a `postgres:` override."""
+    shape = draw(st.integers(0, 3))
+    if shape == 0:
+        return [column]
+    spec: dict = {"parts": [{"expression": "id + 1"}, column] if shape == 1
+                  else [column, {"expression": "id * 2"}]}
+    pg: dict = {}
+    if draw(st.booleans()):
+        pg["parts"] = [p if isinstance(p, dict) else
+                       {"column": p, "desc": draw(st.booleans()),
+                        "nulls": draw(st.sampled_from(["first", "last"]))}
+                       for p in spec["parts"]]
+    if draw(st.booleans()):
+        pg["with"] = {"fillfactor": draw(st.sampled_from([50, 70, 90]))}
+    if pg:
+        spec["postgres"] = pg
+    return spec
 
 
 def _value(draw, lt: str, i: int, unique: bool) -> Any:
@@ -102,10 +133,14 @@ def schema_pairs(draw) -> Pair:
                 spec["default"] = draw(st.sampled_from(DEFAULTS[lt]))
             if lt not in ("boolean", "enum(e)", *UNORDERED) and draw(st.integers(0, 4)) == 0:
                 spec["unique"] = True
+                if draw(st.booleans()):
+                    spec["unique_name"] = f"{name}_c{c}_key"
+                if spec.get("not_null") and draw(st.booleans()):  # no repeated NULL in rows
+                    spec["postgres"] = {"nulls_not_distinct": True}
             columns[f"c{c}"] = spec
             types[(name, f"c{c}")] = lt
             if lt not in UNORDERED and draw(st.integers(0, 2)) == 0:
-                indexes[f"{name}_c{c}_idx"] = [f"c{c}"]
+                indexes[f"{name}_c{c}_idx"] = _index_spec(draw, name, f"c{c}")
         if t > 0 and draw(st.booleans()):  # a column that can reference an earlier table
             target = f"t{draw(st.integers(0, t - 1))}"
             spec = {"type": "integer"}
@@ -114,6 +149,9 @@ def schema_pairs(draw) -> Pair:
                             on_delete=draw(st.sampled_from(["no action", "cascade", "set null"])))
             columns[f"ref_{target}"] = spec
             types[(name, f"ref_{target}")] = "integer"
+        if draw(st.integers(0, 2)) == 0:
+            columns["gen"] = _generated(draw(st.integers(2, 5)))
+            types[(name, "gen")] = "bigint"
         table: dict = {"columns": columns}
         if indexes:
             table["indexes"] = indexes
@@ -123,7 +161,7 @@ def schema_pairs(draw) -> Pair:
         for i in range(n_rows):
             row: dict = {"id": i + 1}
             for cname, spec in columns.items():
-                if cname == "id":
+                if cname == "id" or "generated" in spec:
                     continue
                 if cname.startswith("ref_"):
                     parent_rows = len(rows[cname[4:]])
@@ -161,6 +199,20 @@ def schema_pairs(draw) -> Pair:
                 columns[cname] = spec
                 mapping[cname] = cname
                 continue
+            if "generated" in spec:
+                factor = int(spec["generated"].split("*")[1])
+                fate = draw(st.sampled_from(["keep", "change", "drop", "plain"]))
+                if fate == "drop":
+                    continue
+                if fate == "change":
+                    factor += 1
+                    spec = _generated(factor)
+                elif fate == "plain":
+                    spec = {"type": "bigint"}
+                columns[cname] = spec
+                mapping[cname] = cname
+                pair.computed[(new_name, cname)] = factor
+                continue
             lt = spec["type"]
             action = draw(st.sampled_from(["keep", "keep", "drop", "rename", "null", "default",
                                            "widen", "fk"]))
@@ -187,6 +239,9 @@ def schema_pairs(draw) -> Pair:
                     spec["default"] = draw(st.sampled_from(DEFAULTS[lt]))
             elif action == "widen" and lt in WIDER and not spec.get("unique"):
                 spec["type"] = WIDER[lt]
+            elif action == "widen" and spec.get("unique"):  # rename the unique, or (un)name it
+                if spec.pop("unique_name", None) is None:
+                    spec["unique_name"] = f"{new_name}_{cname}_uq2"
             elif action == "fk" and cname.startswith("ref_"):
                 if "references" in spec:
                     spec.pop("references")
@@ -208,18 +263,25 @@ def schema_pairs(draw) -> Pair:
             if draw(st.booleans()):
                 spec.update(not_null=True, default=draw(st.sampled_from(DEFAULTS[lt])))
             columns[f"n{extra}"] = spec
+        if draw(st.integers(0, 3)) == 0:  # a generated column added to a table with rows
+            columns["ngen"] = _generated(7)
+            mapping["ngen"] = "ngen"
+            pair.computed[(new_name, "ngen")] = 7
         new_table: dict = {"columns": columns}
         if name != new_name:
             new_table["renamed_from"] = name
         old_to_new = {old: new for new, old in mapping.items()}
         indexes = {}
-        for iname, cols in table.get("indexes", {}).items():
-            if cols[0] in old_to_new and draw(st.integers(0, 3)):
+        for iname, ispec in table.get("indexes", {}).items():
+            column = iname.split("_")[1]  # indexes are named <table>_<column>_idx
+            if column in old_to_new and draw(st.integers(0, 3)):
                 if draw(st.integers(0, 3)) == 0:  # rename the index
-                    indexes[f"{iname}_r"] = {"columns": [old_to_new[cols[0]]],
+                    indexes[f"{iname}_r"] = {"columns": [old_to_new[column]],
                                              "renamed_from": iname}
-                else:
-                    indexes[iname] = [old_to_new[cols[0]]]
+                elif draw(st.booleans()):  # same definition (column renames followed)
+                    indexes[iname] = _follow(ispec, column, old_to_new[column])
+                else:  # new shape / options
+                    indexes[iname] = _index_spec(draw, new_name, old_to_new[column])
         for cname, spec in columns.items():
             if cname != "id" and spec["type"] not in UNORDERED and cname not in mapping \
                     and draw(st.booleans()):
@@ -234,6 +296,14 @@ def schema_pairs(draw) -> Pair:
     if not v2:
         v2["added"] = {"columns": {"id": {"type": "integer", "primary_key": True}}}
     return pair
+
+
+def _follow(spec: Any, old: str, new: str) -> Any:
+    """An index spec with column `old` renamed to `new` (what a column rename does to it)."""
+    if isinstance(spec, list):
+        return [new if c == old else c for c in spec]
+    text = json.dumps(spec).replace(f'"{old}"', f'"{new}"')
+    return json.loads(text)
 
 
 # ------------------------------------------------------------------ values in and out
@@ -313,6 +383,9 @@ def _run(pair: Pair, dialect: str, root: Path, conn_factory) -> None:
             for row in pair.rows[old]:
                 values = []
                 for c, lt in zip(cols, lts):
+                    if (table, c) in pair.computed:
+                        values.append(row["id"] * pair.computed[(table, c)])
+                        continue
                     value = row[mapping[c]]
                     if value is None and (table, c) in pair.backfill:
                         value = pair.backfill[(table, c)]

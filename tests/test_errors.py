@@ -306,7 +306,7 @@ CASES: list[Case] = [
         |    indexes:
         |      users_x_idx: {unique: true}
         """)}, f"{A}:7:20",
-         ("table 'users'", "index 'users_x_idx'", "needs 'columns' or 'expressions'")),
+         ("table 'users'", "index 'users_x_idx'", "needs 'columns', 'expressions' or 'parts'")),
     Case("duplicate-index-name-across-tables", {"a.yaml": users_plus("""\
         |    indexes:
         |      by_email: [email]

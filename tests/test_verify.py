@@ -154,6 +154,35 @@ def test_verify_parity_flags_unmarked_dialect_override(project):
                for m in messages), messages
 
 
+def test_verify_parity_accepts_documented_overrides(project):
+    """`sqlite: {unique: true}` and an index kept to PostgreSQL through `postgres:` options
+    are what the schema says, not parity failures (both dialects replayed: PostgreSQL when a
+    server is configured, the spec views always)."""
+    from agor_schema.compiler import compile_project
+    from agor_schema.config import load_config
+
+    schema = project / "schema" / "01_core.yaml"
+    text = schema.read_text(encoding="utf-8")
+    text = text.replace("      updated_at:   timestamp\n",
+                        "      updated_at:   timestamp\n"
+                        "      nickname:     {type: text, sqlite: {unique: true}}\n"
+                        "      handle:       {type: text, postgres: {unique: true, "
+                        "unique_name: users_handle_key}}\n")
+    schema.write_text(text, encoding="utf-8")
+    compile_project(load_config(project))
+    result = run(verify_command, "--project", str(project), "--format", "json")
+    report = parse_envelope(result.stdout)["result"]
+    assert report["parity"]["mismatches"] == [], report["parity"]
+    assert result.exit_code == 0, result.output
+    # the same difference without an override is still reported
+    text = text.replace("{type: text, sqlite: {unique: true}}",
+                        "{type: text, postgres: {only: sqlite}}")
+    schema.write_text(text, encoding="utf-8")
+    report = parse_envelope(run(verify_command, "--project", str(project), "--format",
+                                "json").stdout)["result"]
+    assert any("column users.nickname" in m["message"] for m in report["parity"]["mismatches"])
+
+
 # ----------------------------------------------------------------------------- diff: SQLite
 
 
@@ -279,6 +308,50 @@ def test_diff_postgres_changed_column(project, pg_url, pg_conn):
            "the schema" in result.output
     assert "users.display_name: column differs: not_null True in the database, False in " \
            "the schema" in result.output
+
+
+def test_diff_postgres_reads_index_options_generated_and_nulls_not_distinct(
+        project, pg_url, pg_conn):
+    """Introspection reads method, opclass, DESC/NULLS, WITH, NULLS NOT DISTINCT and the
+    generation expression back from pg_catalog: losing any of them is drift, and the SQL
+    printed puts it back."""
+    agor_schema.migrate(pg_url, project / "drizzle" / "postgres")
+    assert diff_json(project, pg_url)[0] == 0
+    drifts = [
+        # ordering and storage parameter lost
+        ('DROP INDEX "catalog_entries_top_idx"; CREATE INDEX "catalog_entries_top_idx" ON '
+         '"catalog_entries" ("workspace_id", "score")',
+         {("index_differs", "catalog_entries_top_idx")},
+         "has (workspace_id, score), schema has (workspace_id, score desc nulls last) with "
+         "(fillfactor=80)"),
+        # opclass lost
+        ('DROP INDEX "catalog_entries_name_prefix_idx"; CREATE INDEX '
+         '"catalog_entries_name_prefix_idx" ON "catalog_entries" ("catalog_entry_name")',
+         {("index_differs", "catalog_entries_name_prefix_idx")},
+         "schema has (catalog_entry_name text_pattern_ops)"),
+        # access method changed
+        ('DROP INDEX "catalog_entries_created_brin"; CREATE INDEX "catalog_entries_created_brin"'
+         ' ON "catalog_entries" USING btree ("created_at")',
+         {("index_differs", "catalog_entries_created_brin")}, "schema has (created_at) using brin"),
+        # NULLS NOT DISTINCT lost
+        ('ALTER TABLE "catalog_entries" DROP CONSTRAINT "catalog_entries_slug_key"; '
+         'ALTER TABLE "catalog_entries" ADD CONSTRAINT "catalog_entries_slug_key" UNIQUE ("slug")',
+         {("unique_differs", "catalog_entries_slug_key")},
+         "has unique (slug), schema has unique nulls not distinct (slug)"),
+        # generation expression lost (the column keeps its values as a plain column)
+        ('ALTER TABLE "catalog_entries" ALTER COLUMN "score" DROP EXPRESSION',
+         {("alter_column", "score")}, "generated none in the database"),
+    ]
+    for sql, expected, says in drifts:
+        pg_conn.execute(sql)
+        code, report = diff_json(project, pg_url)
+        assert code == 1, sql
+        got = {(c["kind"], c["name"]) for c in report["changes"]}
+        assert got == expected, (sql, report["changes"])
+        assert says in report["changes"][0]["message"], report["changes"]
+        for statement in report["sql"]:
+            pg_conn.execute(statement)
+        assert diff_json(project, pg_url)[0] == 0, (sql, report["sql"])
 
 
 def test_introspect_ignores_bookkeeping(project, sqlite_url):

@@ -72,6 +72,11 @@ class Dialect:
         names += [("unique constraint", name) for name in table.uniques]
         return names
 
+    # ---- capabilities (validation refuses what a dialect lacks, saying how to scope it)
+    generated_kinds: frozenset[str] = frozenset({"stored"})  # generated column storage
+    index_options: frozenset[str] = frozenset()  # method, with, opclass, desc, nulls
+    nulls_not_distinct: bool = False  # UNIQUE NULLS NOT DISTINCT
+
     # ---- types and values (spec -> snapshot)
     def column_type(self, lt: LogicalType) -> str:
         raise NotImplementedError
@@ -113,16 +118,13 @@ class Dialect:
     def apply_autoincrement(self, table: str, column: Column, lt: LogicalType) -> None:
         raise NotImplementedError
 
-    def add_unique(self, table: Table, name: str, columns: list[str]) -> None:
+    def add_unique(self, table: Table, name: str, columns: list[str],
+                   nulls_not_distinct: bool = False) -> None:
         raise NotImplementedError
 
-    def index_columns_for(self, table: Table, columns: list[str], expressions: list[str]):
-        """Index parts; both dialects keep IndexColumn objects, serialised differently."""
-        from agor_schema.snapshot import IndexColumn
-
-        return [IndexColumn(c) for c in columns] + [
-            IndexColumn(e, is_expression=True) for e in expressions
-        ]
+    def generated_json(self, sql: str, kind: str) -> dict:
+        """The snapshot's `generated` of a column computed by `sql` (drizzle's spelling)."""
+        return {"as": sql, "type": kind}
 
     # ---- snapshot JSON
     def snapshot_to_json(self, snapshot: Snapshot) -> dict:

@@ -69,6 +69,8 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
     sqlglot_dialect = "postgres"
     snapshot_version = "7"
     journal_dialect = "postgresql"
+    index_options = frozenset({"method", "with", "opclass", "desc", "nulls"})
+    nulls_not_distinct = True
     max_identifier_bytes = 63  # NAMEDATALEN - 1
     # system columns every table has (oid only up to PostgreSQL 11, refused for those servers)
     reserved_column_names = frozenset({"ctid", "xmin", "xmax", "cmin", "cmax", "tableoid", "oid"})
@@ -177,8 +179,9 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
             "cycle": False,
         }
 
-    def add_unique(self, table: Table, name: str, columns: list[str]) -> None:
-        table.uniques[name] = Unique(name, list(columns))
+    def add_unique(self, table: Table, name: str, columns: list[str],
+                   nulls_not_distinct: bool = False) -> None:
+        table.uniques[name] = Unique(name, list(columns), nulls_not_distinct)
 
     # ------------------------------------------------------------------ snapshot JSON
     def snapshot_to_json(self, snapshot: Snapshot) -> dict:
@@ -325,6 +328,10 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
             # spelling out a bigint maxValue would lose precision in a JS number
             kind = "Always" if column.identity.get("type") == "always" else "ByDefault"
             builder += f".generated{kind}AsIdentity()"
+        if column.generated:
+            from agor_schema.typescript import ts_sql
+
+            builder += f".generatedAlwaysAs({ts_sql(column.generated['as'])})"
         if column.default == "now()":
             return builder + ".defaultNow()"
         return builder + ts_default(column.default)
@@ -461,21 +468,22 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
         parts = []
         for c in index.columns:
             text = f"({c.expression})" if c.is_expression else self.quote(c.expression)
-            if c.opclass:
+            if c.opclass:  # drizzle-kit drops DESC/NULLS after an opclass; PostgreSQL keeps them
                 text += f" {c.opclass}"
-            else:
-                if not c.asc:
-                    text += " DESC"
-                if not (c.asc and c.nulls == "last") and not (not c.asc and c.nulls == "first"):
-                    text += f" NULLS {c.nulls.upper()}"
+            if not c.asc:
+                text += " DESC"
+            if not (c.asc and c.nulls == "last") and not (not c.asc and c.nulls == "first"):
+                text += f" NULLS {c.nulls.upper()}"
             parts.append(text)
         unique = "UNIQUE " if index.unique else ""
         # CONCURRENTLY only in a file of its own (outside_transaction_sql): inside the
         # migration's transaction PostgreSQL would refuse it
         concurrently = " CONCURRENTLY IF NOT EXISTS" if outside else ""
+        with_ = f" WITH ({', '.join(f'{k}={_param(v)}' for k, v in index.with_.items())})" \
+            if index.with_ else ""
         where = f" WHERE {index.where}" if index.where else ""
         return (f"CREATE {unique}INDEX{concurrently} {self.quote(index.name)} ON "
-                f"{self.table_ref(table)} USING {index.method} ({','.join(parts)}){where};")
+                f"{self.table_ref(table)} USING {index.method} ({','.join(parts)}){with_}{where};")
 
     def render(self, operations: Sequence[o.Op], old: Snapshot, new: Snapshot) -> list[str]:
         q = self.quote
@@ -513,8 +521,12 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
         out += [f"ALTER TABLE {q(op.table)} DROP CONSTRAINT {q(op.pk.name)};"
                 for op in of(o.DropPrimaryKey)]
         alters = of(o.AlterColumn)
+        readded = [op for op in alters if _readds(op)]
+        alters = [op for op in alters if not _readds(op)]
+        out += [f"ALTER TABLE {q(op.table)} DROP COLUMN {q(op.old.name)};" for op in readded]
         out += [s for op in alters for s in self._alter_column_sql(op, dropping=True)]
         out += [s for op in alters for s in self._alter_column_sql(op, dropping=False)]
+        out += [s for op in readded for s in self._readd_column_sql(op, new, operations)]
         out += [f'ALTER TABLE {q(op.table)} ADD CONSTRAINT {q(op.pk.name)} PRIMARY KEY'
                 f'({",".join(q(c) for c in op.pk.columns)});' for op in of(o.AddPrimaryKey)]
         out += [f"ALTER TABLE {q(op.table)} ADD COLUMN {self._column_sql(op.column)};"
@@ -614,6 +626,28 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
                                f"{self.quote(sequence)};")
         return out
 
+    def _readd_column_sql(self, op: o.AlterColumn, new: Snapshot,
+                          operations: Sequence[o.Op]) -> list[str]:
+        """A column that became generated, or whose expression changed, is dropped and added
+        again (PostgreSQL before 17 cannot change a generation expression); the DROP took
+        its indexes and unique constraints along, so they are made again."""
+        q = self.quote
+        out = [f"ALTER TABLE {q(op.table)} ADD COLUMN {self._column_sql(op.new)};"]
+        table = new.tables[op.table]
+        made = {x.index.name for x in operations if isinstance(x, o.CreateIndex)}
+        made |= {x.unique.name for x in operations if isinstance(x, o.AddUnique)}
+        name = op.new.name
+        for ix in table.indexes.values():
+            uses = any((not c.is_expression and c.expression == name) or
+                       (c.is_expression and name in c.expression) for c in ix.columns)
+            if ix.name not in made and (uses or (ix.where and name in ix.where)):
+                out.append(self.create_index_sql(table, ix))
+        for u in table.uniques.values():
+            if u.name not in made and name in u.columns:
+                out.append(f"ALTER TABLE {q(op.table)} ADD CONSTRAINT {q(u.name)} "
+                           f"{self._unique_body(u)};")
+        return out
+
     def _alter_column_sql(self, op: o.AlterColumn, *, dropping: bool) -> list[str]:
         """ALTER COLUMN statements; the `dropping` pass removes keys/identity/defaults first."""
         q = self.quote
@@ -622,6 +656,8 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
         changed = op.changed()
         if dropping:
             out = []
+            if old.generated and not new.generated:  # keeps the computed values
+                out.append(f"{head} DROP EXPRESSION;")
             if old.primary_key and not new.primary_key:
                 out.append(f"ALTER TABLE {q(op.table)} DROP CONSTRAINT {q(op.table + '_pkey')};")
             if old.identity and not new.identity:
@@ -716,6 +752,9 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
         lock = "ACCESS EXCLUSIVE lock (reads and writes wait)"
         out: list[str] = []
         if isinstance(op, o.AlterColumn):
+            if _readds(op):
+                out.append(f"'{op.new.name}' is dropped and added again to change its "
+                           f"generation expression: the whole table is rewritten under an {lock}")
             if op.old.type != op.new.type and _type_change_rewrites(op.old.type, op.new.type):
                 out.append(f"SET DATA TYPE {op.old.type} -> {op.new.type} rewrites the whole "
                            f"table and its indexes under an {lock}")
@@ -751,6 +790,11 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
                        "builds; on a large table give the index `concurrently: true` (built "
                        "outside a transaction, in a migration file of its own)")
         return [(WARNING, message + LOCK_ADVICE) for message in out]
+
+
+def _readds(op: o.AlterColumn) -> bool:
+    """Becoming generated, or a changed generation: DROP COLUMN + ADD COLUMN."""
+    return bool(op.new.generated) and op.new.generated != op.old.generated
 
 
 _VOLATILE = re.compile(r"random|uuid|clock_timestamp|nextval|timeofday", re.I)
@@ -820,6 +864,13 @@ LOCK_ADVICE = ("; while it waits for that lock, every new query on the table que
                "it: `agorschema migrate` caps the wait at ddl_lock_timeout (default 5 s) and "
                "retries ddl_lock_retries times (default 5), so a long transaction on the table "
                "delays the deploy instead of the traffic")
+
+
+def _param(value: Any) -> str:
+    """A storage parameter value as it follows `name=` in WITH (...)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _index_column_json(c: IndexColumn) -> dict:

@@ -101,7 +101,8 @@ SELECT ix.indrelid, i.relname, ix.indisunique, am.amname, pg_get_expr(ix.indpred
              FROM generate_series(1, ix.indnkeyatts) k ORDER BY k),
        ARRAY(SELECT CASE WHEN o.opcdefault THEN '' ELSE o.opcname END
              FROM unnest(ix.indclass::oid[]) WITH ORDINALITY u(oid, pos)
-             JOIN pg_opclass o ON o.oid = u.oid ORDER BY u.pos)
+             JOIN pg_opclass o ON o.oid = u.oid ORDER BY u.pos),
+       i.reloptions
 FROM pg_index ix
 JOIN pg_class i ON i.oid = ix.indexrelid
 JOIN pg_class t ON t.oid = ix.indrelid
@@ -112,6 +113,22 @@ WHERE n.nspname = %s
                   AND k.contype IN ('p', 'u', 'x'))
 ORDER BY ix.indrelid, i.relname
 """
+
+
+def _storage_parameters(reloptions: list[str] | None) -> dict:
+    """pg_class.reloptions (`{fillfactor=70}`) as the snapshot's `with` mapping."""
+    out: dict = {}
+    for item in reloptions or []:
+        key, _, value = item.partition("=")
+        if re.fullmatch(r"-?\d+", value):
+            out[key] = int(value)
+        elif re.fullmatch(r"-?\d+\.\d*", value):
+            out[key] = float(value)
+        elif value.lower() in ("true", "on", "false", "off"):
+            out[key] = value.lower() in ("true", "on")
+        else:
+            out[key] = value
+    return out
 
 
 def _type_name(formatted: str) -> str:
@@ -194,7 +211,7 @@ class PostgresIntrospection:
                 value = expression if expression is not None else definition
                 table.checks[conname] = Check(conname, normalize_sql(value))
         for (oid, iname, unique, method, predicate, nkey, keys, options, texts,
-             opclasses) in conn.execute(_INDEXES, (schema,)).fetchall():
+             opclasses, reloptions) in conn.execute(_INDEXES, (schema,)).fetchall():
             table = by_oid.get(oid)
             if table is None:
                 continue
@@ -212,7 +229,8 @@ class PostgresIntrospection:
                     opclass=opclasses[position] or None if position < len(opclasses) else None,
                 ))
             table.indexes[iname] = Index(iname, parts, unique=bool(unique),
-                                         where=normalize_sql(predicate), method=method)
+                                         where=normalize_sql(predicate), method=method,
+                                         with_=_storage_parameters(reloptions))
         return snapshot
 
     def _identity(self, conn: Any, kind: str, sequence: str | None) -> dict:

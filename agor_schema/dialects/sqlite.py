@@ -73,6 +73,7 @@ class SQLiteDialect(SQLiteIntrospection, SQLiteRuntime, Dialect):
     sqlglot_dialect = "sqlite"
     snapshot_version = "6"
     journal_dialect = "sqlite"
+    generated_kinds = frozenset({"stored", "virtual"})
     booleans_are_integers = True
     reserved_name_prefixes = ("sqlite_",)  # "object name reserved for internal use"
     folds_case = True  # `Users` and `users` name one table, `Name` and `name` one column
@@ -148,9 +149,14 @@ class SQLiteDialect(SQLiteIntrospection, SQLiteRuntime, Dialect):
     def apply_autoincrement(self, table: str, column: Column, lt: LogicalType) -> None:
         column.autoincrement = True
 
-    def add_unique(self, table: Table, name: str, columns: list[str]) -> None:
-        """SQLite keeps uniques as unique indexes named <table>_<cols>_unique (as drizzle)."""
+    def add_unique(self, table: Table, name: str, columns: list[str],
+                   nulls_not_distinct: bool = False) -> None:
+        """SQLite keeps uniques as unique indexes (as drizzle); NULLs are always distinct."""
         table.indexes[name] = Index(name, [IndexColumn(c) for c in columns], unique=True)
+
+    def generated_json(self, sql: str, kind: str) -> dict:
+        """drizzle's SQLite serializer wraps the expression in parentheses."""
+        return {"as": f"({sql})", "type": kind}
 
     # ------------------------------------------------------------------ snapshot JSON
     def snapshot_to_json(self, snapshot: Snapshot) -> dict:
@@ -305,6 +311,13 @@ class SQLiteDialect(SQLiteIntrospection, SQLiteRuntime, Dialect):
                 else ".primaryKey()"
         elif column.not_null:
             builder += ".notNull()"
+        if column.generated:
+            from agor_schema.typescript import ts_sql
+
+            sql = column.generated["as"]  # drizzle adds the parentheses back
+            sql = sql[1:-1] if sql.startswith("(") and sql.endswith(")") else sql
+            builder += (f".generatedAlwaysAs({ts_sql(sql)}, "
+                        f"{{ mode: '{column.generated.get('type', 'virtual')}' }})")
         return builder + ts_default(column.default)
 
     def ts_declarations(self, spec: Any, snapshot: Snapshot) -> list[str]:
@@ -456,7 +469,8 @@ class SQLiteDialect(SQLiteIntrospection, SQLiteRuntime, Dialect):
         q = self.quote
         added = {op.column.name for op in table_ops if isinstance(op, o.AddColumn)}
         kept = [c for c in new_table.columns.values()
-                if c.name not in added and (old_table is None or c.name in old_table.columns)]
+                if c.name not in added and not c.generated
+                and (old_table is None or c.name in old_table.columns)]
         temp = f"__new_{new_table.name}"
         recode = {op.column: op.values for op in table_ops if isinstance(op, o.RecodeValues)}
         targets = ", ".join(f'"{c.name}"' for c in kept)
@@ -539,6 +553,9 @@ def _column_is_bound(table: Table, column: str) -> bool:
     if any(column in u.columns for u in table.uniques.values()):
         return True
     if any(column in ch.value for ch in table.checks.values()):
+        return True
+    if any(c.generated and column in c.generated.get("as", "")
+           for c in table.columns.values() if c.name != column):
         return True
     return any(ix.where and column in ix.where for ix in table.indexes.values())
 

@@ -27,11 +27,25 @@ ACTIONS = ("cascade", "set null", "set default", "restrict", "no action")
 Action = Literal["cascade", "set null", "set default", "restrict", "no action"]
 
 
-# After resolution an expression is a string; the JSON Schema also offers {sqlite:, postgres:}.
+class Verbatim(BaseModel):
+    """SQL for one dialect, passed through byte for byte (still checked to be exactly one
+    expression): `{verbatim: "..."}`, usually inside `{sqlite: ..., postgres: ...}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    verbatim: str = Field(description="The dialect's SQL, written into DDL untouched.")
+
+
+# After resolution an expression is a string or {verbatim: ...}; the JSON Schema also offers
+# {sqlite:, postgres:}.
 Expression = Annotated[
-    str,
-    Field(description="Neutral (PostgreSQL-flavoured) SQL, or {sqlite: ..., postgres: ...}."),
+    str | Verbatim,
+    Field(description="Neutral (PostgreSQL-flavoured) SQL, {verbatim: ...}, or "
+          "{sqlite: ..., postgres: ...}."),
 ]
+IDENTIFIER_RE = r"^[A-Za-z_][A-Za-z0-9_]*$"
+QUALIFIED_RE = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
+Nulls = Literal["first", "last"]
 Override = Annotated[
     dict[str, Any] | None,
     Field(description="Fields that replace the ones above for this dialect only."),
@@ -42,6 +56,16 @@ def _normalize_action(value: Any) -> Any:
     if isinstance(value, str):
         return " ".join(value.lower().replace("_", " ").split())
     return value
+
+
+class GeneratedSpec(BaseModel):
+    """`generated: {as: <expression>, type: stored|virtual}`."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    as_: Expression = Field(alias="as", description="The expression computing the value.")
+    type: Literal["stored", "virtual"] = Field(
+        "stored", description="stored (both dialects) or virtual (SQLite only).")
 
 
 class ColumnSpec(BaseModel):
@@ -67,6 +91,13 @@ class ColumnSpec(BaseModel):
     on_update: Action | None = None
     renamed_from: str | None = Field(None, description="Previous name: a rename, not drop+add.")
     comment: str | None = None
+    unique_name: str | None = Field(None, description="Name of the column's unique constraint "
+                                    "(default <table>_<column>_unique).")
+    nulls_not_distinct: bool = Field(False, description="The unique constraint treats NULLs as "
+                                     "equal (PostgreSQL 15+; not available in SQLite).")
+    generated: GeneratedSpec | None = Field(
+        None, description="Computed column: an expression (stored), or {as: ..., type: "
+        "stored|virtual} (virtual: SQLite only).")
     only: DialectName | None = Field(None, description="Keep this column in one dialect only.")
     sqlite: Override = None
     postgres: Override = None
@@ -99,6 +130,20 @@ class ColumnSpec(BaseModel):
             return parse_type(self.type, custom)
         return _parse_type(self.type, custom)
 
+    @field_validator("generated", mode="before")
+    @classmethod
+    def _generated_long_form(cls, value: Any) -> Any:
+        """`generated: "<expr>"` (or {verbatim: ...}) is `{as: <expr>}`, stored."""
+        if isinstance(value, str) or (isinstance(value, dict) and "as" not in value
+                                      and set(value) == {"verbatim"}):
+            return {"as": value}
+        return value
+
+    @property
+    def generated_spec(self) -> GeneratedSpec | None:
+        """`generated:` in its long form (the shorthand is expanded on validation)."""
+        return self.generated
+
     @property
     def has_default(self) -> bool:
         return "default" in self.model_fields_set and self.default is not None
@@ -109,27 +154,77 @@ def _custom_types(info: ValidationInfo) -> frozenset:
     return frozenset((info.context or {}).get("custom_types", ()))
 
 
-class IndexSpec(BaseModel):
-    """An index: plain columns and/or expressions, optionally unique and partial."""
+class IndexPart(BaseModel):
+    """One key part of an index written in `parts:`: a column or an expression, with options."""
 
     model_config = ConfigDict(extra="forbid")
 
+    column: str | None = None
+    expression: Expression | None = None
+    desc: bool = Field(False, description="Descending order (PostgreSQL).")
+    nulls: Nulls | None = Field(None, description="NULLS FIRST or LAST (PostgreSQL).")
+    opclass: str | None = Field(None, description="Operator class, e.g. gin_trgm_ops "
+                                "(PostgreSQL).")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> IndexPart:
+        if (self.column is None) == (self.expression is None):
+            raise ValueError("an index part is either {column: name} or {expression: \"...\"}")
+        return self
+
+
+class IndexSpec(BaseModel):
+    """An index: plain columns and/or expressions, optionally unique and partial.
+
+    `columns:` then `expressions:` keeps today's order (columns first); `parts:` gives the key
+    parts in any order, each a column name or {column|expression, desc, nulls, opclass}."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
     columns: list[str] = Field(default_factory=list)
     expressions: list[Expression] = Field(default_factory=list)
+    parts: list[IndexPart] = Field(
+        default_factory=list, description="Key parts in order: column names or "
+        "{column|expression, desc, nulls, opclass} (instead of columns/expressions).")
     unique: bool = False
     where: Expression | None = Field(None, description="Partial index predicate.")
     concurrently: bool = Field(False, description="PostgreSQL: build and drop it CONCURRENTLY, "
                                "outside a transaction, in a migration file of its own.")
+    method: str | None = Field(None, description="Access method: btree (default), gin, gist, "
+                               "hash, brin, or an extension's (hnsw, ...). PostgreSQL.")
+    with_: dict[str, int | float | bool | str] = Field(
+        default_factory=dict, alias="with", description="Storage parameters, e.g. "
+        "{fillfactor: 70} (PostgreSQL).")
+    nulls_not_distinct: bool = Field(False, description="A unique index that treats NULLs as "
+                                     "equal (PostgreSQL 15+; plain columns only).")
     renamed_from: str | None = None
     only: DialectName | None = None
     sqlite: Override = None
     postgres: Override = None
 
+    @field_validator("parts", mode="before")
+    @classmethod
+    def _part_shorthand(cls, value: Any) -> Any:
+        """A bare name in `parts:` is {column: name}."""
+        if isinstance(value, list):
+            return [{"column": p} if isinstance(p, str) else p for p in value]
+        return value
+
     @model_validator(mode="after")
     def _has_parts(self) -> IndexSpec:
-        if not self.columns and not self.expressions:
-            raise ValueError("an index needs 'columns' or 'expressions' (or both)")
+        if self.parts and (self.columns or self.expressions):
+            raise ValueError("write the index as 'parts:' or as 'columns:'/'expressions:', "
+                             "not both")
+        if not self.columns and not self.expressions and not self.parts:
+            raise ValueError("an index needs 'columns', 'expressions' or 'parts'")
         return self
+
+    def key_parts(self) -> list[IndexPart]:
+        """The key parts in order, whichever way they were written."""
+        if self.parts:
+            return list(self.parts)
+        return [IndexPart(column=c) for c in self.columns] + \
+            [IndexPart(expression=e) for e in self.expressions]
 
 
 class CheckSpec(BaseModel):
@@ -137,9 +232,9 @@ class CheckSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    sql: str | None = None
-    sqlite: str | None = None
-    postgres: str | None = None
+    sql: Expression | None = None
+    sqlite: Expression | None = None
+    postgres: Expression | None = None
     only: DialectName | None = None
 
     @model_validator(mode="after")
@@ -170,6 +265,25 @@ class ForeignKeySpec(BaseModel):
     _on_delete = field_validator("on_delete", "on_update", mode="before")(_normalize_action)
 
 
+class UniqueSpec(BaseModel):
+    """A table-level unique constraint with a name or NULLS NOT DISTINCT."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    columns: list[str] = Field(min_length=1)
+    name: str | None = Field(None, description="Default <table>_<cols>_unique.")
+    nulls_not_distinct: bool = Field(False, description="NULLs count as equal (PostgreSQL 15+).")
+
+
+class PrimaryKeySpec(BaseModel):
+    """A named composite primary key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    columns: list[str] = Field(min_length=1)
+    name: str | None = Field(None, description="Default <table>_<cols>_pk.")
+
+
 class TableSpec(BaseModel):
     """One table: columns in YAML order, keys, indexes, checks."""
 
@@ -177,16 +291,44 @@ class TableSpec(BaseModel):
 
     comment: str | None = None
     columns: dict[str, ColumnSpec] = Field(min_length=1)
-    primary_key: list[str] | None = Field(None, description="Composite primary key columns.")
+    primary_key: PrimaryKeySpec | None = Field(
+        None, description="Composite primary key: [a, b] or {columns: [a, b], name: x}.")
     indexes: dict[str, IndexSpec] = Field(default_factory=dict)
     checks: dict[str, CheckSpec] = Field(default_factory=dict)
     foreign_keys: list[ForeignKeySpec] = Field(default_factory=list)
-    unique: list[list[str]] = Field(default_factory=list, description="Composite uniques.")
+    unique: list[UniqueSpec] = Field(
+        default_factory=list, description="Composite uniques: [a, b] or {columns: [a, b], "
+        "name: x, nulls_not_distinct: true}.")
     renamed_from: str | None = None
     enum_check: bool | None = None
     only: DialectName | None = None
     sqlite: Override = None
     postgres: Override = None
+
+    @field_validator("primary_key", mode="before")
+    @classmethod
+    def _primary_key_shorthand(cls, value: Any) -> Any:
+        return {"columns": value} if isinstance(value, list) else value
+
+    @field_validator("unique", mode="before")
+    @classmethod
+    def _unique_shorthand(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"columns": u} if isinstance(u, list) else u for u in value]
+        return value
+
+    @property
+    def primary_key_columns(self) -> list[str]:
+        """Columns of the table-level primary key ([] when a column says primary_key)."""
+        return list(self.primary_key.columns) if self.primary_key else []
+
+    @property
+    def primary_key_name(self) -> str | None:
+        return self.primary_key.name if self.primary_key else None
+
+    def unique_specs(self) -> list[UniqueSpec]:
+        """Table-level uniques (the list shorthand is expanded on validation)."""
+        return list(self.unique)
 
     @field_validator("columns", mode="before")
     @classmethod

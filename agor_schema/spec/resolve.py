@@ -90,6 +90,18 @@ def _resolve_columns(columns: dict, path: Path_, dialect: str, doc: Document, er
             else:  # per-dialect defaults are SQL, as in {sqlite: "...", postgres: "..."}
                 column["default"] = {"sql": picked} if isinstance(picked, str) else picked
                 doc.aliases.setdefault((*path, name, "default"), (*path, name, "default", dialect))
+        generated = column.get("generated")
+        if is_per_dialect(generated):
+            column["generated"] = generated.get(dialect)
+            if column["generated"] is None:
+                column.pop("generated")
+            else:
+                doc.aliases.setdefault((*path, name, "generated"),
+                                       (*path, name, "generated", dialect))
+        elif isinstance(generated, dict) and is_per_dialect(generated.get("as")):
+            column["generated"] = {**generated, "as": generated["as"].get(dialect)}
+            doc.aliases.setdefault((*path, name, "generated", "as"),
+                                   (*path, name, "generated", "as", dialect))
         result[name] = column
     return result
 
@@ -103,6 +115,13 @@ def _resolve_indexes(indexes: dict, path: Path_, dialect: str, doc: Document, er
         index = _apply_override(raw, (*path, name), dialect, doc, errors)
         if not _kept(index, (*path, name), dialect, doc, errors):
             continue
+        override = raw.get(dialect)
+        if isinstance(override, dict):  # an override's key parts replace the base's, either form
+            if "parts" in override and not {"columns", "expressions"} & set(override):
+                index.pop("columns", None)
+                index.pop("expressions", None)
+            elif {"columns", "expressions"} & set(override) and "parts" not in override:
+                index.pop("parts", None)
         if is_per_dialect(index.get("where")):
             picked = index["where"].get(dialect)
             if picked is None:
@@ -119,6 +138,18 @@ def _resolve_indexes(indexes: dict, path: Path_, dialect: str, doc: Document, er
                         continue
                 picked_list.append(item)
             index["expressions"] = picked_list
+        if isinstance(index.get("parts"), list):
+            parts = []
+            for i, part in enumerate(index["parts"]):
+                if isinstance(part, dict) and is_per_dialect(part.get("expression")):
+                    picked = part["expression"].get(dialect)
+                    if picked is None:
+                        continue  # this part exists in the other dialect only
+                    part = {**part, "expression": picked}
+                    doc.aliases.setdefault((*path, name, "parts", len(parts), "expression"),
+                                           (*path, name, "parts", i, "expression", dialect))
+                parts.append(part)
+            index["parts"] = parts
         result[name] = index
     return result
 
@@ -130,6 +161,12 @@ def _resolve_checks(checks: dict, path: Path_, dialect: str, doc: Document, erro
             result[name] = raw
             continue
         if not _kept(raw, (*path, name), dialect, doc, errors):
+            continue
+        if "verbatim" in raw and not set(raw) & set(DIALECTS) and "sql" not in raw:
+            # {verbatim: "..."} (plus only:) is the check's SQL, untouched
+            rest = {k: v for k, v in raw.items() if k != "verbatim"}
+            result[name] = {"sql": {"verbatim": raw["verbatim"]}, **rest}
+            doc.aliases.setdefault((*path, name, "sql"), (*path, name))
             continue
         if set(raw) & set(DIALECTS):
             sql = raw.get(dialect, raw.get("sql"))

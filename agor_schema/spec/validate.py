@@ -17,15 +17,20 @@ from pydantic import BaseModel, ValidationError
 from agor_schema.errors import SchemaError, SchemaErrors, did_you_mean, path_context
 from agor_schema.spec.loader import Document, Path_, written_text
 from agor_schema.spec.models import (
+    IDENTIFIER_RE,
+    QUALIFIED_RE,
     CheckSpec,
     ColumnSpec,
     CustomTypeSpec,
     EnumSpec,
     ForeignKeySpec,
     ForeignKeyTarget,
+    IndexPart,
     IndexSpec,
     SchemaSpec,
     TableSpec,
+    UniqueSpec,
+    Verbatim,
 )
 from agor_schema.spec.resolve import resolve
 from agor_schema.spec.types import (
@@ -95,6 +100,8 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
             (TableSpec, "indexes"): IndexSpec,
             (TableSpec, "checks"): CheckSpec,
             (TableSpec, "foreign_keys"): ForeignKeySpec,
+            (TableSpec, "unique"): UniqueSpec,
+            (IndexSpec, "parts"): IndexPart,
         }.get((model, key))
         if step is not None:
             if i + 1 >= len(loc) - 1:
@@ -221,10 +228,26 @@ class _Checker:
             )
         for column, spec in table.columns.items():
             self.check_column(name, table, column, spec)
-        self.check_column_list(name, table, table.primary_key or [], (*path, "primary_key"),
-                               "primary_key")
-        for i, cols in enumerate(table.unique):
-            self.check_column_list(name, table, cols, (*path, "unique", i), "unique")
+        raw_table = (self.doc.data.get("tables") or {}).get(name) or {}
+        pk_path = (*path, "primary_key")
+        if isinstance(raw_table.get("primary_key"), dict):  # long form (else the list itself)
+            pk_path = (*pk_path, "columns")
+        if table.primary_key_name is not None:
+            self.check_constraint_name(name, table.primary_key_name,
+                                       (*path, "primary_key", "name"), "primary_key")
+        self.check_column_list(name, table, table.primary_key_columns, pk_path, "primary_key")
+        raw_uniques = raw_table.get("unique") if isinstance(raw_table.get("unique"), list) else []
+        for i, unique in enumerate(table.unique_specs()):
+            upath = (*path, "unique", i)
+            raw = raw_uniques[i] if i < len(raw_uniques) else None
+            self.check_column_list(name, table, unique.columns,
+                                   (*upath, "columns") if isinstance(raw, dict) else upath,
+                                   "unique")
+            if unique.name is not None:
+                self.check_constraint_name(name, unique.name, (*upath, "name"), "unique")
+            if unique.nulls_not_distinct:
+                self.check_nulls_not_distinct((*upath, "nulls_not_distinct"), table=name,
+                                              field="unique")
         for index_name, index in table.indexes.items():
             self.check_index(name, table, index_name, index)
         for check_name, check in table.checks.items():
@@ -396,6 +419,23 @@ class _Checker:
                 problem = self.default_function_problem(col.default["sql"])
             if problem:
                 self.error(problem, (*path, "default"), field="default", **ctx)
+            elif isinstance(col.default, dict) and set(col.default) == {"verbatim"}:
+                self.check_verbatim(table, spec, Verbatim(verbatim=col.default["verbatim"]),
+                                    (*path, "default", "verbatim"), field="default",
+                                    reads_columns=False, column=name)
+        if col.unique_name is not None or col.nulls_not_distinct:
+            which = "unique_name" if col.unique_name is not None else "nulls_not_distinct"
+            if not col.unique:
+                self.error(f"{which} needs 'unique: true' on the column", (*path, which),
+                           field=which, **ctx)
+            if col.unique_name is not None:
+                self.check_constraint_name(table, col.unique_name, (*path, "unique_name"),
+                                           "unique_name", column=name)
+            if col.nulls_not_distinct:
+                self.check_nulls_not_distinct((*path, "nulls_not_distinct"),
+                                              field="nulls_not_distinct", **ctx)
+        if col.generated is not None:
+            self.check_generated(table, spec, name, col, (*path, "generated"), ctx)
         if col.references:
             self.check_reference(table, spec, [name], col.references, (*path, "references"), ctx)
 
@@ -484,16 +524,175 @@ class _Checker:
         for i, sql in enumerate(index.expressions):
             self.check_expression(table, spec, sql, (*path, "expressions", i),
                                   field="expressions", **ctx)
+        for i, part in enumerate(index.parts):
+            self.check_index_part(table, spec, part, (*path, "parts", i), ctx)
         if index.where is not None:
             self.check_expression(table, spec, index.where, (*path, "where"), field="where",
                                   **ctx)
+        self.check_index_options(table, spec, index, path, ctx)
+
+    def check_index_part(self, table: str, spec: TableSpec, part: IndexPart, path: Path_,
+                         ctx: dict) -> None:
+        raw = (((self.doc.data.get("tables") or {}).get(table) or {}).get("indexes") or {})
+        raw_parts = (raw.get(ctx["item"]) or {}).get("parts") if isinstance(
+            raw.get(ctx["item"]), dict) else None
+        shorthand = isinstance(raw_parts, list) and len(raw_parts) > path[-1] and \
+            isinstance(raw_parts[path[-1]], str)
+        column = part.column
+        at = path if shorthand else (*path, "column")
+        if column is not None and column not in spec.columns:
+            self.error(
+                f"column '{column}' does not exist in table '{table}';"
+                f"{did_you_mean(column, spec.columns)} columns: {', '.join(spec.columns)}",
+                at, field="parts", table=table, **ctx)
+        if part.expression is not None:
+            self.check_expression(table, spec, part.expression, (*path, "expression"),
+                                  field="parts", **ctx)
+            for option in ("desc", "nulls", "opclass"):
+                if option in part.model_fields_set:
+                    self.error(
+                        f"'{option}' on an expression part: drizzle records no ordering or "
+                        "operator class for an index expression, so it could not round-trip; "
+                        "use it on a column part", (*path, option), field="parts",
+                        table=table, **ctx)
+        if part.opclass is not None and not re.match(QUALIFIED_RE, part.opclass):
+            self.error(f"opclass {part.opclass!r} must be an operator class name such as "
+                       "gin_trgm_ops (letters, digits, _; optionally schema.name)",
+                       (*path, "opclass"), field="parts", table=table, **ctx)
+        for option in ("desc", "nulls", "opclass"):
+            if option in part.model_fields_set and getattr(part, option) not in (None, False):
+                self.require_index_option(option, (*path, option), table=table, **ctx)
+
+    def check_index_options(self, table: str, spec: TableSpec, index: IndexSpec, path: Path_,
+                            ctx: dict) -> None:
+        """method / with / nulls_not_distinct: valid names and values, and this dialect has
+        them (a PostgreSQL-only option on SQLite says how to keep it to PostgreSQL)."""
+        if index.method is not None:
+            if not re.match(IDENTIFIER_RE, index.method):
+                self.error(f"method {index.method!r} must be an index access method name such "
+                           "as btree, gin, gist, hash, brin or hnsw (letters, digits, _)",
+                           (*path, "method"), field="method", table=table, **ctx)
+            elif index.method.lower() != "btree":
+                self.require_index_option("method", (*path, "method"), table=table, **ctx)
+        for key, value in index.with_.items():
+            where = (*path, "with", key)
+            if not re.match(IDENTIFIER_RE, key):
+                self.error(f"storage parameter {key!r} must be a name such as fillfactor",
+                           where, key=True, field="with", table=table, **ctx)
+            elif isinstance(value, str) and not re.match(IDENTIFIER_RE, value):
+                self.error(f"storage parameter {key} = {value!r}: a value is a number, true/false "
+                           "or a bare word such as auto", where, field="with", table=table, **ctx)
+            elif isinstance(value, float) and value != value:  # NaN
+                self.error(f"storage parameter {key} must be a number", where, field="with",
+                           table=table, **ctx)
+        if index.with_:
+            self.require_index_option("with", (*path, "with"), table=table, **ctx)
+        if index.nulls_not_distinct:
+            at = (*path, "nulls_not_distinct")
+            parts = index.key_parts()
+            plain = all(p.column is not None and not (p.desc or p.nulls or p.opclass)
+                        for p in parts)
+            if not index.unique:
+                self.error("nulls_not_distinct needs 'unique: true'", at,
+                           field="nulls_not_distinct", table=table, **ctx)
+            elif not plain or index.where is not None or index.with_ or \
+                    (index.method or "btree").lower() != "btree":
+                self.error("nulls_not_distinct works on a unique index of plain columns only "
+                           "(no expressions, where, method, with or part options): drizzle's "
+                           "snapshot records NULLS NOT DISTINCT on unique constraints, not on "
+                           "indexes, so agorschema writes this index as one",
+                           at, field="nulls_not_distinct", table=table, **ctx)
+            else:
+                self.check_nulls_not_distinct(at, field="nulls_not_distinct", table=table,
+                                              **ctx)
+
+    def _dialect(self):
+        from agor_schema.dialects import get_dialect
+
+        return get_dialect(self.dialect)
+
+    def require_index_option(self, option: str, path: Path_, **ctx: Any) -> None:
+        if option in self._dialect().index_options:
+            return
+        self.error(
+            f"index option '{option}' does not exist in {self.dialect} (drizzle's {self.dialect} "
+            f"snapshot has no place for it); keep it to PostgreSQL: write it inside "
+            f"'postgres: {{...}}' on the index, or mark the index 'only: postgres'",
+            path, field=ctx.pop("field", option), **ctx)
+
+    def check_nulls_not_distinct(self, path: Path_, **ctx: Any) -> None:
+        if self._dialect().nulls_not_distinct:
+            return
+        self.error(
+            f"nulls_not_distinct (NULLS NOT DISTINCT, PostgreSQL 15+) does not exist in "
+            f"{self.dialect}: its unique indexes always let several rows hold NULL. Write it as "
+            "'postgres: {nulls_not_distinct: true}' (SQLite then allows repeated NULLs), or make "
+            "the columns not_null", path, **ctx)
+
+    def check_constraint_name(self, table: str, name: str, path: Path_, field: str,
+                              **ctx: Any) -> None:
+        """A given constraint name: a valid identifier, unique among indexes and constraints."""
+        self.check_identifier(name, path, table=table, field=field, **ctx)
+        owner = self.index_owner.get(name)
+        if owner is not None:
+            self.error(f"name '{name}' is already used by an index or constraint of table "
+                       f"'{owner}'; names of indexes and constraints must differ", path,
+                       table=table, field=field, **ctx)
+        self.index_owner[name] = table
+
+    def check_generated(self, table: str, spec: TableSpec, name: str, col: ColumnSpec,
+                        path: Path_, ctx: dict) -> None:
+        gen = col.generated_spec
+        ctx = {k: v for k, v in ctx.items() if k != "table"}
+        raw = (((self.doc.data.get("tables") or {}).get(table) or {}).get("columns") or {}) \
+            .get(name)
+        long_form = isinstance(raw, dict) and isinstance(raw.get("generated"), dict) \
+            and "as" in raw["generated"]
+        expr_path = (*path, "as") if long_form else path
+        for flag, what in (("primary_key", "a primary key"), ("autoincrement", "autoincrement"),
+                           ("has_default", "a default")):
+            if getattr(col, flag):
+                self.error(f"a generated column cannot also have {what}: its value is computed",
+                           path, table=table, field="generated", **ctx)
+        if gen.type not in self._dialect().generated_kinds:
+            self.error(
+                f"generated type '{gen.type}' does not exist in {self.dialect} (PostgreSQL "
+                "stores generated columns); use type: stored, or keep the column to SQLite "
+                "with 'only: sqlite' / a 'sqlite:' override", (*path, "type"),
+                table=table, field="generated", **ctx)
+        before = len(self.errors)
+        self.check_expression(table, spec, gen.as_, expr_path, field="generated", **ctx)
+        if len(self.errors) > before:
+            return
+        from agor_schema.expr import columns_read_in
+
+        for other in columns_read_in(gen.as_, self._dialect()):
+            other_spec = spec.columns.get(other)
+            if other == name or (other_spec is not None and other_spec.generated is not None):
+                self.error(
+                    f"generated column '{name}' reads '{other}', "
+                    + ("itself" if other == name else "another generated column")
+                    + "; PostgreSQL computes a generated column from plain columns only",
+                    expr_path, table=table, field="generated", **ctx)
+
+    def check_verbatim(self, table: str, spec: TableSpec, sql: Verbatim, path: Path_,
+                       reads_columns: bool = True, **ctx: Any) -> None:
+        from agor_schema.expr import ExpressionError, check_columns_in
+
+        try:
+            check_columns_in(sql, self._dialect(), spec.columns if reads_columns else {})
+        except ExpressionError as exc:
+            self.error(str(exc), path, table=table, **ctx)
 
     def check_expression(
-        self, table: str, spec: TableSpec, sql: str, path: Path_, **ctx: Any
+        self, table: str, spec: TableSpec, sql: str | Verbatim, path: Path_, **ctx: Any
     ) -> None:
         from agor_schema.dialects import get_dialect
         from agor_schema.expr import ExpressionError, check_columns, render
 
+        if isinstance(sql, Verbatim):
+            self.check_verbatim(table, spec, sql, (*path, "verbatim"), **ctx)
+            return
         try:
             check_columns(sql, spec.columns)
             # rendering for this dialect can refuse what it cannot express (e.g. calendar
@@ -557,15 +756,16 @@ def _family(lt: LogicalType) -> str:
 def _is_key(table: TableSpec, columns: list[str]) -> bool:
     """True when `columns` are exactly the table's primary key or a unique set."""
     wanted = set(columns)
-    pk = set(table.primary_key or [c for c, s in table.columns.items() if s.primary_key])
+    pk = set(table.primary_key_columns or [c for c, s in table.columns.items() if s.primary_key])
     if wanted == pk:
         return True
     if len(columns) == 1 and table.columns.get(columns[0]) and table.columns[columns[0]].unique:
         return True
-    if any(set(u) == wanted for u in table.unique):
+    if any(set(u.columns) == wanted for u in table.unique_specs()):
         return True
     return any(
-        ix.unique and not ix.expressions and ix.where is None and set(ix.columns) == wanted
+        ix.unique and ix.where is None and all(p.column for p in ix.key_parts())
+        and {p.column for p in ix.key_parts()} == wanted
         for ix in table.indexes.values()
     )
 
@@ -586,6 +786,10 @@ def default_problem(value: Any, lt: LogicalType, col: ColumnSpec, table: TableSp
                     + (f": {', '.join(labels)}" if labels else ""))
         return None
     if isinstance(value, dict):
+        if set(value) == {"verbatim"}:
+            if not isinstance(value["verbatim"], str):
+                return "{verbatim: ...} needs the SQL text as a string"
+            return None  # checked as one expression of the dialect by the checker
         if set(value) == {"sql"} and isinstance(value["sql"], str):
             from agor_schema.expr import ExpressionError, columns_read
 
@@ -602,7 +806,8 @@ def default_problem(value: Any, lt: LogicalType, col: ColumnSpec, table: TableSp
             return None
         if lt.name not in ("json", "json_text"):
             return (
-                "a mapping default must be {sql: \"...\"} or {sqlite: ..., postgres: ...}, "
+                "a mapping default must be {sql: \"...\"}, {verbatim: \"...\"} or "
+                "{sqlite: ..., postgres: ...}, "
                 f"got keys {', '.join(map(str, value))}"
             )
     name = lt.name
