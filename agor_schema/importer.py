@@ -281,7 +281,10 @@ class Prover:
     def supports(self, feature: str) -> bool:
         """Whether this version's DSL accepts a feature (probed once with a tiny schema)."""
         if feature not in self._features:
-            self._features[feature] = _validates(FEATURE_PROBES[feature], DIALECTS)
+            dialects = [d for d in FEATURE_DIALECTS.get(feature, DIALECTS)
+                        if d in self.dialects]
+            self._features[feature] = bool(dialects) and _validates(FEATURE_PROBES[feature],
+                                                                    dialects)
         return self._features[feature]
 
     @property
@@ -309,8 +312,6 @@ class Prover:
     def valid_default(self, logical: str, value: Any, dialect: str) -> bool:
         """Does validation accept this default on a column of this type? (simple values
         only: expressions reading other columns are checked by the final proof)"""
-        if isinstance(value, dict) and set(value) in ({"sql"}, {"verbatim"}):
-            return True
         key = (logical, json.dumps(value, sort_keys=True, default=str), dialect)
         if key not in self._valid:
             doc = {**self.context(),
@@ -363,6 +364,11 @@ def _probe(table: dict, **top: Any) -> dict:
                                                 "b": {"type": "text"}}, **table}}}
 
 
+# features one dialect has: probed (and used) for that dialect only
+FEATURE_DIALECTS = {"index_options": ("postgres",), "index_with": ("postgres",),
+                    "concurrently": ("postgres",), "part_options": ("postgres",),
+                    "opclass": ("postgres",), "nulls_not_distinct": ("postgres",),
+                    "generated_virtual": ("sqlite",)}
 # the GUIDE's spellings of features other helpers are adding; an unsupported one is reported
 FEATURE_PROBES: dict[str, dict] = {
     "parts": _probe({"indexes": {"i": {"parts": ["a", {"expression": "lower(b)"}]}}}),
@@ -715,15 +721,31 @@ class _Converter:
             if found:
                 fields["default"] = value
             else:
+                nearest = self._nearest_default(column, logical, dialect)
+                kept = "written as the nearest valid spelling" if nearest is not None \
+                    else "left out (no valid spelling)"
                 self.note(f"default {column.default!r} cannot be written so that it builds "
-                          "exactly (needs {verbatim: ...})", dialect, tname, column.name)
-                text = str(column.default)
-                fields["default"] = {"sql": _neutral(text, self.dialects[dialect])
-                                     if self.prove.loose else _strip_outer_parens(text)}
+                          f"exactly; {kept}", dialect, tname, column.name)
+                if nearest is not None:
+                    fields["default"] = nearest
         if column.type_schema not in (None, "", "public"):
             self.note(f"enum type in schema {column.type_schema!r}", dialect, tname,
                       column.name)
         return fields
+
+    def _nearest_default(self, column: Column, logical: str, dialect: str) -> Any:
+        """A valid default meaning (about) the same, when none builds the text exactly:
+        `ARRAY[]::text[]` → [], an expression as neutral SQL."""
+        text = str(column.default)
+        candidates: list[Any] = []
+        if re.fullmatch(r"(?i)\s*(?:'\{\}'|ARRAY\[\s*\])(?:::[\w\s\[\]\"]+)?\s*", text):
+            candidates.append([])
+        candidates.append({"sql": _neutral(text, self.dialects[dialect]) if self.prove.loose
+                           else _strip_outer_parens(text)})
+        for candidate in candidates:
+            if self.prove.valid_default(logical, candidate, dialect):
+                return candidate
+        return None
 
     def _identity_of(self, tname: str, column: Column, logical: str) -> dict | None:
         from agor_schema.spec.types import parse_type
@@ -790,10 +812,14 @@ class _Converter:
                                  nnd))
         per: dict[str, list] = {}
         self._unique_indexes: dict[str, dict] = {}
+        self._left_to_indexes: set[str] = set()
         for d, uniques in found.items():
             entries: list[Any] = []
             for name, cols, nnd in uniques:
                 shared = all((name, cols, nnd) in found[o] for o in sides)
+                if not shared and any(name in t.indexes for o, t in sides.items() if o != d):
+                    self._left_to_indexes.add(name)  # the other dialect has it as an index
+                    continue
                 if not shared and self.dialects[d].booleans_are_integers and not nnd:
                     # one dialect only: SQLite's unique is a unique index, which says `only:`
                     self._unique_indexes[name] = {"columns": cols, "unique": True, "only": d}
@@ -828,7 +854,8 @@ class _Converter:
 
     def _indexes(self, tname: str, sides: Mapping[str, Table], out: dict) -> None:
         names = _merged_order([[n for n, ix in t.indexes.items()
-                                if not (d == "sqlite" and _is_sqlite_unique(t, ix))]
+                                if not (d == "sqlite" and _is_sqlite_unique(t, ix))
+                                or n in self._left_to_indexes]
                                for d, t in sides.items()])
         indexes: dict[str, Any] = {}
         for name in names:
