@@ -173,8 +173,10 @@ def runner_settings(values: dict, where: str, error: type[Exception]) -> dict:
     from agor_schema.dialects.capabilities import LOCK_SETTING_VALUES
 
     out: dict = {}
-    for key in ("migrator_lock_timeout", "ddl_lock_timeout", "statement_timeout"):
-        out[key] = seconds_value(values[key], f"{where} {key}", error)
+    for key, zero in (("migrator_lock_timeout", "0 = do not wait"),
+                      ("ddl_lock_timeout", "0 turns it off"),
+                      ("statement_timeout", "0 turns it off")):
+        out[key] = seconds_value(values[key], f"{where} {key}", error, zero)
     retries = values["ddl_lock_retries"]
     if isinstance(retries, bool) or not isinstance(retries, int) \
             or not 0 <= retries <= MAX_RETRIES:
@@ -189,12 +191,12 @@ def runner_settings(values: dict, where: str, error: type[Exception]) -> dict:
     return out
 
 
-def seconds_value(value: object, what: str, error: type[Exception]) -> float:
-    """A number of seconds from 0 (off, for the DDL timeouts) up to one day."""
+def seconds_value(value: object, what: str, error: type[Exception], zero: str) -> float:
+    """A number of seconds from 0 up to one day (`zero` says what 0 means)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) \
             or not 0 <= value <= MAX_SECONDS:
         raise error(f"{what} must be a number of seconds from 0 to {MAX_SECONDS:g} "
-                    f"(0 turns it off), got {value!r}")
+                    f"({zero}), got {value!r}")
     return float(value)
 
 

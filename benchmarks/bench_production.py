@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from pg_cluster import admin_url, connect, create_database, drop_database  # noqa: E402
 from pgbouncer import pgbouncer, through  # noqa: E402
-from runner_helpers import migrate_worker, sql_file, write_folder  # noqa: E402
+from runner_helpers import sql_file, write_folder  # noqa: E402
 
 HOLD_SECONDS = 10.0
 READERS = 4
@@ -175,7 +175,29 @@ HISTORY = [
 ]
 
 
-def starters_case(admin: str, port: int, workers: int, work: Path) -> dict[str, Any]:
+def starter(url: str, folder: str, barrier: Any, queue: Any) -> None:
+    """One app instance starting: import everything first, then migrate after the barrier
+    (folder "" = the floor: connect through PgBouncer and run one query, nothing else)."""
+    import psycopg
+
+    from agor_schema.runner import migrate
+
+    barrier.wait(600)
+    try:
+        if folder:
+            result = migrate(url, folder, migrator_lock_timeout=600)
+            queue.put(("ok", result.applied_tags))
+        else:
+            with psycopg.connect(url.split("?")[0], autocommit=True,
+                                 prepare_threshold=None) as conn:
+                conn.execute("SELECT 1").fetchone()
+            queue.put(("ok", []))
+    except Exception as exc:
+        queue.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def starters_case(admin: str, port: int, workers: int, work: Path,
+                  floor: bool = False) -> dict[str, Any]:
     url = create_database(admin)
     try:
         folder = write_folder(work / f"starters-{workers}", HISTORY, dialect="postgres")
@@ -183,20 +205,23 @@ def starters_case(admin: str, port: int, workers: int, work: Path) -> dict[str, 
         barrier = ctx.Barrier(workers + 1)
         queue = ctx.Queue()
         target = through(url, port) + "?pgbouncer=true"
-        procs = [ctx.Process(target=migrate_worker, args=(target, str(folder), barrier, queue))
+        procs = [ctx.Process(target=starter,
+                             args=(target, "" if floor else str(folder), barrier, queue))
                  for _ in range(workers)]
         for p in procs:
             p.start()
-        barrier.wait(120)
+        barrier.wait(600)
         started = time.perf_counter()
         outcomes = [queue.get(timeout=300) for _ in procs]
         elapsed = time.perf_counter() - started
         for p in procs:
             p.join(30)
+        errors = [o for o in outcomes if o[0] != "ok"]
+        if floor:
+            return {"workers": workers, "seconds": elapsed, "errors": len(errors)}
         with connect(url) as conn:
             counter = conn.execute("SELECT n FROM counter").fetchone()[0]
             rows = conn.execute("SELECT count(*) FROM drizzle.__drizzle_migrations").fetchone()[0]
-        errors = [o for o in outcomes if o[0] != "ok"]
         return {"workers": workers, "seconds": elapsed, "counter": counter, "rows": rows,
                 "errors": len(errors)}
     finally:
@@ -210,7 +235,8 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
 
 
-def report(traffic: list[dict[str, Any]], starters: list[dict[str, Any]], note: str) -> str:
+def report(traffic: list[dict[str, Any]], starters: list[tuple[dict[str, Any], dict[str, Any]]],
+           note: str) -> str:
     lines = [
         "## Production apply (PostgreSQL, PgBouncer)",
         "",
@@ -230,18 +256,27 @@ def report(traffic: list[dict[str, Any]], starters: list[dict[str, Any]], note: 
     for t in traffic:
         lines.append(f"| {t['kind']} | {t['queries']} | {ms(t['median'])} | {ms(t['p99'])} | "
                      f"{ms(t['worst'])} | {ms(t['migrate'])} | {t['outcome']} |")
+    default = traffic[0]
+    met = default["worst"] <= 5.0 + 0.5
+    lines += ["", f"Goal: with the defaults the worst read waits about the lock timeout (5 s), not "
+              f"the {HOLD_SECONDS:g} s: {'met' if met else '**not met**'} "
+              f"({ms(default['worst'])})."]
     lines += [
         "",
         "Runner through PgBouncer 1.18 (`pool_mode = transaction`, 4 server connections, lease "
         "lock): N `migrate` processes released at the same moment on a fresh database, "
-        "5 migrations (each adds to a counter: 1111 = every migration exactly once).",
+        "5 migrations (each adds to a counter: 1111 = every migration exactly once). Timed "
+        "from the moment all processes have imported agorschema and psycopg; connecting is "
+        "part of the time, as for app instances starting. The floor column runs the "
+        "same processes with only a connection and `SELECT 1`: the rest is the runner.",
         "",
-        "| starters | time until all done | counter | bookkeeping rows | errors |",
-        "|---|---|---|---|---|",
+        "| starters | time until all done | floor: the same processes only connect and "
+        "`SELECT 1` | counter | bookkeeping rows | errors |",
+        "|---|---|---|---|---|---|",
     ]
-    for s in starters:
-        lines.append(f"| {s['workers']} | {ms(s['seconds'])} | {s['counter']} | {s['rows']} | "
-                     f"{s['errors']} |")
+    for s, f in starters:
+        lines.append(f"| {s['workers']} | {ms(s['seconds'])} | {ms(f['seconds'])} | "
+                     f"{s['counter']} | {s['rows']} | {s['errors']} |")
     return "\n".join(lines) + "\n"
 
 
@@ -267,7 +302,8 @@ def main() -> None:
         starters = []
         with pgbouncer(admin, "transaction", pool_size=4) as port:
             for workers in (8, 32):
-                starters.append(starters_case(admin, port, workers, work))
+                floor = starters_case(admin, port, workers, work, floor=True)
+                starters.append((starters_case(admin, port, workers, work), floor))
                 print(starters[-1], flush=True)
     text = report(traffic, starters, note)
     put_block(HERE / "RESULTS.md", text, append=True)
