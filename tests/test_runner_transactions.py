@@ -35,6 +35,7 @@ class Engine:
     name: str
     url: str
     dialect: str  # write_folder's dialect
+    options: tuple[str, ...] = ()  # CLI options of this profile (e.g. the lock kind)
 
     def query(self, sql: str) -> list[tuple]:
         if self.name == "sqlite":
@@ -60,16 +61,26 @@ class Engine:
         return [r[0] for r in self.query(f"SELECT hash FROM {table} ORDER BY created_at")]
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+# engine profiles: each runs every case (a new engine or lock kind is one more entry)
+PROFILES = {
+    "sqlite": ("sqlite", ()),
+    "postgres": ("postgres", ()),  # session advisory lock
+    "postgres-lease": ("postgres", ("--migrator-lock", "lease")),  # no session state
+}
+
+
+@pytest.fixture(params=list(PROFILES))
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
-    if request.param == "sqlite":
-        return Engine("sqlite", f"sqlite:///{tmp_path / 'app.db'}", "sqlite")
-    return Engine("postgres", request.getfixturevalue("pg_url"), "postgres")
+    kind, options = PROFILES[request.param]
+    if kind == "sqlite":
+        return Engine("sqlite", f"sqlite:///{tmp_path / 'app.db'}", "sqlite", options)
+    return Engine("postgres", request.getfixturevalue("pg_url"), "postgres", options)
 
 
 def migrate_cli(engine: Engine, folder: Path, *extra: str) -> Any:
     return CliRunner().invoke(
-        migrate_command, ["--database", engine.url, "--migrations", str(folder), *extra])
+        migrate_command,
+        ["--database", engine.url, "--migrations", str(folder), *engine.options, *extra])
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -166,6 +177,22 @@ def test_sqlite_trigger_body_is_not_transaction_control(tmp_path: Path) -> None:
     out = migrate_cli(engine, folder)
     assert out.exit_code == 1 and "failed and was rolled back" in out.stderr
     assert engine.tables() == set()  # one transaction: the trigger file left nothing
+
+
+def test_commit_before_create_index_concurrently(pg_url: str, tmp_path: Path) -> None:
+    """What real projects write to leave drizzle-orm's transaction before a concurrent build."""
+    engine = Engine("postgres", pg_url, "postgres")
+    folder = write_folder(tmp_path / "m", [("0000_t", sql_file(
+        "CREATE TABLE a (x integer);",
+        "COMMIT;\nCREATE INDEX CONCURRENTLY IF NOT EXISTS a_x ON a (x);",
+    ))], dialect="postgres")
+    out = migrate_cli(engine, folder)
+    assert out.exit_code == 0, out.output
+    assert "ran as written: it contains transaction control (COMMIT at line 2)" in out.stdout
+    assert "line 2: not sent: no transaction is open, so there is nothing to commit" \
+        in out.stdout
+    assert engine.query("SELECT indisvalid FROM pg_index WHERE indexrelid = 'a_x'::regclass") \
+        == [(True,)]
 
 
 def test_postgres_do_block_and_atomic_body_are_not_transaction_control(
