@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,7 +113,7 @@ def load_config(root: Path | None = None) -> Config:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{pyproject}: invalid TOML: {exc}", pyproject) from None
         settings = data.get("tool", {}).get("agorschema", {}) or {}
-    settings, warnings = _apply_aliases(settings, pyproject)
+    settings, warnings, shown = _apply_aliases(settings, pyproject)
     unknown = sorted(set(settings) - set(DEFAULTS))
     if unknown:
         from agor_schema.errors import did_you_mean
@@ -149,55 +150,62 @@ def load_config(root: Path | None = None) -> Config:
         migrations_schema=str(merged["migrations_schema"]),
         source=pyproject if pyproject.is_file() else None,
         warnings=tuple(warnings),
-        **runner_settings(merged, f"{pyproject}: [tool.agorschema]", ConfigError),
+        **runner_settings(merged, f"{pyproject}: [tool.agorschema]",
+                          lambda message, key: ConfigError(message, pyproject, key), shown),
         migration_folders=folders,
     )
 
 
-def _apply_aliases(settings: dict, pyproject: Path) -> tuple[dict, list[str]]:
-    """Rename deprecated keys to their new names; say so (both given: the new one wins)."""
+def _apply_aliases(settings: dict, pyproject: Path
+                   ) -> tuple[dict, list[str], dict[str, str]]:
+    """Rename deprecated keys to their new names; say so (both given: the new one wins).
+    Also returns how to name a renamed key in an error: `lock_timeout (now ...)`."""
     out = dict(settings)
     warnings = []
+    shown: dict[str, str] = {}
     for old, new in ALIASES.items():
         if old in out:
             value = out.pop(old)
+            if new not in out:
+                shown[new] = f"{old} (now {new})"
             out.setdefault(new, value)
             warnings.append(f"{pyproject}: [tool.agorschema] {old} is deprecated: it is the "
                             f"wait for another migrator, now called {new} (the DDL lock wait "
                             "is ddl_lock_timeout); rename it")
-    return out, warnings
+    return out, warnings, shown
 
 
-def runner_settings(values: dict, where: str, error: type[Exception]) -> dict:
-    """The runner's timeout/lock settings from `values`, validated; `error` names `where`."""
+def runner_settings(values: dict, where: str, fail: Callable[[str, str], Exception],
+                    shown: dict[str, str] | None = None) -> dict:
+    """The runner's timeout/lock settings from `values`, validated. A bad value raises
+    `fail(message, key)`; `shown` names a key as the user wrote it (a deprecated alias)."""
     from agor_schema.dialects.capabilities import LOCK_SETTING_VALUES
+
+    def name(key: str) -> str:
+        return (shown or {}).get(key, key)
 
     out: dict = {}
     for key, zero in (("migrator_lock_timeout", "0 = do not wait"),
                       ("ddl_lock_timeout", "0 turns it off"),
                       ("statement_timeout", "0 turns it off")):
-        out[key] = seconds_value(values[key], f"{where} {key}", error, zero)
+        value = values[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not 0 <= value <= MAX_SECONDS:
+            raise fail(f"{where} {name(key)} must be a number of seconds from 0 to "
+                       f"{MAX_SECONDS:g} ({zero}), got {value!r}", key)
+        out[key] = float(value)
     retries = values["ddl_lock_retries"]
     if isinstance(retries, bool) or not isinstance(retries, int) \
             or not 0 <= retries <= MAX_RETRIES:
-        raise error(f"{where} ddl_lock_retries must be a whole number from 0 to {MAX_RETRIES}, "
-                    f"got {retries!r}")
+        raise fail(f"{where} ddl_lock_retries must be a whole number from 0 to {MAX_RETRIES}, "
+                   f"got {retries!r}", "ddl_lock_retries")
     out["ddl_lock_retries"] = retries
     lock = values["migrator_lock"]
     if lock not in LOCK_SETTING_VALUES:
-        raise error(f"{where} migrator_lock must be one of {', '.join(LOCK_SETTING_VALUES)}, "
-                    f"got {lock!r}")
+        raise fail(f"{where} migrator_lock must be one of {', '.join(LOCK_SETTING_VALUES)}, "
+                   f"got {lock!r}", "migrator_lock")
     out["migrator_lock"] = lock
     return out
-
-
-def seconds_value(value: object, what: str, error: type[Exception], zero: str) -> float:
-    """A number of seconds from 0 up to one day (`zero` says what 0 means)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) \
-            or not 0 <= value <= MAX_SECONDS:
-        raise error(f"{what} must be a number of seconds from 0 to {MAX_SECONDS:g} "
-                    f"({zero}), got {value!r}")
-    return float(value)
 
 
 def _migration_folders(raw: object, root: Path, dialects: tuple[str, ...],

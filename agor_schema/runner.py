@@ -21,10 +21,15 @@ Beyond drizzle:
   A file with transaction control, or marked ``-- agorschema:no-transaction``, runs *as
   written* instead (DESIGN.md §11, ``as_written.py``): recorded only after its last
   statement succeeded; on failure the error lists what was committed.
-* **Locking.** A run-wide lock where the database has one (PostgreSQL advisory lock) and
-  a per-migration write lock (SQLite ``BEGIN IMMEDIATE``); the bookkeeping table is
+* **Locking.** A run-wide lock where the database has one (PostgreSQL: session advisory
+  lock, or a lease row behind a transaction pooler) and a per-migration write lock (SQLite
+  ``BEGIN IMMEDIATE``; PostgreSQL ``pg_advisory_xact_lock``); the bookkeeping table is
   re-read after the lock and again inside each migration's transaction, so concurrent
-  starters apply every migration exactly once.
+  starters apply every migration exactly once. Which kind is capability data.
+* **Lock waits.** Each one-transaction migration runs with ``ddl_lock_timeout`` and
+  ``statement_timeout`` (SET LOCAL); a lock wait that expires rolls the whole migration
+  back and retries it after 1, 2, 4 … s (``ddl_lock_retries``), then fails naming the
+  blocking backend. Files that run as written get neither, and are not retried.
 * **Cost.** An up-to-date database costs one bookkeeping read plus reading and hashing
   the files the journal lists; no lock, no DDL.
 
@@ -204,7 +209,8 @@ def resolve(
     values = {key: getattr(cfg, key) if options.get(key) is None else options[key]
               for key in RUN_OPTIONS}
     try:
-        run = config.runner_settings(values, "migrate setting", ValueError)
+        run = config.runner_settings(values, "migrate setting",
+                                     lambda message, _key: ValueError(message))
         lock_kind = runtime.lock_kind(run["migrator_lock"], url)
     except ValueError as exc:
         raise RunnerInputError(str(exc)) from None

@@ -158,7 +158,7 @@ def test_statement_timeout_stops_a_slow_migration(
     ("ddl_lock_retries", "2.5", "ddl_lock_retries must be a whole number"),
     ("migrator_lock_timeout", "1e9", "migrator_lock_timeout must be a number of seconds"),
     ("migrator_lock", '"mutex"', "migrator_lock must be one of"),
-    ("lock_timeout", '"abc"', "migrator_lock_timeout must be a number of seconds"),
+    ("lock_timeout", '"abc"', "lock_timeout (now migrator_lock_timeout) must be a number"),
 ])
 def test_bad_settings_exit_2_naming_file_and_key(
     tmp_path: Path, key: str, value: str, expected: str

@@ -19,6 +19,7 @@ out under a stalled process.
 from __future__ import annotations
 
 import os
+import random
 import socket
 import threading
 import time
@@ -185,6 +186,12 @@ class RunGuard:
             self.lost = True
 
 
+def poll_pause() -> float:
+    """50-100 ms between tries: many starters polling at once spread out (a pooler with a
+    few server connections carries every try)."""
+    return LOCK_POLL_SECONDS * (1 + random.random())
+
+
 def new_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -251,7 +258,7 @@ def lease_lock(conn: Any, table: str, schema: str | None, key: int, timeout: flo
                 f"({_lease_holder(conn, sql_table, table)}); retry later, raise "
                 "migrator_lock_timeout, or wait for a crashed run's lease to expire"
             )
-        time.sleep(LOCK_POLL_SECONDS)
+        time.sleep(poll_pause())
     try:
         yield sql_table
     finally:

@@ -10,6 +10,12 @@ Design notes (why, not what):
   The key is derived from the bookkeeping table's name, so independent histories in one
   database do not block each other. The lock is released in ``finally``; a killed
   process releases it implicitly when its session ends.
+  Behind a transaction pooler the run holds a lease row instead (postgres_locks.py); the
+  lock kind comes from the `migrator_lock` setting and the capability profile.
+* Lock and statement timeouts are ``SET LOCAL`` inside each one-transaction migration,
+  never startup parameters (PgBouncer refuses them) nor session settings (they would leak
+  to the pooled connection's next client). A lock wait that times out is retried by the
+  runner; a side connection names the backend that blocked it (``pg_blocking_pids``).
 * Each chunk is sent whole (simple query protocol, no parameters, so ``%`` and ``$$``
   bodies pass untouched); PostgreSQL reports an error position, which maps back to a
   line in the file.
@@ -42,11 +48,11 @@ from agor_schema.dialects.capabilities import (
     Capabilities,
 )
 from agor_schema.dialects.postgres_locks import (
-    LOCK_POLL_SECONDS,
     RunGuard,
     Waiting,
     lease_lock,
     new_owner,
+    poll_pause,
 )
 from agor_schema.dialects.statements import split_postgres, transaction_control
 
@@ -237,7 +243,7 @@ class PostgresRuntime:
                     f"({self._lock_holder(conn, key)}); retry later, raise "
                     "migrator_lock_timeout, or end that session if it is stuck"
                 )
-            time.sleep(LOCK_POLL_SECONDS)
+            time.sleep(poll_pause())
         self._abort_if_client_dies(conn)
         try:
             yield

@@ -57,7 +57,7 @@ def _lock_timeout(exc: sqlite3.OperationalError) -> LockTimeout | None:
     if "locked" in text or "busy" in text:
         return LockTimeout(
             f"another writer kept the database locked for longer than the busy timeout "
-            f"({text}); retry later or raise lock_timeout"
+            f"({text}); retry later or raise migrator_lock_timeout"
         )
     return None
 
@@ -81,7 +81,7 @@ def _file_lock(path: str, timeout: float) -> Iterator[None]:
                 if time.monotonic() >= deadline:
                     raise LockTimeout(
                         f"another migrate run held {path} for longer than {timeout:g} s "
-                        "while running a file as written; retry later or raise lock_timeout"
+                        "while running a file as written; retry later or raise migrator_lock_timeout"
                     ) from None
                 time.sleep(0.05)
         try:
