@@ -232,3 +232,19 @@ def test_a_lease_left_by_a_dead_run_is_taken_over_when_it_expires(
     assert time.monotonic() - started < 5
     assert pg_conn.execute(
         "SELECT count(*) FROM drizzle.__drizzle_migrations_lock").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(("url", "kind"), [
+    ("postgresql://u@db.example.com:5432/app", "session_advisory"),
+    ("postgresql://u@db.example.com:6432/app", "lease"),  # PgBouncer's port
+    ("postgresql://u@aws-0-eu.pooler.supabase.com:6543/postgres", "lease"),
+    ("postgresql://u@ep-x-pooler.eu-central-1.aws.neon.tech/app", "lease"),
+    ("postgresql://u@db.example.com/app?pgbouncer=true&sslmode=require", "lease"),
+])
+def test_auto_lock_kind_from_the_url(url: str, kind: str) -> None:
+    from agor_schema.db import postgres_conninfo
+    from agor_schema.dialects import runtime_for_url
+
+    assert runtime_for_url(url).lock_kind("auto", url) == kind
+    assert runtime_for_url(url).lock_kind("session", url) == "session_advisory"
+    assert "pgbouncer" not in postgres_conninfo(url)  # libpq would refuse the parameter
