@@ -16,12 +16,23 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agor_schema.snapshot import Column, ForeignKey, Index, Snapshot, Table
+from agor_schema.spelling import (
+    FALLBACK_TYPES,
+    Prover,
+    custom_name,
+    expression_candidates,
+    live_serials,
+    neutral,
+    strip_outer_parens,
+    type_for,
+    validates,
+)
 
 DIALECTS = ("sqlite", "postgres")
 JOURNAL_DIALECTS = {"sqlite": ("sqlite", "turso"), "postgres": ("postgresql", "pg", "postgres")}
@@ -127,378 +138,6 @@ def read_source(folder: Path, dialect_name: str) -> Source:
     return Source(dialect_name, snapshot, str(path), folder, len(journal.entries))
 
 
-# ------------------------------------------------------------------ logical types
-
-_SQLITE_TYPES = {"integer": "integer", "text": "text", "real": "real", "blob": "bytes",
-                 "numeric": "numeric"}
-_PG_TYPES = {"text": "text", "integer": "integer", "bigint": "bigint", "real": "real",
-             "double precision": "double", "boolean": "boolean",
-             "timestamp with time zone": "timestamp", "date": "date", "jsonb": "json",
-             "uuid": "uuid", "bytea": "bytes", "json": "json_text", "smallint": "smallint",
-             "serial": "serial", "smallserial": "smallserial", "bigserial": "bigserial",
-             "numeric": "numeric", "timestamp": "timestamp without time zone",
-             "timestamp without time zone": "timestamp without time zone"}
-# logical types a SQLite storage type may stand for, most specific first (tried against the
-# PostgreSQL side of a pair)
-_SQLITE_MEANINGS = {
-    "integer": ["integer", "timestamp", "boolean", "bigint", "smallint", "serial", "bigserial",
-                "smallserial", "timestamp without time zone"],
-    "text": ["text", "json", "date", "json_text"],
-    "real": ["real", "double"],
-    "blob": ["bytes"],
-    "numeric": ["numeric"],
-}
-
-
-_FALLBACK_TYPES = {"serial": "integer", "smallserial": "integer", "bigserial": "bigint",
-                   "smallint": "integer"}
-_SERIAL = {"integer": "serial", "bigint": "bigserial", "smallint": "smallserial"}
-
-
-def _live_serials(snapshot: Snapshot) -> Snapshot:
-    """A catalog shows a serial column as integer + nextval('<t>_<c>_seq'); a snapshot (and the
-    DSL) says `serial`. Rewrite those columns as drizzle-kit would have written them."""
-    for table in snapshot.tables.values():
-        for column in table.columns.values():
-            default = column.default if isinstance(column.default, str) else ""
-            seq = re.fullmatch(r"nextval\('\"?(.+?)\"?'(?:::regclass)?\)", default)
-            if seq and column.type in _SERIAL and \
-                    seq.group(1) == f"{table.name}_{column.name}_seq":
-                column.type, column.default = _SERIAL[column.type], None
-    return snapshot
-
-
-def _pg_candidates(column: Column) -> list[str]:
-    """Logical spellings that may build this PostgreSQL column type."""
-    t = column.type.strip()
-    if column.type_schema is not None:  # an enum (drizzle's pgEnum)
-        return [f"enum({t})"]
-    array = ""
-    while t.endswith("[]"):
-        array += "[]"
-        t = t[:-2].strip()
-    out = []
-    m = re.fullmatch(r"timestamp\s*\((\d+)\)(\s+with(out)? time zone)?", t)
-    if m:
-        p = m.group(1)
-        out = [f"timestamp({p})"] if m.group(2) and not m.group(3) \
-            else [f"timestamp({p}) without time zone"]
-    elif re.fullmatch(r"numeric\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)", t):
-        nums = re.findall(r"\d+", t)
-        out = [f"numeric({','.join(nums)})"]
-    elif re.fullmatch(r"(varchar|character varying)\s*\(\d+\)", t):
-        out = [f"varchar({re.findall(r'[0-9]+', t)[0]})"]
-    elif t in _PG_TYPES:
-        out = [_PG_TYPES[t]]
-    return [c + array for c in out] + [column.type]
-
-
-def _sqlite_candidates(column: Column) -> list[str]:
-    t = column.type.strip().lower()
-    if t == "integer" and isinstance(column.default, bool):
-        return ["boolean", "integer"]  # drizzle's integer({mode: 'boolean'})
-    m = re.fullmatch(r"text\s*\((\d+)\)", t)
-    if m:
-        return [f"varchar({m.group(1)})", "uuid"] if m.group(1) == "36" else [f"varchar({m.group(1)})"]
-    return list(_SQLITE_MEANINGS.get(t, [])) + [t]
-
-
-def _builds_type(logical: str, dialect: Any, column: Column, schema: Any,
-                 loose: bool = False) -> bool:
-    """Does the logical type build exactly this column's type (and typeSchema)? A catalog's
-    spelling (`timestamp(3) without time zone`, `character varying(36)`) is compared by
-    meaning."""
-    from agor_schema.build import column_type
-    from agor_schema.spec.types import TypeParseError, parse_type
-
-    try:
-        built = column_type(parse_type(logical), schema, dialect)
-    except (TypeParseError, KeyError, ValueError, AttributeError, TypeError, NotImplementedError):
-        return False
-    if built == (column.type, column.type_schema):
-        return True
-    return loose and _type_key(built[0]) == _type_key(column.type) and \
-        (built[1] or "public") == (column.type_schema or "public")
-
-
-def _type_key(sql_type: str) -> str:
-    """A PostgreSQL type name in one spelling: no space before `(`, aliases resolved."""
-    t = re.sub(r"\s+", " ", sql_type.strip().lower()).replace('"', "")
-    t = re.sub(r"\s*\(\s*", "(", t)
-    t = re.sub(r"\s*,\s*", ",", t)
-    t = re.sub(r"^character varying", "varchar", t)
-    t = re.sub(r"^timestamp(\(\d+\))? without time zone", r"timestamp\1", t)
-    t = re.sub(r"^timestamptz", "timestamp with time zone", t)
-    return t
-
-
-def _type_for(columns: Mapping[str, Column], dialects: Mapping[str, Any], schema: Any,
-              loose: bool = False) -> tuple[str | None, dict[str, str]]:
-    """(shared logical type, per-dialect types when no one type builds both)."""
-    per: dict[str, str] = {}
-    options: dict[str, list[str]] = {}
-    for name, column in columns.items():
-        cands = _pg_candidates(column) if name == "postgres" else _sqlite_candidates(column)
-        options[name] = [c for c in cands
-                         if _builds_type(c, dialects[name], column, schema, loose)]
-    if len(columns) == 2:
-        for cand in options["postgres"]:
-            if cand in options["sqlite"] or _builds_type(cand, dialects["sqlite"],
-                                                         columns["sqlite"], schema, loose):
-                return cand, {}
-    for name in columns:
-        if not options[name]:
-            return None, {name: "" for name in columns}
-        per[name] = options[name][0]
-    if len(per) == 1:
-        return next(iter(per.values())), {}
-    return None, per
-
-
-def _custom_name(sql_type: str, taken: Iterable[str]) -> str:
-    """A declared type's name for a type the logical ones cannot build: `pg_timestamp_3`."""
-    base = re.sub(r"[^a-z0-9]+", "_", sql_type.lower()).strip("_") or "type"
-    name, n = f"t_{base}", 2
-    while name in taken:
-        name, n = f"t_{base}_{n}", n + 1
-    return name
-
-
-# ------------------------------------------------------------------ proving spellings
-
-
-class Prover:
-    """Does a DSL spelling build exactly the source value? Asked of the compiler's own code."""
-
-    def __init__(self, dialects: Mapping[str, Any], loose: bool = False):
-        self.dialects = dialects
-        self.loose = loose  # compare by meaning (a database's own spelling), not text
-        self._verbatim: bool | None = None
-        self._features: dict[str, bool] = {}
-        self._valid: dict[tuple, bool] = {}
-        self.context: Any = dict  # top-level `enums:` / `types:` a column may use
-
-    def supports(self, feature: str) -> bool:
-        """Whether this version's DSL accepts a feature (probed once with a tiny schema)."""
-        if feature not in self._features:
-            dialects = [d for d in FEATURE_DIALECTS.get(feature, DIALECTS)
-                        if d in self.dialects]
-            self._features[feature] = bool(dialects) and _validates(FEATURE_PROBES[feature],
-                                                                    dialects)
-        return self._features[feature]
-
-    @property
-    def verbatim(self) -> bool:
-        """Whether this version's DSL accepts `{verbatim: ...}` expressions (GUIDE spelling)."""
-        if self._verbatim is None:
-            doc = {"tables": {"t": {"columns": {"a": {"type": "integer"}},
-                                    "checks": {"c": {"verbatim": '"a" > 0'}}}}}
-            self._verbatim = _validates(doc, ("sqlite",)) and \
-                _built_check(doc, "sqlite") == '"a" > 0'
-        return self._verbatim
-
-    def default(self, value: Any, logical: str, dialect: str, types: Mapping[str, Any]) -> bool:
-        from agor_schema.build import default_for
-        from agor_schema.spec.models import ColumnSpec
-
-        try:
-            spec = ColumnSpec.model_validate({"type": logical, "default": value})
-            built = default_for(spec, spec.logical_type, types, self.dialects[dialect])
-        except Exception:  # noqa: BLE001 - any failure means "this spelling does not build it"
-            return False
-        return self.same(built, self._target, dialect) and \
-            self.valid_default(logical, value, dialect)
-
-    def valid_default(self, logical: str, value: Any, dialect: str) -> bool:
-        """Does validation accept this default on a column of this type? (simple values
-        only: expressions reading other columns are checked by the final proof)"""
-        key = (logical, json.dumps(value, sort_keys=True, default=str), dialect)
-        if key not in self._valid:
-            doc = {**self.context(),
-                   "tables": {"t": {"columns": {"c": {"type": logical, "default": value}}}}}
-            self._valid[key] = _validates(doc, (dialect,))
-        return self._valid[key]
-
-    def same(self, built: Any, wanted: Any, dialect: str) -> bool:
-        if built == wanted:
-            return True
-        if not self.loose or not isinstance(wanted, str):
-            return False
-        d = self.dialects[dialect]
-        text = d.default_sql(built) if not isinstance(built, str) else built
-        return d.canonical_expression(text) == d.canonical_expression(wanted)
-
-    def expression(self, text: Any, dialect: str, types: Mapping[str, Any], wanted: str) -> bool:
-        from agor_schema import expr
-
-        if isinstance(text, dict):
-            return self.verbatim and text.get("verbatim") == wanted
-        try:
-            return self.same(expr.render(text, self.dialects[dialect], types), wanted, dialect)
-        except Exception:  # noqa: BLE001
-            return False
-
-    _target: Any = None
-
-    def default_spelling(self, target: Any, logical: str, dialect: str,
-                         types: Mapping[str, Any]) -> tuple[bool, Any]:
-        """(found, DSL default) that builds `target` for `dialect`."""
-        self._target = target
-        for cand in _default_candidates(target, logical, self.dialects[dialect], self.loose):
-            if isinstance(cand, dict) and "verbatim" in cand and not self.verbatim:
-                continue
-            if self.default(cand, logical, dialect, types):
-                return True, cand
-        return False, None
-
-    def expression_spelling(self, wanted: str, dialect: str, types: Mapping[str, Any]
-                            ) -> tuple[bool, Any]:
-        for cand in _expression_candidates(wanted, self.dialects[dialect], self.loose):
-            if self.expression(cand, dialect, types, wanted):
-                return True, cand
-        return False, wanted
-
-
-def _probe(table: dict, **top: Any) -> dict:
-    return {**top, "tables": {"t": {"columns": {"a": {"type": "integer", "not_null": True},
-                                                "b": {"type": "text"}}, **table}}}
-
-
-# features one dialect has: probed (and used) for that dialect only
-FEATURE_DIALECTS = {"index_options": ("postgres",), "index_with": ("postgres",),
-                    "concurrently": ("postgres",), "part_options": ("postgres",),
-                    "opclass": ("postgres",), "nulls_not_distinct": ("postgres",),
-                    "generated_virtual": ("sqlite",)}
-# the GUIDE's spellings of features other helpers are adding; an unsupported one is reported
-FEATURE_PROBES: dict[str, dict] = {
-    "parts": _probe({"indexes": {"i": {"parts": ["a", {"expression": "lower(b)"}]}}}),
-    "index_options": _probe({"indexes": {"i": {"columns": ["a"], "method": "hash"}}}),
-    "index_with": _probe({"indexes": {"i": {"columns": ["a"], "with": {"fillfactor": 70}}}}),
-    "concurrently": _probe({"indexes": {"i": {"columns": ["a"], "concurrently": True}}}),
-    "part_options": _probe({"indexes": {"i": {"parts": [{"column": "a", "desc": True,
-                                                          "nulls": "first"}]}}}),
-    "opclass": _probe({"indexes": {"i": {"parts": [{"column": "b",
-                                                     "opclass": "text_pattern_ops"}]}}}),
-    "named_unique": _probe({"unique": [{"columns": ["a", "b"], "name": "t_u"}]}),
-    "nulls_not_distinct": _probe({"unique": [{"columns": ["a", "b"], "name": "t_u",
-                                              "nulls_not_distinct": True}]}),
-    "named_pk": _probe({"primary_key": {"columns": ["a", "b"], "name": "t_pk"}}),
-    "generated": {"tables": {"t": {"columns": {"a": {"type": "integer"},
-                                               "g": {"type": "integer",
-                                                     "generated": "a + 1"}}}}},
-    "generated_virtual": {"tables": {"t": {"columns": {
-        "a": {"type": "integer"},
-        "g": {"type": "integer", "generated": {"as": "a + 1", "type": "virtual"},
-              "only": "sqlite"}}}}},
-    "enums": {"enums": {"e": ["x", "y"]},
-              "tables": {"t": {"columns": {"a": {"type": "enum(e)"}}}}},
-    "types": {"types": {"t_x": {"postgres": "citext", "sqlite": "text"}},
-              "tables": {"t": {"columns": {"a": {"type": "t_x"}}}}},
-}
-
-
-def _default_candidates(target: Any, logical: str, dialect: Any, loose: bool = False
-                        ) -> list[Any]:
-    if isinstance(target, bool) or isinstance(target, (int, float)):
-        return [target]
-    if not isinstance(target, str):
-        return []
-    out: list[Any] = []
-    if loose:  # a database's spelling: 'x'::text, (0), true
-        plain = _neutral(target, dialect)
-        for literal in (plain, _strip_outer_parens(target)):
-            if re.fullmatch(r"-?\d+(\.\d+)?", literal):
-                out.append(float(literal) if "." in literal else int(literal))
-            if literal.lower() in ("true", "false"):
-                out.append(literal.lower() == "true")
-        if plain != target:
-            out.append({"sql": plain})
-            target_literal = re.fullmatch(r"'((?:[^']|'')*)'", plain)
-            if target_literal:
-                out.append(target_literal.group(1).replace("''", "'"))
-        if "now()" in target.lower() or "julianday('now')" in target.lower():
-            out.append("now")
-    if target == dialect.now_default():
-        out.append("now")
-    literal = re.fullmatch(r"'((?:[^']|'')*)'(?:::(\w+))?", target)
-    if literal:
-        text = literal.group(1).replace("''", "'")
-        try:
-            out.append(json.loads(text))
-        except ValueError:
-            pass
-        out.append(text)
-    inner = _strip_outer_parens(target)
-    out += [{"sql": inner}, {"sql": target}, {"verbatim": target}]
-    if inner != target:
-        out.append({"verbatim": inner})
-    return out
-
-
-def _expression_candidates(wanted: str, dialect: Any = None, loose: bool = False) -> list[Any]:
-    bare = re.sub(r'"(?:[^"]|"")+"\.(?=")', "", wanted)  # drop drizzle's table qualifiers
-    first = [_neutral(wanted, dialect)] if loose and dialect is not None else []
-    return [*first, bare, wanted, {"verbatim": wanted}]
-
-
-def _neutral(text: str, dialect: Any) -> str:
-    """A database's stored SQL as neutral text: outer parentheses and the casts PostgreSQL
-    adds to string literals removed, parsed and printed by sqlglot (PostgreSQL flavour)."""
-    import sqlglot
-    from sqlglot import exp
-
-    try:
-        tree = sqlglot.parse_one(text, read=dialect.sqlglot_dialect)
-    except (sqlglot.errors.SqlglotError, ValueError):
-        return _strip_outer_parens(text)
-
-    def simplify(node):
-        # 'x'::text, 'a'::"status": the literal carries the value; the column gives the type
-        if isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal) \
-                and node.this.is_string:
-            return node.this
-        return node
-
-    tree = tree.transform(simplify)
-    while isinstance(tree, exp.Paren):
-        tree = tree.this
-    return tree.sql(dialect="postgres")
-
-
-def _strip_outer_parens(text: str) -> str:
-    from agor_schema.introspect import IntrospectionError, strip_parens
-
-    try:
-        return strip_parens(text)
-    except IntrospectionError:
-        return text
-
-
-def _validates(doc: dict, dialects: Iterable[str]) -> bool:
-    from agor_schema.spec.loader import Document
-    from agor_schema.spec.validate import validate_schema
-
-    try:
-        validate_schema(Document(doc), tuple(dialects))
-        return True
-    except Exception:  # noqa: BLE001
-        return False
-
-
-def _built_check(doc: dict, dialect: str) -> str | None:
-    from agor_schema.build import build_snapshot
-    from agor_schema.dialects import get_dialect
-    from agor_schema.spec.loader import Document
-    from agor_schema.spec.validate import validate_schema
-
-    try:
-        spec = validate_schema(Document(doc), (dialect,))[dialect]
-        table = build_snapshot(spec, get_dialect(dialect)).tables["t"]
-        return next(iter(table.checks.values())).value
-    except Exception:  # noqa: BLE001
-        return None
-
-
 # ------------------------------------------------------------------ snapshots → document
 
 
@@ -533,7 +172,7 @@ def pull_source(url: str) -> Source:
     dialect.require_existing_database(url)
     conn = dialect.connect(url, create=False)
     try:
-        snapshot = _live_serials(dialect.introspect(conn))
+        snapshot = live_serials(dialect.introspect(conn))
     finally:
         dialect.close_connection(conn)
     return Source(dialect.name, snapshot, redact(url), live=True)
@@ -599,10 +238,10 @@ class _Converter:
         for name, spec in self.types.items():
             if spec == {dialect: column.type}:
                 return name
-        name = _custom_name(column.type, [*self.types, *self.enums])
+        name = custom_name(column.type, [*self.types, *self.enums])
         probe = {"types": {name: {dialect: column.type}},
                  "tables": {"t": {"columns": {"c": {"type": name}}}}}
-        if not _validates(probe, (dialect,)):
+        if not validates(probe, (dialect,)):
             return None  # not one plain type name (quotes, comments, ...): reported instead
         self.types[name] = {dialect: column.type}
         self._schema = None
@@ -659,14 +298,14 @@ class _Converter:
 
     def _column(self, tname: str, cname: str, present: Mapping[str, Column],
                 sides: Mapping[str, Table]) -> Any:
-        shared, per = _type_for(present, self.dialects, self.schema, self.prove.loose)
+        shared, per = type_for(present, self.dialects, self.schema, self.prove.loose)
         for d, logical in list(per.items()):
             if logical:
                 continue
             column = present[d]
             declared = self._declare(d, column)
             if declared is None:
-                per[d] = _FALLBACK_TYPES.get(column.type, "text")
+                per[d] = FALLBACK_TYPES.get(column.type, "text")
                 self.note(f"type {column.type!r} has no logical type in this version of the "
                           f"DSL (written as {per[d]})", d, tname, cname)
             else:
@@ -740,8 +379,8 @@ class _Converter:
         candidates: list[Any] = []
         if re.fullmatch(r"(?i)\s*(?:'\{\}'|ARRAY\[\s*\])(?:::[\w\s\[\]\"]+)?\s*", text):
             candidates.append([])
-        candidates.append({"sql": _neutral(text, self.dialects[dialect]) if self.prove.loose
-                           else _strip_outer_parens(text)})
+        candidates.append({"sql": neutral(text, self.dialects[dialect]) if self.prove.loose
+                           else strip_outer_parens(text)})
         for candidate in candidates:
             if self.prove.valid_default(logical, candidate, dialect):
                 return candidate
@@ -760,7 +399,7 @@ class _Converter:
     def _generated(self, tname: str, dialect: str, column: Column, table: Table) -> Any:
         gen = column.generated or {}
         text = str(gen.get("as", ""))
-        inner = _strip_outer_parens(text)
+        inner = strip_outer_parens(text)
         kind = gen.get("type", "stored")
         ok, spelled = self.prove.expression_spelling(inner, dialect,
                                                      self._table_types(table, dialect))
@@ -773,7 +412,7 @@ class _Converter:
 
         types = {}
         for name, column in table.columns.items():
-            shared, per = _type_for({dialect: column}, {dialect: self.dialects[dialect]},
+            shared, per = type_for({dialect: column}, {dialect: self.dialects[dialect]},
                                     self.schema, self.prove.loose)
             try:
                 types[name] = parse_type(per.get(dialect) or shared or "text")
@@ -931,7 +570,7 @@ class _Converter:
         if not ok:
             self.note(f"expression {text!r} cannot be written so that it builds exactly "
                       "(needs {verbatim: ...})", dialect, tname, name)
-            return _expression_candidates(text)[0]
+            return expression_candidates(text)[0]
         return spelled
 
     def _foreign_keys(self, tname: str, sides: Mapping[str, Table], out: dict) -> None:
