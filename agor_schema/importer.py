@@ -317,7 +317,10 @@ class _Converter:
             logical = per.get(d, shared)
             specs[d] = self._column_fields(tname, d, column, logical, sides[d])
         out = _merge_fields(specs, self.names if len(sides) > 1 else list(specs))
-        if len(present) == 1 and len(sides) > 1:
+        declared_one_side = len(present) == 1 and len(self.types.get(out.get("type"), {})) == 1
+        if len(present) == 1 and (len(sides) > 1 or declared_one_side):
+            # a type declared for one dialect only: its column says so (and a project with
+            # both dialects still compiles)
             out = {**out, "only": next(iter(present))}
         return out
 
