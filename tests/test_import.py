@@ -121,6 +121,23 @@ def test_agor_pair_imports_into_one_yaml(agor: tuple[Path, dict]) -> None:
     columns_reported = {(w["table"], w.get("name")) for w in warnings}
     for name, table in doc["tables"].items():  # no column is approximate
         assert not {(name, c) for c in table["columns"]} & columns_reported
+    if _dsl_has("parts") and _verbatim():
+        # what is left: the two foreign keys no unique covers in the snapshot (42830)
+        assert sorted(w["name"] for w in warnings) == [
+            "mcp_oauth_pending_flows_tenant_server_fk", "user_mcp_oauth_tokens_tenant_server_fk"]
+        assert all("42830" in w["message"] for w in warnings)
+
+
+def _dsl_has(feature: str) -> bool:
+    from agor_schema.spelling import Prover
+
+    return Prover({d: get_dialect(d) for d in ("sqlite", "postgres")}).supports(feature)
+
+
+def _verbatim() -> bool:
+    from agor_schema.spelling import Prover
+
+    return Prover({d: get_dialect(d) for d in ("sqlite", "postgres")}).verbatim
 
 
 def test_import_refuses_to_overwrite_without_force(agor: tuple[Path, dict]) -> None:
@@ -226,7 +243,8 @@ def test_agor_pair_applies_verifies_and_has_no_drift_against_drizzle_kit(
             unexplained = [c.message for c in found.drift.changes
                            if (found.dialect, c.table, c.name) not in reported]
             assert not unexplained
-            assert found.ok or not info["envelope"]["result"]["exact"]
+            if _dsl_has("parts") and _verbatim():  # the import is exact but for the 2 FKs
+                assert found.ok, [c.message for c in found.drift.changes]
     finally:
         drop_database(pg_admin_url, pg_kit)
 
