@@ -486,3 +486,156 @@ def test_rename_hint_for_a_column_with_a_mapping_default_does_not_crash(tmp_path
     assert code == 1, out
     assert "renamed_from: a" in out
     assert tree_digest(root) == before
+
+
+# ---------------------------------------------------------------- migration folders: refused
+# before anything runs (the databases hold the first migration; the second never applies)
+
+def _journal(folder: Path, change) -> None:
+    import json
+
+    path = folder / "meta" / "_journal.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+def _entry(data: dict, i: int, key: str, value) -> None:
+    data["entries"][i][key] = value
+
+
+FOLDER_CASES = [
+    ("tag-listed-twice", lambda f: _journal(f, lambda j: j["entries"].append(
+        dict(j["entries"][-1]))), 2, ("is listed twice", "would run twice")),
+    ("idx-not-integer", lambda f: _journal(f, lambda j: _entry(j, 0, "idx", "one")), 2,
+     ("entries[0].idx must be an integer",)),
+    ("when-huge-float", lambda f: _journal(f, lambda j: _entry(j, 0, "when", 1.5e300)), 2,
+     ("entries[0].when must be an integer",)),
+    ("when-negative", lambda f: _journal(f, lambda j: _entry(j, 0, "when", -1)), 2,
+     ("between 0 and 2^53",)),
+    ("tag-is-a-path", lambda f: _journal(f, lambda j: _entry(j, 1, "tag", "../../../x")), 2,
+     ("'../../../x' is not a file name in this folder",)),
+    ("journal-not-json", lambda f: (f / "meta" / "_journal.json").write_text("{not json"), 2,
+     ("cannot read journal",)),
+    ("journal-missing", lambda f: (f / "meta" / "_journal.json").unlink(), 2,
+     ("_journal.json: not found",)),
+    ("listed-file-missing", lambda f: next(f.glob("0001_*.sql")).unlink(), 1,
+     ("[missing_file]", "listed in the journal but the file is missing")),
+    ("sql-not-utf8", lambda f: next(f.glob("0001_*.sql")).write_bytes(
+        b"ALTER TABLE users ADD caf\xe9 text;"), 2, ("not valid UTF-8 (byte 0xe9",)),
+    ("journal-other-dialect", lambda f: _journal(f, lambda j: j.__setitem__(
+        "dialect", "mysql")), 2, ("mysql",)),
+]
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgres"])
+@pytest.mark.parametrize("case", FOLDER_CASES, ids=lambda c: c[0])
+def test_malformed_migration_folder_refused_database_unchanged(
+        case, engine: str, installed: Installed, tmp_path: Path) -> None:
+    _, spoil, code_wanted, says = case
+    root = copy_project(installed, tmp_path)
+    (root / "schema" / "app.yaml").write_text(BASE + "      extra: text\n", encoding="utf-8")
+    assert cli("compile", root=root)[0] == 0
+    spoil(root / "drizzle" / engine)
+    before = installed.fingerprints()
+    url = installed.sqlite_url() if engine == "sqlite" else installed.pg_url
+    code, out = cli("migrate", "--database", url, root=root)
+    assert code == code_wanted, out
+    for text in says:
+        assert text in out, out
+    assert installed.fingerprints() == before
+
+
+def test_empty_custom_migration_refused(installed: Installed, tmp_path: Path) -> None:
+    root = copy_project(installed, tmp_path)
+    assert cli("new", "custom_step", root=root)[0] == 0
+    before = installed.fingerprints()
+    for url in (installed.sqlite_url(), installed.pg_url):
+        code, out = cli("migrate", "--database", url, root=root)
+        assert code == 1 and "[empty]" in out and "has no SQL statement" in out, out
+    assert installed.fingerprints() == before
+
+
+# ---------------------------------------------------------------- settings, URLs, arguments
+
+SETTINGS = [
+    ("invalid-toml", "[tool.agorschema\n", ("invalid TOML",)),
+    ("unknown-setting", '[tool.agorschema]\nschema = "schema"\nshema = "x"\n',
+     ("unknown setting(s) shema",)),
+    ("lock-timeout-text", '[tool.agorschema]\nmigrator_lock_timeout = "abc"\n',
+     ("migrator_lock_timeout must be a number of seconds",)),
+    ("dialect-unknown", '[tool.agorschema]\ndialects = ["mysql"]\n', ("dialects has 'mysql'",)),
+    ("schema-missing", '[tool.agorschema]\nschema = "nowhere"\n',
+     ("schema file or folder not found",)),
+]
+
+
+@pytest.mark.parametrize("case", SETTINGS, ids=lambda c: c[0])
+def test_hostile_settings(case, tmp_path: Path) -> None:
+    _, pyproject, says = case
+    root = make_project(tmp_path / "project", pyproject=pyproject)
+    before = tree_digest(root)
+    code, out = cli("compile", root=root)
+    assert code == 2, out
+    assert f"error: {root / 'pyproject.toml'}:" in out or "error: " in out
+    for text in says:
+        assert text in out, out
+    assert "nothing was written" in out
+    assert tree_digest(root) == before
+
+
+SECRET = "hunter2-secret"
+URLS = [
+    ("password-in-userinfo", f"postgresql://u:{SECRET}@127.0.0.1:1/db", 1),
+    ("password-in-query", f"postgresql://u@127.0.0.1:1/db?password={SECRET}", 1),
+    ("malformed-with-password", f"postgresql://u:{SECRET}@[bad/db", 1),
+    ("unsupported-scheme", f"mysql://u:{SECRET}@h/db", 2),
+    ("empty-url", "", 2),
+]
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+@pytest.mark.parametrize("case", URLS, ids=lambda c: c[0])
+def test_hostile_urls_never_print_the_secret(case, fmt: str, installed: Installed,
+                                             tmp_path: Path) -> None:
+    _, url, code_wanted = case
+    root = copy_project(installed, tmp_path)
+    before = tree_digest(root)
+    code, out = cli("migrate", "--database", url, "--format", fmt, root=root)
+    assert code == code_wanted, out
+    assert SECRET not in out
+    if fmt == "json":
+        import json
+
+        payload = json.loads(out)
+        assert payload["ok"] is False and payload["exit_code"] == code_wanted
+    assert tree_digest(root) == before
+
+
+ARGUMENTS = [
+    (("migrate", "--lock-timeout", "-5"), 2, "must be a number of seconds"),
+    (("migrate", "--lock-timeout", "nan"), 2, "must be a number of seconds"),
+    (("migrate", "--format", "xml"), 2, "'xml' is not one of"),
+    (("compile", "--bogus"), 2, "No such option"),
+    (("diff", "--database", "sqlite:///does-not-exist.db"), 2, "does not exist"),
+]
+
+
+@pytest.mark.parametrize("case", ARGUMENTS, ids=lambda c: " ".join(c[0]))
+def test_hostile_arguments(case, installed: Installed, tmp_path: Path) -> None:
+    args, code_wanted, says = case
+    root = copy_project(installed, tmp_path)
+    extra = ("--database", installed.sqlite_url()) if args[0] == "migrate" else ()
+    before_tree, before_db = tree_digest(root), installed.fingerprints()
+    code, out = cli(*args, *extra, root=root)
+    assert code == code_wanted, out
+    assert says in out, out
+    assert tree_digest(root) == before_tree and installed.fingerprints() == before_db
+    assert not (root / "does-not-exist.db").exists()
+
+
+def test_at_least_sixty_distinct_hostile_inputs() -> None:
+    ids = [c[0] for c in (*INJECTIONS, *SCRATCH_ATTACKS, *YAML_BOMBS, *LATE_REFUSALS,
+                          *FOLDER_CASES, *SETTINGS, *URLS)]
+    ids += [" ".join(a[0]) for a in ARGUMENTS]
+    assert len(set(ids)) == len(ids) >= 60
