@@ -50,3 +50,11 @@ def test_help_loads_no_heavy_module() -> None:
     modules = loaded_after("from agor_schema.cli import main\n"
                            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass")
     assert heavy(modules) == []
+
+
+def test_compile_stages_load_no_runner_machinery() -> None:
+    modules = loaded_after("import agor_schema.compiler, agor_schema.check\n"
+                           "from agor_schema.dialects import get_dialect\n"
+                           "get_dialect('sqlite'); get_dialect('postgres')")
+    assert not {"agor_schema.dialects.statements", "agor_schema.as_written", "psycopg",
+                "agor_schema.runner"} & modules

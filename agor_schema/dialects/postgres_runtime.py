@@ -54,7 +54,6 @@ from agor_schema.dialects.postgres_locks import (
     new_owner,
     poll_pause,
 )
-from agor_schema.dialects.statements import split_postgres, transaction_control
 
 if TYPE_CHECKING:
     from agor_schema.journal import MigrationFile
@@ -287,6 +286,9 @@ class PostgresRuntime:
     def migration_statements(self, migration: MigrationFile) -> list[Statement]:
         """One Statement per SQL statement (split with psql's lexical rules), so errors
         name the statement and transaction control is seen wherever it stands."""
+        # imported here: compile, check and an up-to-date start-up never split a file
+        from agor_schema.dialects.statements import split_postgres, transaction_control
+
         out: list[Statement] = []
         for chunk in migration.chunks:
             for offset, sql in split_postgres(chunk.sql):
