@@ -848,14 +848,32 @@ def _prove(document: dict, snapshots: Mapping[str, Snapshot],
                 for column in table.columns.values():
                     other = built.tables.get(table.name)
                     mine = other.columns.get(column.name) if other else None
-                    if mine is not None and mine.identity and column.identity:
-                        mine.identity = {k: v for k, v in mine.identity.items()
-                                         if k in column.identity}
+                    if mine is not None:
+                        _align_column(column, mine, dialect)
         plan = diff(wanted, built)
         for change in describe(plan.operations, actual="snapshot", wanted="imported schema"):
             items.append(ReportItem(f"compiles differently: {change.message}", name,
                                     change.table, change.name))
     return items
+
+
+def _align_column(live: Column, built: Column, dialect: Any) -> None:
+    """What a catalog spells its own way but means the same: `timestamp(3) without time
+    zone`, a default `100` or `false` read back as text, identity settings without the
+    sequence's schema (`live` is a copy: it takes the built spelling)."""
+    from agor_schema.spelling import type_key
+
+    if live.type != built.type and type_key(live.type) == type_key(built.type) and \
+            (live.type_schema or "public") == (built.type_schema or "public"):
+        live.type, live.type_schema = built.type, built.type_schema
+    if live.default != built.default and isinstance(live.default, str) \
+            and built.default is not None:
+        text = built.default if isinstance(built.default, str) \
+            else dialect.default_sql(built.default)
+        if dialect.canonical_expression(text) == dialect.canonical_expression(live.default):
+            live.default = built.default
+    if built.identity and live.identity:
+        built.identity = {k: v for k, v in built.identity.items() if k in live.identity}
 
 
 def _as_stored(snapshot: Snapshot, dialect: Any) -> Snapshot:

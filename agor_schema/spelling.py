@@ -109,11 +109,11 @@ def _builds_type(logical: str, dialect: Any, column: Column, schema: Any,
         return False
     if built == (column.type, column.type_schema):
         return True
-    return loose and _type_key(built[0]) == _type_key(column.type) and \
+    return loose and type_key(built[0]) == type_key(column.type) and \
         (built[1] or "public") == (column.type_schema or "public")
 
 
-def _type_key(sql_type: str) -> str:
+def type_key(sql_type: str) -> str:
     """A PostgreSQL type name in one spelling: no space before `(`, aliases resolved."""
     t = re.sub(r"\s+", " ", sql_type.strip().lower()).replace('"', "")
     t = re.sub(r"\s*\(\s*", "(", t)
