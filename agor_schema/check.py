@@ -198,12 +198,13 @@ def _check_folder(cfg: Config, dialect: str, manifest, result: CheckResult,
 
 
 def _sql_text(path, result: CheckResult) -> str | None:
-    """A migration's text; invalid UTF-8 is a problem named by file, line and column."""
-    from agor_schema.journal import JournalError, check_utf8
+    """A migration's text; invalid UTF-8 or a NUL byte is a problem named by file, line and
+    column."""
+    from agor_schema.journal import JournalError, check_sql_bytes
 
     data = path.read_bytes()
     try:
-        check_utf8(str(path), data)
+        check_sql_bytes(str(path), data)
     except JournalError as exc:
         result.problems.append(str(exc))
         return None

@@ -311,17 +311,28 @@ class MigrationFile:
         return split_chunks(self.text)
 
 
-def check_utf8(filename: str, data: bytes) -> None:
-    """Refuse bytes that are not UTF-8, naming line and column (drizzle-orm would silently
-    replace them with U+FFFD and run something else than the file says)."""
+def _position(data: bytes, offset: int) -> tuple[int, int]:
+    line = data.count(b"\n", 0, offset) + 1
+    return line, offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+
+
+def check_sql_bytes(filename: str, data: bytes) -> None:
+    """Refuse bytes that are not UTF-8 text a database accepts, naming line and column:
+    invalid UTF-8 (drizzle-orm would silently replace it with U+FFFD and run something else
+    than the file says) and NUL bytes (neither SQLite nor PostgreSQL take them in SQL)."""
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        line, col = _position(data, exc.start)
         raise EncodingError(
             f"{filename}:{line}:{col}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset "
             f"{exc.start}: {exc.reason}); save the file as UTF-8") from None
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line, col = _position(data, nul)
+        raise EncodingError(
+            f"{filename}:{line}:{col}: contains a NUL byte (offset {nul}); SQL text cannot "
+            "hold one (write it as an escape, e.g. '\\x00'::bytea or char(0))")
 
 
 def read_migration(folder: str | os.PathLike[str], entry: JournalEntry) -> MigrationFile:
@@ -336,7 +347,7 @@ def read_migration(folder: str | os.PathLike[str], entry: JournalEntry) -> Migra
         ) from None
     except OSError as exc:
         raise JournalError(f"{filename}: cannot read: {exc}") from None
-    check_utf8(filename, data)
+    check_sql_bytes(filename, data)
     return MigrationFile(entry=entry, filename=filename, sql=data, hash=file_hash(data))
 
 

@@ -197,20 +197,30 @@ def test_backward_entry_on_a_database_that_has_a_later_one(tmp_path: Path) -> No
 # --- migration files: encoding, empty files ----------------------------------------------
 
 
-def test_invalid_utf8_is_refused_by_name(project: Project, tmp_path: Path) -> None:
+@pytest.mark.parametrize("data,message", [
+    (b"CREATE TABLE t (x text);\nINSERT INTO t VALUES ('caf\xe9');\n",
+     ":2:27: not valid UTF-8 (byte 0xe9 at offset 51: invalid continuation byte)"),
+    (b"CREATE TABLE t (x text);\nINSERT INTO t VALUES ('a\x00b');\n",
+     ":2:25: contains a NUL byte (offset 49); SQL text cannot hold one"),
+    (b"\xef\xbb\xbfCREATE TABLE t (x text);\n\xc3\x28",
+     ":2:1: not valid UTF-8 (byte 0xc3 at offset 28"),
+], ids=["latin1", "nul", "bom-then-truncated"])
+def test_undecodable_sql_is_refused_by_name(project: Project, tmp_path: Path, data: bytes,
+                                            message: str) -> None:
     folder = project.folder("sqlite")
     sql = next(folder.glob("0001_*.sql"))
-    sql.write_bytes(b"CREATE TABLE t (x text);\nINSERT INTO t VALUES ('caf\xe9');\n")
+    sql.write_bytes(data)
     db = tmp_path / "app.db"
     for command in ("migrate", "status"):
         result = run(command, "--database", f"sqlite:///{db}", "--migrations", str(folder))
         assert result.exit_code == 2, result.output
-        assert f"{sql}:2:27: not valid UTF-8 (byte 0xe9 at offset 51" in result.stderr
+        assert f"{sql}{message}" in result.stderr
         assert "Traceback" not in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
     assert not db.exists()
     checked = run("check", "--project", str(project.root))
     assert checked.exit_code == 1
-    assert "not valid UTF-8 (byte 0xe9" in checked.stderr
+    assert message in checked.stderr
     assert checked.exception is None or isinstance(checked.exception, SystemExit)
 
 

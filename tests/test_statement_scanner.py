@@ -69,6 +69,9 @@ POSTGRES_ONLY = [
     ("ABORT;", ROLLBACK),
     ("COMMIT AND CHAIN;", COMMIT),
     ("SELECT $1;", None),
+    # `begin atomic` here is a column and its alias, not a function body
+    ("SELECT begin atomic FROM (SELECT 1 AS begin) s;", None),
+    ("SELECT x$y, 'end', $a$ ; $a$ FROM (SELECT 1 AS x$y) s;", None),
 ]
 
 SEPARATORS = st.sampled_from(["\n", " ", "\n\n", "\n-- note; BEGIN;\n", "\n/* ; */\n",

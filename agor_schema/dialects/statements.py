@@ -120,12 +120,21 @@ def split_sqlite(sql: str) -> list[tuple[int, str]]:
 
 # --- PostgreSQL -----------------------------------------------------------------------------
 
-_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_\x80-\uffff][A-Za-z0-9_\x80-\uffff]*)?\$")
-_IDENT_CHAR = re.compile(r"[A-Za-z0-9_$\x80-\uffff]")
-
-
-def _is_ident_char(ch: str) -> bool:
-    return bool(ch) and _IDENT_CHAR.match(ch) is not None
+_ID = r"A-Za-z0-9_$\x80-\U0010ffff"  # characters that continue an identifier
+_IDENT_CHAR = re.compile(rf"[{_ID}]")
+# the next token that matters; everything between tokens is skipped by the regex engine
+_TOKEN = re.compile(r"""['"();$]|--|/\*""")
+# only bodies of `BEGIN ATOMIC` functions need keywords; most files have none
+_ATOMIC = re.compile(rf"(?<![{_ID}])BEGIN(?:\s|--[^\n]*\n|/\*.*?\*/)+ATOMIC(?![{_ID}])",
+                     re.I | re.S)
+_TOKEN_ATOMIC = re.compile(
+    rf"""['"();$]|--|/\*|(?<![{_ID}])(?:CASE|END)(?![{_ID}])|{_ATOMIC.pattern}""",
+    re.I | re.S)
+_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_\x80-\U0010ffff]*)?\$")
+_STRING_BODY = re.compile(r"(?:[^']|'')*'")
+_E_STRING_BODY = re.compile(r"(?:[^'\\]|\\.|'')*'", re.S)
+_IDENT_BODY = re.compile(r'(?:[^"]|"")*"')
+_COMMENT_MARK = re.compile(r"/\*|\*/")
 
 
 class _PostgresScanner:
@@ -134,21 +143,23 @@ class _PostgresScanner:
 
     def __init__(self, sql: str) -> None:
         self.sql = sql
-        self.pos = 0
         self.parens = 0
         self.atomic = 0  # depth of BEGIN ATOMIC bodies
         self.cases = 0  # CASE … END inside an atomic body
-        self.previous_word = ""
+        self.start = 0  # where the current statement began
 
     def statements(self) -> list[tuple[int, str]]:
-        sql, pieces, start = self.sql, [], 0
-        n = len(sql)
-        while self.pos < n:
-            end = self._step()
-            if end is not None:
-                self._emit(pieces, start, end)
-                start = end
-        self._emit(pieces, start, n)
+        sql, pieces, start, pos = self.sql, [], 0, 0
+        token = _TOKEN_ATOMIC if _ATOMIC.search(sql) else _TOKEN
+        while True:
+            match = token.search(sql, pos)
+            if match is None:
+                break
+            pos = self._after(match.group(0), match.start(), match.end())
+            if match.group(0) == ";" and self.parens == 0 and self.atomic == 0:
+                self._emit(pieces, start, pos)
+                start = self.start = pos
+        self._emit(pieces, start, len(sql))
         return pieces
 
     def _emit(self, pieces: list[tuple[int, str]], start: int, end: int) -> None:
@@ -156,102 +167,59 @@ class _PostgresScanner:
         if has_code(text):
             pieces.append((start + skip_space_and_comments(text), text))
 
-    def _step(self) -> int | None:
-        """Advance over one token; return the end offset when it closed a statement."""
-        sql, pos = self.sql, self.pos
-        ch = sql[pos]
-        if ch == "'":
-            escapes = pos > 0 and sql[pos - 1] in "eE" and not _is_ident_char(sql[pos - 2 : pos - 1])
-            self.pos = self._skip_string(pos + 1, escapes)
-        elif ch == '"':
-            self.pos = self._skip_quoted(pos + 1, '"')
-        elif ch == "-" and sql.startswith("--", pos):
-            end = sql.find("\n", pos)
-            self.pos = len(sql) if end < 0 else end + 1
-        elif ch == "/" and sql.startswith("/*", pos):
-            self.pos = self._skip_block_comment(pos)
-        elif ch == "$" and not _is_ident_char(sql[pos - 1 : pos] if pos else ""):
-            match = _DOLLAR_TAG.match(sql, pos)
-            if match:
-                end = sql.find(match.group(0), match.end())
-                self.pos = len(sql) if end < 0 else end + len(match.group(0))
-            else:
-                self.pos = pos + 1
-        elif ch == "(":
+    def _after(self, token: str, start: int, end: int) -> int:
+        """The offset after `token` at `start` (strings, comments, dollar quotes whole)."""
+        sql = self.sql
+        if token == "'":
+            escapes = start > 0 and sql[start - 1] in "eE" and (
+                start < 2 or _IDENT_CHAR.match(sql, start - 2) is None)
+            found = (_E_STRING_BODY if escapes else _STRING_BODY).match(sql, end)
+            return found.end() if found else len(sql)
+        if token == '"':
+            found = _IDENT_BODY.match(sql, end)
+            return found.end() if found else len(sql)
+        if token == "--":
+            newline = sql.find("\n", end)
+            return len(sql) if newline < 0 else newline + 1
+        if token == "/*":
+            return self._skip_block_comment(end)
+        if token == "$":
+            tag = _DOLLAR_TAG.match(sql, start)
+            if tag is None or (start > 0 and _IDENT_CHAR.match(sql, start - 1)):
+                return end  # $1 parameters, identifiers containing $
+            close = sql.find(tag.group(0), tag.end())
+            return len(sql) if close < 0 else close + len(tag.group(0))
+        if token == "(":
             self.parens += 1
-            self.pos = pos + 1
-        elif ch == ")":
+        elif token == ")":
             self.parens = max(0, self.parens - 1)
-            self.pos = pos + 1
-        elif ch == ";":
-            self.pos = pos + 1
-            if self.parens == 0 and self.atomic == 0:
-                self.previous_word = ""
-                return self.pos
-        elif ch.isalpha() or ch == "_":
-            match = _WORD.match(sql, pos)
-            end = match.end() if match else pos + 1
-            while end < len(sql) and _is_ident_char(sql[end]):
-                end += 1
-            self._word(sql[pos:end].upper())
-            self.pos = end
-        else:
-            self.pos = pos + 1
-        return None
+        elif token != ";":
+            self._keyword(token.upper())
+        return end
 
-    def _word(self, word: str) -> None:
-        if word == "ATOMIC" and self.previous_word == "BEGIN":
-            self.atomic += 1
-        elif self.atomic and word == "CASE":
+    def _keyword(self, word: str) -> None:
+        """CASE / END / BEGIN ATOMIC, seen only when the file has a BEGIN ATOMIC body."""
+        if word.startswith("BEGIN"):  # only a CREATE FUNCTION/PROCEDURE has such a body
+            head = self.sql[self.start + skip_space_and_comments(self.sql[self.start:]):]
+            self.atomic += head[:6].upper() == "CREATE"
+        elif word == "CASE" and self.atomic:
             self.cases += 1
-        elif self.atomic and word == "END":
+        elif word == "END" and self.atomic:
             if self.cases:
                 self.cases -= 1
             else:
                 self.atomic -= 1
-        self.previous_word = word
-
-    def _skip_string(self, pos: int, escapes: bool) -> int:
-        sql, n = self.sql, len(self.sql)
-        while pos < n:
-            ch = sql[pos]
-            if escapes and ch == "\\":
-                pos += 2
-            elif ch == "'":
-                if sql.startswith("''", pos):
-                    pos += 2
-                else:
-                    return pos + 1
-            else:
-                pos += 1
-        return n
-
-    def _skip_quoted(self, pos: int, quote: str) -> int:
-        sql, n = self.sql, len(self.sql)
-        while pos < n:
-            end = sql.find(quote, pos)
-            if end < 0:
-                return n
-            if sql.startswith(quote * 2, end):
-                pos = end + 2
-            else:
-                return end + 1
-        return n
 
     def _skip_block_comment(self, pos: int) -> int:
-        sql, n, depth = self.sql, len(self.sql), 0
-        while pos < n:
-            if sql.startswith("/*", pos):
-                depth += 1
-                pos += 2
-            elif sql.startswith("*/", pos):
-                depth -= 1
-                pos += 2
-                if depth == 0:
-                    return pos
-            else:
-                pos += 1
-        return n
+        """Past the `*/` that closes a comment opened just before `pos` (they nest)."""
+        depth = 1
+        while depth:
+            mark = _COMMENT_MARK.search(self.sql, pos)
+            if mark is None:
+                return len(self.sql)
+            depth += 1 if mark.group(0) == "/*" else -1
+            pos = mark.end()
+        return pos
 
 
 def split_postgres(sql: str) -> list[tuple[int, str]]:
