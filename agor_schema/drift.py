@@ -322,7 +322,7 @@ def database_drift(cfg: Any, url: str | None = None) -> DatabaseDrift:
     try:
         live = dialect.introspect(conn, exclude=(cfg.migrations_table,))
         expected = expected_snapshot(snapshot, dialect, conn)
-        invalid = dialect.invalid_indexes(conn)
+        invalid = dialect.invalid_indexes(conn) if dialect.capabilities.invalid_indexes else []
     finally:
         dialect.close_connection(conn)
     found = drift(live, expected)

@@ -223,10 +223,17 @@ def resolve(
         schema=schema if schema is not None else cfg.migrations_schema,
         migrator_lock_timeout=run["migrator_lock_timeout"],
         migrator_lock=lock_kind,
-        limits=TxLimits(ddl_lock_timeout=run["ddl_lock_timeout"],
-                        statement_timeout=run["statement_timeout"]),
+        limits=_limits(runtime.capabilities, run),
         ddl_lock_retries=run["ddl_lock_retries"],
         warnings=tuple(warnings),
+    )
+
+
+def _limits(caps: Capabilities, run: dict[str, Any]) -> TxLimits:
+    """The per-transaction limits this engine can honour (the others stay off)."""
+    return TxLimits(
+        ddl_lock_timeout=run["ddl_lock_timeout"] if caps.ddl_lock_timeout else 0.0,
+        statement_timeout=run["statement_timeout"] if caps.statement_timeout else 0.0,
     )
 
 
@@ -292,7 +299,8 @@ def status(
     items = read_folder(settings.folder, settings.runtime)
     with _connection(settings, create=False) as conn:
         records = _read_records(settings, conn)
-        invalid = settings.runtime.invalid_indexes(conn)
+        invalid = settings.runtime.invalid_indexes(conn) \
+            if settings.runtime.capabilities.invalid_indexes else []
     p = plan(items, records)
     p.problems.extend(Problem("invalid_index", None, text, blocking=False) for text in invalid)
     return StatusResult(

@@ -66,4 +66,6 @@ def drizzle_orm_warning(tag: str, op: o.Op) -> str:
     name = op.index.name if isinstance(op, (o.CreateIndex, o.DropIndex)) else op.table
     return (f"{tag}.sql {verb} index '{name}' CONCURRENTLY outside a transaction "
             "(-- agorschema:no-transaction): agorschema's runner applies it, drizzle-orm's "
-            "migrator cannot (it runs every file inside a transaction, drizzle-orm #860)")
+            "migrator cannot (it runs every file inside a transaction, drizzle-orm #860). No "
+            "lock_timeout must reach it: a timed-out wait cancels the build and leaves an "
+            "INVALID index (the runner sets none there and warns about a role's default)")
