@@ -757,6 +757,10 @@ def _apply_as_written(
                 rt.end_transaction(conn, commit=False)
             ledger.failed()
             raise failed(None, "(bookkeeping row)", rt.describe_db_error(exc)) from None
+    if ledger.rolled_back:
+        numbers = ", ".join(f"{n} (line {sent[n - 1].line})" for n in sorted(ledger.rolled_back))
+        notes.append(f"the file's own ROLLBACK undid statement(s) {numbers}: their changes are "
+                     "not in the database")
     result.applied.append(AppliedMigration(
         tag=mf.tag, when=mf.when, hash=mf.hash, statements=len(sent),
         seconds=time.perf_counter() - started, mode=mode.mode,

@@ -64,6 +64,8 @@ CASES = [
         "files-own-rollback",
         "BEGIN;\nCREATE TABLE a (x integer);\nROLLBACK;\nCREATE TABLE b (x integer);",
         recorded=True, tables={"b"}, absent={"a"},
+        notes=("the file's own ROLLBACK undid statement(s) 2 (line 2): their changes are not "
+               "in the database",),
     ),
     Case(
         "savepoint-rollback-to",
@@ -71,6 +73,7 @@ CASES = [
         "ROLLBACK TO SAVEPOINT s1;\nRELEASE SAVEPOINT s1;\nCREATE TABLE c (x integer);\n"
         "COMMIT;",
         recorded=True, tables={"a", "c"}, absent={"b"},
+        notes=("the file's own ROLLBACK undid statement(s) 4 (line 4)",),
     ),
     Case(
         "savepoint-rollback-to-then-commit-then-failure",
