@@ -276,6 +276,11 @@ def test_corpus_imports_and_the_journal_continues(shared_dir: Path, tmp_path: Pa
     assert envelope["exit_code"] == 0, envelope
     assert not _unexplained(root, {dialect: folder}, envelope["warnings"])
     assert all(w.get("dialect") == dialect and w["message"] for w in envelope["warnings"])
+    if _dsl_has("parts") and _verbatim():
+        # exact, but for Dokploy's `ARRAY[]::text[]` defaults: the DSL takes an array default
+        # only as a list ([] builds '{}', the same value spelled differently)
+        assert all("ARRAY[]::text[]" in w["message"] for w in envelope["warnings"])
+        assert envelope["result"]["exact"] or name == "Dokploy__dokploy__postgresql"
     cfg = load_config(root)
     assert cfg.migrations_dir(dialect) == folder
     before = json.loads((folder / "meta" / "_journal.json").read_text(encoding="utf-8"))
