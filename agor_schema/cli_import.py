@@ -119,8 +119,9 @@ def _report(report: Report, result, written: list[Path], settings: bool) -> None
     if result.exact:
         report.say("ok: the schema compiles back to exactly what was read")
     else:
-        report.say(f"{len(result.report)} thing(s) the schema cannot say exactly (above); "
-                   "review them before `agorschema compile`")
+        report.say(f"{len(result.report)} thing(s) the schema cannot say exactly (above): "
+                   "until the schema says them, `agorschema compile` would write a migration "
+                   "for each difference; review them first")
     report.result = {**result.to_json(), "written": [str(p) for p in written]}
     if settings:
         report.say("[tool.agorschema] now names the schema and the migration folders")
