@@ -444,7 +444,7 @@ class _Converter:
         for d, table in sides.items():
             uniques = [(u.name, list(u.columns), u.nulls_not_distinct)
                        for u in table.uniques.values()]
-            if d == "sqlite":  # drizzle keeps SQLite uniques as unique indexes named *_unique
+            if self.dialects[d].uniques_are_indexes:  # drizzle writes them as *_unique indexes
                 uniques += [(ix.name, [c.expression for c in ix.columns], False)
                             for ix in table.indexes.values() if _is_sqlite_unique(table, ix)]
             found[d] = []
@@ -496,7 +496,8 @@ class _Converter:
 
     def _indexes(self, tname: str, sides: Mapping[str, Table], out: dict) -> None:
         names = _merged_order([[n for n, ix in t.indexes.items()
-                                if not (d == "sqlite" and _is_sqlite_unique(t, ix))
+                                if not (self.dialects[d].uniques_are_indexes
+                                        and _is_sqlite_unique(t, ix))
                                 or n in self._left_to_indexes]
                                for d, t in sides.items()])
         indexes: dict[str, Any] = {}
@@ -515,7 +516,7 @@ class _Converter:
         types = self._table_types(table, dialect)
         spec: dict[str, Any] = {}
         plain = all(c.asc and c.nulls == "last" and not c.opclass for c in ix.columns) \
-            or dialect == "sqlite"
+            or not self.dialects[dialect].index_options  # its snapshots keep no part options
         kinds = [c.is_expression for c in ix.columns]
         in_order = kinds == sorted(kinds)  # columns first, then expressions
         if not (plain and in_order) and not self.prove.supports("parts"):

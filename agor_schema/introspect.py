@@ -39,12 +39,15 @@ _SCRATCH_SKIP = frozenset({"IF", "NOT", "EXISTS", "ONLY"})
 
 
 def scratch_statements(text_or_statements: Sequence[str] | str, dialect: str,
-                       home: tuple[str, ...] = ("public",)) -> list[str]:
+                       home: tuple[str, ...] = ("public",),
+                       forward_references: bool = False) -> list[str]:
     """The statements of DDL text, split one per item, each checked to be safe to run in a
     scratch database: a CREATE/ALTER of a table, index, type or sequence, or a COMMENT; that
     only touches tables created by the same text (so no expression is ever evaluated on an
     existing row); with no query, transaction control or second database. IntrospectionError
-    names the first statement that is not."""
+    names the first statement that is not. `dialect` is the sqlglot tokenizer's name;
+    `forward_references` (the dialect's `references_resolve_late`) lets a CREATE TABLE name a
+    table the same text creates later."""
     from sqlglot.dialects.dialect import Dialect
     from sqlglot.errors import SqlglotError
     from sqlglot.tokens import TokenType
@@ -53,10 +56,10 @@ def scratch_statements(text_or_statements: Sequence[str] | str, dialect: str,
     tokenizer = Dialect.get_or_raise(dialect)
     out: list[str] = []
     created: set[str] = set()
-    # SQLite resolves an inline REFERENCES only when rows are written, so a CREATE TABLE may
-    # name a table the same DDL creates later (foreign key cycles); PostgreSQL resolves it
-    # at once (and would find the user's table), so there it must come first
-    later = _created_tables(texts, tokenizer, home) if dialect == "sqlite" else set()
+    # an engine that resolves an inline REFERENCES only when rows are written lets a CREATE
+    # TABLE name a table the same DDL creates later (foreign key cycles); one that resolves
+    # it at once (and would find the user's table) needs it created first
+    later = _created_tables(texts, tokenizer, home) if forward_references else set()
     for text in texts:
         try:
             tokens = tokenizer.tokenize(text)

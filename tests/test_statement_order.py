@@ -97,6 +97,7 @@ def _catalog(url: str, dialect: str) -> dict:
 def test_foreign_key_cycle_verifies_on_sqlite(tmp_path: Path) -> None:
     """SQLite keeps foreign keys inline, so in a cycle one CREATE TABLE names a table created
     after it; the scratch database of diff/verify accepts that (SQLite resolves it on write)."""
+    from agor_schema.dialects import get_dialect
     from agor_schema.introspect import IntrospectionError, scratch_statements
     from agor_schema.verify import verify_project
 
@@ -112,8 +113,12 @@ def test_foreign_key_cycle_verifies_on_sqlite(tmp_path: Path) -> None:
     assert result.ok, [str(m) for m in result.mismatches]
     forward = ['CREATE TABLE "a" ("x" integer REFERENCES "b"("id"));',
                'CREATE TABLE "b" ("id" integer PRIMARY KEY);']
-    assert len(scratch_statements(forward, "sqlite")) == 2
+    late = {name: get_dialect(name).references_resolve_late for name in ("sqlite", "postgres")}
+    assert late == {"sqlite": True, "postgres": False}
+    assert len(scratch_statements(forward, "sqlite", forward_references=late["sqlite"])) == 2
     with pytest.raises(IntrospectionError, match="'b' is not a table created"):
-        scratch_statements(forward, "postgres")  # PostgreSQL would find the user's table
+        # PostgreSQL would find the user's table
+        scratch_statements(forward, "postgres", forward_references=late["postgres"])
     with pytest.raises(IntrospectionError, match="'b' is not a table created"):
-        scratch_statements(['ALTER TABLE "b" ADD COLUMN "y" integer;', forward[1]], "sqlite")
+        scratch_statements(['ALTER TABLE "b" ADD COLUMN "y" integer;', forward[1]], "sqlite",
+                           forward_references=True)

@@ -37,6 +37,16 @@ class Dialect:
     reserved_name_prefixes: tuple[str, ...] = ()  # table/index names the engine keeps for itself
     reserved_column_names: frozenset[str] = frozenset()  # system columns of every table
     folds_case: bool = False  # the engine treats `Users` and `users` as one name
+    # an inline REFERENCES is resolved only when rows are written (SQLite), so a CREATE TABLE
+    # may name a table created later in the same DDL
+    references_resolve_late: bool = False
+    # a unique constraint is kept as a unique index named `<table>_<cols>_unique` (drizzle's
+    # SQLite snapshots), not as a constraint of the table
+    uniques_are_indexes: bool = False
+
+    def logical_spellings(self, column: Column) -> list[str]:
+        """DSL types that may build this snapshot column's type, most specific first."""
+        raise NotImplementedError
 
     def canonical_expression(self, text: str) -> str:
         """`text` in the canonical form expressions are compared in (`sqlnorm`)."""

@@ -75,6 +75,11 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
     # system columns every table has (oid only up to PostgreSQL 11, refused for those servers)
     reserved_column_names = frozenset({"ctid", "xmin", "xmax", "cmin", "cmax", "tableoid", "oid"})
 
+    def logical_spellings(self, column: Column) -> list[str]:
+        from agor_schema.dialects.type_spellings import postgres_spellings
+
+        return postgres_spellings(column)
+
     def unknown_functions(self, names):
         """Functions only SQLite has (a PostgreSQL server may add more with extensions, so a
         name neither engine knows is left to the server)."""

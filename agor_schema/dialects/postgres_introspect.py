@@ -261,7 +261,8 @@ class PostgresIntrospection:
         others = sorted({m for st in statements for m in _CREATED_SCHEMA.findall(st)})
         twins = {name: f"{scratch}_{i}" for i, name in enumerate(others)}
         safe = scratch_statements([_SETUP_LINE.sub("", s.replace("--> statement-breakpoint", ""))
-                                   for s in statements], "postgres")
+                                   for s in statements], self.sqlglot_dialect,
+                                  forward_references=self.references_resolve_late)
         try:
             with conn.transaction(force_rollback=True):
                 # only the scratch schema is searched for tables (pg_catalog stays implicit),

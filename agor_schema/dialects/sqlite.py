@@ -77,6 +77,13 @@ class SQLiteDialect(SQLiteIntrospection, SQLiteRuntime, Dialect):
     booleans_are_integers = True
     reserved_name_prefixes = ("sqlite_",)  # "object name reserved for internal use"
     folds_case = True  # `Users` and `users` name one table, `Name` and `name` one column
+    references_resolve_late = True
+    uniques_are_indexes = True
+
+    def logical_spellings(self, column: Column) -> list[str]:
+        from agor_schema.dialects.type_spellings import sqlite_spellings
+
+        return sqlite_spellings(column)
 
     def unknown_functions(self, names):
         """SQLite has exactly the functions its library lists (no extensions are loaded)."""

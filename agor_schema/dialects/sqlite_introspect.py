@@ -168,7 +168,8 @@ class SQLiteIntrospection:
     def scratch_introspect(self, statements: Sequence[str], conn: Any = None) -> Snapshot:
         """Apply DDL to a private in-memory database and read it back (`conn` is not used)."""
         safe = scratch_statements([s.replace("--> statement-breakpoint", "")
-                                   for s in statements], "sqlite", home=("main",))
+                                   for s in statements], self.sqlglot_dialect, home=("main",),
+                                  forward_references=self.references_resolve_late)
         scratch = sqlite3.connect(MEMORY, isolation_level=None)
         scratch.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)  # no other database file, ever
         try:
