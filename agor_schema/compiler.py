@@ -247,7 +247,7 @@ def _plan_files(out: DialectOutput, dialect, state, plan, snapshot, name: str | 
 def _folders_to_build_on(cfg: Config):
     """The manifest, after refusing (InconsistentFolder) folders that `check` finds
     inconsistent: a new migration on top of a missing or edited one would only hide it."""
-    from agor_schema.check import migration_problems
+    from agor_schema.folder_check import migration_problems
     from agor_schema.manifest import read_manifest
 
     manifest = read_manifest(cfg)
