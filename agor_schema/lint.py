@@ -150,6 +150,8 @@ def long_name_findings(snapshot, dialect) -> list[Finding]:
         named += [("unique constraint", n, None) for n in table.uniques]
         named += [("check", n, None) for n in table.checks]
         named += [("primary key", n, None) for n in table.primary_keys]
+        named += [("identity sequence", c.identity["name"], c.name) for c in table.columns.values()
+                  if c.identity and c.identity.get("name")]
         for kind, name, column in named:
             stored = dialect.stored_name(name)
             if stored != name:

@@ -15,7 +15,9 @@ LONG = "tenant_memberships_of_the_workspace"
 SCHEMA = {
     "users": {"columns": {"user_id": {"type": "varchar(36)", "primary_key": True}}},
     LONG: {
-        "columns": {"id": {"type": "integer", "primary_key": True},
+        "columns": {"the_membership_row_identifier_column": {"type": "integer",
+                                                             "primary_key": True,
+                                                             "autoincrement": True},
                     "owner_user_identifier_column": {"type": "varchar(36)",
                                                      "references": "users.user_id"},
                     "secondary_reference_identifier_value": {"type": "text", "unique": True}},
@@ -40,6 +42,7 @@ def test_compile_warns_about_names_postgres_cuts(tmp_path: Path) -> None:
     assert any(long_fk in f.message and long_fk.encode()[:63].decode() in f.message
                for f in warned)
     assert any(f"{LONG}_secondary_reference_identifier_value_unique" in f.message for f in warned)
+    assert any(f.message.startswith("identity sequence name") for f in warned)
 
 
 def test_verify_parity_reads_cut_names_back(tmp_path: Path, pg_admin_url: str | None) -> None:
