@@ -164,6 +164,21 @@ INJECTIONS = [
      '"0; DROP', ("column 'n'", "field 'default'", "contains ';'")),
     ("default-dollar-unclosed", default('{sql: "$$x"}'),
      '{sql: "$$x"}', ("column 'n'", "is not closed")),
+    ("default-verbatim-second-statement", default('{verbatim: "1; DROP TABLE victim"}'),
+     '"1; DROP', ("column 'n'", "verbatim SQL", "contains ';'")),
+    ("where-verbatim-per-dialect-comment", index(
+        '{columns: [name], where: {sqlite: {verbatim: "n > 0 --"}, postgres: "n > 0"}}'),
+     '{verbatim', ("field 'where'", "contains an SQL comment")),
+    ("check-verbatim-backslash-quote", check(
+        '{verbatim: "name = ' + "'a\\\\' ; DROP TABLE victim; --'" + '"}'),
+     '"name = ', ("check 'users_ok'", "verbatim SQL")),
+    ("generated-second-statement", BASE.replace(
+        "n:     {type: integer}",
+        'n:     {type: integer, generated: "id + 1; DROP TABLE victim"}'),
+     '"id + 1;', ("column 'n'", "contains ';'")),
+    ("generated-subquery", BASE.replace(
+        "n:     {type: integer}", 'n:     {type: integer, generated: "(SELECT 1)"}'),
+     '"(SELECT 1)', ("column 'n'", "subquery")),
     ("default-subquery", default('{sql: "(SELECT max(id) FROM victim)"}'),
      '{sql: "(SELECT', ("column 'n'", "is a subquery")),
 ]
