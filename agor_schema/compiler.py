@@ -115,6 +115,29 @@ def full_ddl(snapshot, dialect, spec, source: str) -> str:
     return "\n".join(lines)
 
 
+def _refuse_type_changes(doc, plan, dialect) -> None:
+    """A type change whose values would not mean the same in both engines is an input error
+    at the column's type, naming table, column, from and to."""
+    from agor_schema import ops as o
+    from agor_schema.errors import SchemaError, SchemaErrors
+
+    errors = []
+    for op in plan.operations:
+        if not isinstance(op, o.AlterColumn) or op.old.type == op.new.type:
+            continue
+        why = dialect.type_change_problem(op)
+        if why is None:
+            continue
+        path = ("tables", op.table, "columns", op.new.name, "type")
+        errors.append(SchemaError(
+            f"changing the type from {op.old.type} to {op.new.type} ({dialect.name}) would "
+            f"not keep the values: {why}. Add a column of the new type and convert the values "
+            "in a custom migration (`agorschema new`), then drop the old one",
+            mark=doc.mark(path), table=op.table, column=op.new.name, field="type"))
+    if errors:
+        raise SchemaErrors(errors)
+
+
 def _refuse_name_clashes(doc, snapshot, dialect, cfg: Config) -> None:
     """Names the database would refuse or merge are input errors at their place."""
     from agor_schema.errors import SchemaError, SchemaErrors
@@ -184,6 +207,7 @@ def _compile(cfg: Config, *, name: str | None, custom: bool, allow_destructive: 
             else dialect.empty_snapshot()
         renames = renames_from_spec(spec)
         plan = diff(previous, snapshot, renames)
+        _refuse_type_changes(doc, plan, dialect)
         out.operations = plan.operations
         out.findings = long_name_findings(snapshot, dialect) + lint_plan(plan, dialect)
         out.folder_state = state

@@ -22,6 +22,9 @@ _INTEGER_RANK = {"smallint": 1, "smallserial": 1, "integer": 2, "serial": 2, "bi
                  "bigserial": 3}
 
 
+_CONVERTED = "existing values are converted"
+
+
 @dataclass(frozen=True)
 class Finding:
     severity: str  # "destructive" | "warning"
@@ -43,6 +46,8 @@ def lint_plan(plan: Plan, dialect) -> list[Finding]:
     findings: list[Finding] = []
     for op in plan.operations:
         for severity, message, column in _generic(op, plan):
+            if message.endswith(_CONVERTED) and isinstance(op, o.AlterColumn):
+                message = message[: -len(_CONVERTED)] + dialect.type_change_note(op)
             findings.append(Finding(severity, dialect.name, op.table, column, message))
         for severity, message in dialect.lint(op, plan.before, plan.after):
             finding = Finding(severity, dialect.name, op.table, _column_of(op), message)

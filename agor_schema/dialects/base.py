@@ -70,6 +70,15 @@ class Dialect:
             return stored
         return stored.translate(_ASCII_LOWER)
 
+    def type_change_problem(self, op: o.AlterColumn) -> str | None:
+        """Why this type change cannot keep the values' meaning in both engines (None: it
+        can, or this dialect cannot tell from its types)."""
+        return None
+
+    def type_change_note(self, op: o.AlterColumn) -> str:
+        """What happens to existing values when a column changes type (for the warning)."""
+        return "existing values are converted"
+
     def unknown_functions(self, names: Sequence[str]) -> list[str]:
         """The functions of `names` (lower case) this engine does not have."""
         return []

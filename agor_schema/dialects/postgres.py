@@ -704,7 +704,10 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
         old, new = op.old, op.new
         target = SERIAL_BASE.get(new.type) or self.type_sql(new)
         column = q(new.name)
-        if _zone(old.type) is not None and _zone(new.type) is not None \
+        special = _using_for(old, new, column, target)
+        if special is not None:
+            using = special
+        elif _zone(old.type) is not None and _zone(new.type) is not None \
                 and _zone(old.type) != _zone(new.type):
             using = f"{column} AT TIME ZONE 'UTC'"
         elif old.type_schema or new.type_schema:  # enum <-> text or another enum
@@ -725,6 +728,27 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
                        f"false) FROM {q(op.table)};")
             out.append(f"{head} SET DEFAULT nextval({string_literal(sequence)}::regclass);")
         return out
+
+    def type_change_problem(self, op: o.AlterColumn) -> str | None:
+        """Why a column's values cannot keep their meaning through this type change in both
+        engines (SQLite's rebuild copies each value as stored), or None when they can."""
+        before, after = type_family(op.old), type_family(op.new)
+        if before is None or after is None or before == after:
+            return None
+        if (before, after) in _SAME_MEANING:
+            return None
+        if (before, after) == ("timestamp", "integer") and op.new.type.split("(")[0] != "bigint":
+            return ("epoch milliseconds need a bigint column (they overflow "
+                    f"{op.new.type})")
+        if (before, after) in (("timestamp", "integer"), ("integer", "timestamp")):
+            return None  # epoch milliseconds: SQLite keeps them, PostgreSQL converts
+        return _WHY_NOT.get((before, after), "the two databases would hold different values")
+
+    def type_change_note(self, op: o.AlterColumn) -> str:
+        using = _using_for(op.old, op.new, self.quote(op.new.name),
+                           SERIAL_BASE.get(op.new.type) or self.type_sql(op.new))
+        return "existing values are converted " + (f"(USING {using})" if using
+                                                    else "by the migration's USING cast")
 
     def outside_transaction(self, op: o.Op, old: Snapshot, new: Snapshot) -> bool:
         """A `concurrently: true` index built on / dropped from a table that stays: it gets a
@@ -925,3 +949,66 @@ def postgres_functions() -> frozenset[str]:
     text = Path(__file__).with_name("postgres_functions.txt").read_text(encoding="utf-8")
     return frozenset(line.strip().lower() for line in text.splitlines()
                      if line.strip() and not line.startswith("#"))
+
+
+def type_family(column: Column) -> str | None:
+    """The logical family of a PostgreSQL column type, for type-change rules (None: an
+    array, a declared or unknown type, left to the database)."""
+    t = column.type
+    if t.endswith("]"):
+        return None
+    if column.type_schema:
+        return "text"  # an enum: its values are text in both engines
+    base = t.split("(")[0].strip()
+    if base.startswith("timestamp"):
+        return "timestamp"
+    return {"date": "date", "integer": "integer", "bigint": "integer", "smallint": "integer",
+            "serial": "integer", "bigserial": "integer", "smallserial": "integer",
+            "real": "float", "double precision": "float", "numeric": "numeric",
+            "boolean": "boolean", "text": "text", "varchar": "text", "character varying": "text",
+            "jsonb": "json", "json": "json", "uuid": "uuid", "bytea": "bytes"}.get(base)
+
+
+# Type changes whose values mean the same in both engines after the change: SQLite's rebuild
+# copies each value (the new column's affinity turns numbers into text), PostgreSQL casts.
+_SAME_MEANING = frozenset({
+    ("integer", "float"), ("integer", "numeric"), ("numeric", "float"), ("integer", "text"),
+    ("uuid", "text"), ("date", "text"), ("boolean", "integer"),
+})
+_WHY_NOT = {
+    ("timestamp", "date"): "SQLite holds a timestamp as epoch milliseconds and a date as ISO "
+                           "text; its rebuild would copy the numbers",
+    ("date", "timestamp"): "SQLite holds a date as ISO text and a timestamp as epoch "
+                           "milliseconds; its rebuild would copy the text",
+    ("integer", "boolean"): "PostgreSQL turns every non-zero number into true while SQLite "
+                            "keeps the number",
+    ("boolean", "text"): "PostgreSQL would write 'true'/'false' and SQLite '1'/'0'",
+    ("timestamp", "text"): "PostgreSQL would write its text form of the time and SQLite the "
+                           "epoch milliseconds",
+    ("float", "integer"): "PostgreSQL rounds while SQLite keeps the fraction",
+    ("numeric", "integer"): "PostgreSQL rounds while SQLite keeps the fraction",
+    ("float", "numeric"): "PostgreSQL rounds to the scale while SQLite keeps every digit",
+    ("float", "text"): "the engines print floating-point numbers differently (1e+20, "
+                       "1.0e+20)",
+    ("numeric", "text"): "PostgreSQL writes the scale's zeros (5.00) while SQLite writes 5",
+    ("json", "text"): "PostgreSQL writes jsonb in its own form (key order, spacing) while "
+                      "SQLite keeps the text as written",
+    ("text", "json"): "PostgreSQL parses and rewrites the text (and fails on a row that is "
+                      "not JSON) while SQLite keeps it",
+    ("text", "uuid"): "PostgreSQL rewrites the text (lower case, and fails on a row that is "
+                      "not a UUID) while SQLite keeps it",
+}
+
+
+def _using_for(old: Column, new: Column, column: str, target: str) -> str | None:
+    """The USING of a change whose conversion is not a plain cast (epoch milliseconds)."""
+    before, after = type_family(old), type_family(new)
+    if (before, after) == ("timestamp", "integer"):
+        return f"(EXTRACT(EPOCH FROM {column}) * 1000)::{target}"
+    if (before, after) == ("integer", "timestamp"):
+        if _zone(new.type) == "with":
+            return f"to_timestamp({column} / 1000.0)"
+        return f"to_timestamp({column} / 1000.0) AT TIME ZONE 'UTC'"
+    if (before, after) == ("boolean", "integer"):
+        return f"{column}::integer::{target}"
+    return None

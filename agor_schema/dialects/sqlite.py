@@ -85,6 +85,10 @@ class SQLiteDialect(SQLiteIntrospection, SQLiteRuntime, Dialect):
 
         return sqlite_spellings(column)
 
+    def type_change_note(self, op) -> str:
+        return ("the rebuild copies each value as stored (SQLite applies the new column's "
+                "type affinity: numbers become text in a text column); nothing else is converted")
+
     def unknown_functions(self, names):
         """SQLite has exactly the functions its library lists (no extensions are loaded)."""
         return [n for n in names if n not in sqlite_functions() and n not in ("cast",)]
