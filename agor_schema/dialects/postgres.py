@@ -747,8 +747,11 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
     def type_change_note(self, op: o.AlterColumn) -> str:
         using = _using_for(op.old, op.new, self.quote(op.new.name),
                            SERIAL_BASE.get(op.new.type) or self.type_sql(op.new))
-        return "existing values are converted " + (f"(USING {using})" if using
+        note = "existing values are converted " + (f"(USING {using})" if using
                                                     else "by the migration's USING cast")
+        if (type_family(op.old), type_family(op.new)) in _FROM_TEXT:
+            note += "; a value that is not a number makes the migration fail"
+        return note
 
     def outside_transaction(self, op: o.Op, old: Snapshot, new: Snapshot) -> bool:
         """A `concurrently: true` index built on / dropped from a table that stays: it gets a
@@ -974,7 +977,11 @@ def type_family(column: Column) -> str | None:
 _SAME_MEANING = frozenset({
     ("integer", "float"), ("integer", "numeric"), ("numeric", "float"), ("integer", "text"),
     ("uuid", "text"), ("date", "text"), ("boolean", "integer"),
+    # sound when every value is a number written as text: both engines read it as that
+    # number; any other text makes PostgreSQL refuse the migration (the warning says so)
+    ("text", "integer"), ("text", "float"), ("text", "numeric"),
 })
+_FROM_TEXT = frozenset({("text", "integer"), ("text", "float"), ("text", "numeric")})
 _WHY_NOT = {
     ("timestamp", "date"): "SQLite holds a timestamp as epoch milliseconds and a date as ISO "
                            "text; its rebuild would copy the numbers",
