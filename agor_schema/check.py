@@ -34,6 +34,9 @@ def check_project(cfg: Config) -> CheckResult:
         result.notes.append(_REFRESH_NOTE)
     elif edited or forgotten:
         result.recompiled = True
+        result.notes.append(
+            "the schema files differ from what the last compile recorded, so the schema was "
+            "compiled again to compare (slower than the checksum-only check)")
         _check_schema_compiled(cfg, result)
     check_checksums(cfg, manifest, result)
     for dialect in cfg.dialects:

@@ -28,6 +28,15 @@ def _config(project: Path | None):
     return load_config(project)
 
 
+def _slug(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A migration name becomes part of a file name: a slug, checked before anything runs."""
+    from agor_schema.migrations import slug_problem
+
+    if value is not None and slug_problem(value):
+        raise click.BadParameter(slug_problem(value), ctx=ctx, param=param)
+    return value
+
+
 @click.group(cls=EnvelopeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="agorschema")
 def main() -> None:
@@ -39,17 +48,21 @@ def main() -> None:
 
 
 @envelope_command("compile", short_help="Validate the schema; write generated/ and new migrations.")
-@click.option("--name", default=None, help="Slug of the new migration (default: derived from the change).")
+@click.option("--name", default=None, callback=_slug,
+              help="Slug of the new migration: letters, digits, _ and -, at most 64 "
+                   "(default: derived from the change).")
 @click.option("--allow-destructive", is_flag=True, help="Write migrations that drop tables, columns or data.")
 @PROJECT_OPTION
 def compile_command(report: Report, name: str | None, allow_destructive: bool,
                     project: Path | None) -> int:
     """Validate the schema, rewrite generated/ and write the next migration per dialect."""
     from agor_schema.compiler import DestructiveChange, InconsistentFolder, compile_project
+    from agor_schema.locking import project_lock
 
     cfg = _config(project)
     try:
-        result = compile_project(cfg, name=name, allow_destructive=allow_destructive)
+        with project_lock(cfg.root, cfg.migrator_lock_timeout):
+            result = compile_project(cfg, name=name, allow_destructive=allow_destructive)
     except InconsistentFolder as exc:
         return _inconsistent(report, exc)
     except DestructiveChange as exc:
@@ -88,15 +101,17 @@ def compile_command(report: Report, name: str | None, allow_destructive: bool,
 
 
 @envelope_command("new", short_help="Add a custom (hand-written SQL) migration to every dialect.")
-@click.argument("name")
+@click.argument("name", callback=_slug)
 @PROJECT_OPTION
 def new_command(report: Report, name: str, project: Path | None) -> int:
     """Add a custom migration NAME to every dialect folder for hand-written SQL (backfills)."""
     from agor_schema.compiler import InconsistentFolder, compile_project
+    from agor_schema.locking import project_lock
 
     cfg = _config(project)
     try:
-        result = compile_project(cfg, name=name, custom=True)
+        with project_lock(cfg.root, cfg.migrator_lock_timeout):
+            result = compile_project(cfg, name=name, custom=True)
     except InconsistentFolder as exc:
         return _inconsistent(report, exc)
     report.result = result.to_json()
@@ -149,7 +164,38 @@ def _short(path: Path, root: Path) -> str:
         return str(path)
 
 
-for _command in (compile_command, new_command, check_command):
+@envelope_command("init", short_help="Start a project: settings, a starter schema, .gitignore.")
+@click.option("--project", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder to initialize (default: the current folder).")
+def init_command(report: Report, project: Path | None) -> int:
+    """Add [tool.agorschema] to pyproject.toml (or create one), a schema/ folder with a
+    starter file, and .gitignore entries for the cache, the lock file and the default
+    database; print the pre-commit hook to add. Running it again changes nothing."""
+    from agor_schema.locking import project_lock
+    from agor_schema.scaffold import PRE_COMMIT, init_project
+
+    root = (project or Path.cwd()).resolve()
+    if not root.is_dir():
+        report.error(f"{root} is not a folder", file=str(root))
+        return 2
+    with project_lock(root):
+        result = init_project(root)
+    report.result = result.to_json()
+    for path in result.created:
+        report.say(f"created {path}")
+    for path in result.updated:
+        report.say(f"updated {path}")
+    if not result.changed:
+        report.say(f"already initialized: {root} (nothing changed)")
+    report.say("")
+    report.say("Next: edit the schema, then `agorschema compile` and `agorschema migrate`.")
+    report.say("Add the guard to .pre-commit-config.yaml (https://pre-commit.com):")
+    report.say("")
+    report.say(PRE_COMMIT.rstrip("\n"))
+    return 0
+
+
+for _command in (init_command, compile_command, new_command, check_command):
     main.add_command(_command)
 
 

@@ -22,9 +22,10 @@ PROJECT = click.option(
 
 def _echo_applied(report: Report, result: Any) -> None:
     for m in result.applied:
-        report.say(f"applied {m.tag} ({m.statements} statements, {m.seconds * 1000:.1f} ms)")
+        if not report.show_progress:  # else its progress line said it already
+            report.say(f"applied {m.tag} ({m.statements} statements, {m.seconds * 1000:.1f} ms)")
         for note in m.notes:
-            report.say(f"  {note}")
+            report.say(f"  {m.tag}: {note}" if report.show_progress else f"  {note}")
     for tag in result.baselined:
         report.say(f"recorded {tag} as applied (baseline: its SQL was not run)")
     for tag in result.accepted:
@@ -46,6 +47,20 @@ def _when(ms: int | None) -> str:
         return str(ms)
 
 
+def _progress(report: Report) -> Any:
+    """One stderr line as each migration starts and one when it ends, with its time."""
+
+    def show(event: str, tag: str, seconds: float | None) -> None:
+        if event == "start":
+            report.progress(f"applying {tag} ...")
+        elif event == "end":
+            report.progress(f"applied {tag} in {seconds or 0:.2f} s")
+        else:
+            report.progress(f"{tag} was applied meanwhile by another run")
+
+    return show
+
+
 def _failed(report: Report, exc: Any) -> int:
     """A RunnerError: what was done before it (text), then the error; its exit code."""
     if exc.result is not None:
@@ -60,7 +75,8 @@ def _failed(report: Report, exc: Any) -> int:
 
 @envelope_command("migrate", short_help="Apply pending migrations safely, one transaction each.")
 @click.option("--database", "database", metavar="URL",
-              help="Database URL (sqlite:///file.db, postgresql://...); default: from settings.")
+              help="Database URL (sqlite:///file.db, postgresql://...); default: "
+                   "AGORSCHEMA_DATABASE_URL, DATABASE_URL, then [tool.agorschema] database.")
 @click.option("--migrations", "migrations", metavar="DIR", type=click.Path(file_okay=False),
               help="drizzle migrations folder; default: <migrations>/<dialect of the URL>.")
 @click.option("--dry-run", is_flag=True,
@@ -94,16 +110,18 @@ def migrate_command(
     lock_timeout: float | None, project: str | None,
 ) -> int:
     """Apply pending migrations, each in its own transaction, under a lock."""
+    from agor_schema.config import database_url
     from agor_schema.runner import RunnerError, migrate
 
     try:
         result = migrate(
-            database, migrations, dry_run=dry_run, baseline=baseline,
+            database_url(database), migrations, dry_run=dry_run, baseline=baseline,
             allow_out_of_order=allow_out_of_order, allow_changed=allow_changed,
             lock_timeout=lock_timeout, project=project or ".",
             ddl_lock_timeout=ddl_lock_timeout, ddl_lock_retries=ddl_lock_retries,
             statement_timeout=statement_timeout, migrator_lock=migrator_lock,
             migrator_lock_timeout=migrator_lock_timeout,
+            progress=_progress(report) if report.show_progress else None,
         )
     except RunnerError as exc:
         return _failed(report, exc)
@@ -138,18 +156,23 @@ def migrate_command(
 
 @envelope_command("status", short_help="Show applied and pending migrations and any problems.")
 @click.option("--database", "database", metavar="URL",
-              help="Database URL (sqlite:///file.db, postgresql://...); default: from settings.")
+              help="Database URL (sqlite:///file.db, postgresql://...); default: "
+                   "AGORSCHEMA_DATABASE_URL, DATABASE_URL, then [tool.agorschema] database.")
 @click.option("--migrations", "migrations", metavar="DIR", type=click.Path(file_okay=False),
               help="drizzle migrations folder; default: <migrations>/<dialect of the URL>.")
+@click.option("--exit-code", "exit_code", is_flag=True,
+              help="Exit 1 when a migration is pending or anything is wrong (for scripts).")
 @PROJECT
 def status_command(
-    report: Report, database: str | None, migrations: str | None, project: str | None
+    report: Report, database: str | None, migrations: str | None, exit_code: bool,
+    project: str | None,
 ) -> int:
     """Show which migrations are applied or pending, and any problems (read-only)."""
+    from agor_schema.config import database_url
     from agor_schema.runner import RunnerError, status
 
     try:
-        result = status(database, migrations, project=project or ".")
+        result = status(database_url(database), migrations, project=project or ".")
     except RunnerError as exc:
         return _failed(report, exc)
     report.result = result.to_dict()
@@ -168,4 +191,8 @@ def status_command(
     report.say(f"{len(result.applied)} applied, {len(result.pending)} pending")
     for p in result.problems:
         report.say(f"{'problem' if p.blocking else 'warning'}: [{p.kind}] {p.message}")
+    if exit_code and (result.pending or result.problems):
+        report.errors.append({"message": f"{len(result.pending)} pending migration(s), "
+                                         f"{len(result.problems)} problem(s)"})
+        return 1
     return 0

@@ -7,22 +7,12 @@ unless the whole undo can be done.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import click
 
 from agor_schema.envelope import Report, envelope_command
-
-
-def database_url(option: str | None) -> str | None:
-    """--database, else AGORSCHEMA_DATABASE_URL, else DATABASE_URL; None: the setting."""
-    for value in (option, os.environ.get("AGORSCHEMA_DATABASE_URL"),
-                  os.environ.get("DATABASE_URL")):
-        if value:
-            return value
-    return None
 
 
 @envelope_command("undo", short_help="Revert the last compile or new (its unapplied migration).")
@@ -39,10 +29,17 @@ def undo_command(report: Report, database: str | None, force: bool,
     added (in every dialect folder it wrote), restore the journals, generated files and
     checksums as they were, so that `compile` writes the same migration again. Refused
     when the database has applied it, or cannot be reached (unless --force)."""
-    from agor_schema.config import load_config
-    from agor_schema.undo import NothingToUndo, apply_undo, plan_undo
+    from agor_schema.config import database_url, load_config
+    from agor_schema.locking import project_lock
 
     cfg = load_config(project)  # a ConfigError is an input error (exit 2)
+    with project_lock(cfg.root, cfg.migrator_lock_timeout):  # no compile/new in between
+        return _undo(report, cfg, database_url(database), force)
+
+
+def _undo(report: Report, cfg: Any, url: str | None, force: bool) -> int:
+    from agor_schema.undo import NothingToUndo, apply_undo, plan_undo
+
     try:
         plan = plan_undo(cfg)
     except NothingToUndo as exc:
@@ -58,8 +55,7 @@ def undo_command(report: Report, database: str | None, force: bool,
             report.warn(message)
         else:
             report.error(message, text=f"refused: {message}")
-    code = 1 if report.errors else _check_database(cfg, plan, database_url(database), force,
-                                                    report)
+    code = 1 if report.errors else _check_database(cfg, plan, url, force, report)
     if report.errors:
         report.say("nothing was changed", err=True)
         return code

@@ -101,8 +101,14 @@ def sqlite_path(url: str) -> str:
     if scheme_of(url) != "sqlite":
         raise DatabaseURLError(f"not a sqlite URL: {url!r}")
     rest = url.split("://", 1)[1].split("?", 1)[0]
-    if rest in ("", "/", MEMORY, "/" + MEMORY):
+    if rest in (MEMORY, "/" + MEMORY):
         return MEMORY
+    if rest in ("", "/"):
+        raise DatabaseURLError(
+            f"sqlite URL {url!r} names no file (SQLite would use a temporary database that "
+            "vanishes when the connection closes): use sqlite:///app.db, "
+            "sqlite:////absolute/app.db, or sqlite://:memory: for a deliberate in-memory one"
+        )
     if not rest.startswith("/"):
         raise DatabaseURLError(
             f"bad sqlite URL {url!r}: use sqlite:///relative.db (three slashes), "

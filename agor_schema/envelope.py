@@ -76,8 +76,26 @@ class Report:
             click.echo(redact_secrets(line), err=err)
 
     def progress(self, line: str) -> None:
-        """A progress line on stderr, in either format (JSON stdout stays one object)."""
-        click.echo(redact_secrets(line), err=True)
+        """A progress line on stderr for a person watching: text mode, stderr a terminal (or
+        AGORSCHEMA_PROGRESS=1). JSON output and logs of pipes stay as they are."""
+        if self.show_progress:
+            click.echo(redact_secrets(line), err=True)
+
+    @property
+    def show_progress(self) -> bool:
+        import os
+
+        forced = os.environ.get("AGORSCHEMA_PROGRESS", "").strip().lower()
+        if forced in ("0", "false", "no"):
+            return False
+        if self.json:
+            return False
+        if forced in ("1", "true", "yes"):
+            return True
+        try:
+            return sys.stderr.isatty()
+        except (AttributeError, ValueError):
+            return False
 
     # --- output -----------------------------------------------------------------------------
     def envelope(self, exit_code: int) -> dict[str, Any]:
@@ -137,6 +155,10 @@ def _runner_error(report: Report, exc: Any) -> None:
     )
 
 
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, (str, int, float, bool)) else str(value)
+
+
 def _str(value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -144,8 +166,13 @@ def _str(value: Any) -> str | None:
 def handle_exception(report: Report, exc: BaseException) -> int | None:
     """The exit code for a known input/runner exception after recording it, else None."""
     from agor_schema.config import ConfigError
-    from agor_schema.errors import SchemaError, SchemaErrors
+    from agor_schema.errors import InputError, SchemaError, SchemaErrors
 
+    if isinstance(exc, InputError):
+        report.error(exc.message, **{k: _plain(v) for k, v in exc.where.items()})
+        if exc.exit_code == 2:
+            report.say("nothing was written", err=True)
+        return exc.exit_code
     if isinstance(exc, (SchemaError, SchemaErrors)):
         _schema_errors(report, exc)
         return 2

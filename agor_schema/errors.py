@@ -98,3 +98,18 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """A ' did you mean X?' suffix naming the closest candidate, or '' when none is close."""
     matches = difflib.get_close_matches(str(word), list(candidates), n=1, cutoff=0.6)
     return f" did you mean '{matches[0]}'?" if matches else ""
+
+
+class InputError(Exception):
+    """A bad input that is not in a schema file (an argument, a folder): exit code 2 unless
+    `exit_code` says otherwise. `where` holds the envelope fields that apply (file, field,
+    migration, ...)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, exit_code: int | None = None, **where: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.where = {k: v for k, v in where.items() if v is not None}
+        if exit_code is not None:
+            self.exit_code = exit_code

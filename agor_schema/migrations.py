@@ -91,6 +91,19 @@ def next_tag(journal: Journal, slug: str) -> tuple[int, str]:
     return idx, f"{idx:04d}_{slug}"
 
 
+SLUG_MAX = 64
+SLUG_RULE = f"letters, digits, '_' and '-' only, 1 to {SLUG_MAX} characters"
+_SLUG = re.compile(rf"[A-Za-z0-9_-]{{1,{SLUG_MAX}}}")
+
+
+def slug_problem(name: str) -> str | None:
+    """Why `name` is not a migration slug (it becomes part of a file name), or None."""
+    if _SLUG.fullmatch(name):
+        return None
+    shown = name if len(name) <= 80 else name[:77] + "..."
+    return f"{shown!r} is not a migration name: use {SLUG_RULE} (e.g. backfill_emails)"
+
+
 def slug_for(operations: list[o.Op], name: str | None = None) -> str:
     """--name, else a name derived from the change: add_users_email, create_posts, ..."""
     if name:

@@ -39,9 +39,9 @@ Everything that differs between SQLite and PostgreSQL is a method of the dialect
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -152,12 +152,16 @@ class Settings:
     limits: TxLimits = TxLimits()
     ddl_lock_retries: int = 0
     warnings: tuple[str, ...] = ()
+    progress: Progress | None = None
 
     @property
     def lock_timeout(self) -> float:
         """Deprecated name of `migrator_lock_timeout`."""
         return self.migrator_lock_timeout
 
+
+# progress(event, tag, seconds): event is "start", "end" or "skipped"
+Progress = Callable[[str, str, "float | None"], None]
 
 # Keyword arguments of migrate()/status() that override [tool.agorschema] runner settings.
 RUN_OPTIONS = ("migrator_lock_timeout", "migrator_lock", "ddl_lock_timeout",
@@ -214,6 +218,10 @@ def resolve(
         lock_kind = runtime.lock_kind(run["migrator_lock"], url)
     except ValueError as exc:
         raise RunnerInputError(str(exc)) from None
+    if migrations_dir is None and not (cfg.migrations_dir(runtime.name) / "meta").is_dir():
+        raise RunnerInputError(
+            f"migrations folder {cfg.migrations_dir(runtime.name)} not found "
+            f"({cfg.describe()}); run `agorschema compile`, or pass --migrations DIR")
     return Settings(
         url=url,
         runtime=runtime,
@@ -342,6 +350,7 @@ def migrate(
     ddl_lock_timeout: float | None = None,
     ddl_lock_retries: int | None = None,
     statement_timeout: float | None = None,
+    progress: Progress | None = None,
 ) -> MigrateResult:
     """Apply every pending migration in journal order; raise a RunnerError on refusal/failure.
 
@@ -353,6 +362,8 @@ def migrate(
     times with a doubling backoff; `statement_timeout` bounds each statement (0 = off);
     `migrator_lock_timeout` is the wait for another migrator (`lock_timeout` is its
     deprecated name); `migrator_lock` is auto, session or lease (PostgreSQL).
+    `progress(event, tag, seconds)` is called as each migration starts ("start") and ends
+    ("end", with its time; "skipped" when another run applied it meanwhile).
     """
     started = time.perf_counter()
     settings = resolve(
@@ -361,6 +372,8 @@ def migrate(
         ddl_lock_timeout=ddl_lock_timeout, ddl_lock_retries=ddl_lock_retries,
         statement_timeout=statement_timeout,
     )
+    if progress is not None:
+        settings = replace(settings, progress=progress)
     items = read_folder(settings.folder, settings.runtime)
     result = MigrateResult(
         database=redact(settings.url),
@@ -494,7 +507,14 @@ def _run_locked(
                 _accept_changed(settings, conn, item, result)
     for item in current.todo:
         assert item.file is not None
+        if settings.progress is not None:
+            settings.progress("start", item.file.tag, None)
+        done = len(result.applied) + len(result.baselined)
         _apply_with_retries(settings, conn, guard, items, item.file, result)
+        if settings.progress is not None:
+            ran = result.applied[done:]
+            settings.progress("end" if len(result.applied) + len(result.baselined) > done
+                              else "skipped", item.file.tag, ran[0].seconds if ran else None)
 
 
 def _accept_changed(settings: Settings, conn: Any, item: Item, result: MigrateResult) -> None:

@@ -31,6 +31,14 @@ def missing(reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True)
+def _no_database_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI takes its database from AGORSCHEMA_DATABASE_URL / DATABASE_URL: a developer's
+    environment must not redirect the tests (tests that want them set them)."""
+    monkeypatch.delenv("AGORSCHEMA_DATABASE_URL", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """URL of a not-yet-existing SQLite file in this test's tmp dir (absolute form)."""
@@ -103,11 +111,17 @@ def pg_conn(pg_url: str) -> Iterator[Any]:
         conn.close()
 
 
+def shared_missing(path: Path) -> str:
+    """The skip reason of every test that reads ../shared: says what is needed and why."""
+    return (f"needs ../shared: reads the real drizzle projects in {path}, which live beside "
+            "the repo (never copied into it) and are not present here")
+
+
 @pytest.fixture
 def shared_dir() -> Path:
     """The ../shared folder beside the repo (read-only corpus); skipped when absent."""
     if not SHARED.is_dir():
-        pytest.skip(f"{SHARED} not present (the shared corpus sits beside the repo)")
+        pytest.skip(shared_missing(SHARED))
     return SHARED
 
 

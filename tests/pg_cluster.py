@@ -2,8 +2,9 @@
 
 Sources, tried in order:
 
-1. ``AGORSCHEMA_TEST_PG_URL`` (or ``DATABASE_URL``): an existing server; a fresh
-   database is created in it for every test.
+1. ``AGORSCHEMA_TEST_PG_URL``: an existing server; a fresh database is created in it for
+   every test. ``DATABASE_URL`` is deliberately NOT read: the CLI takes its database from it,
+   so a developer's environment must not redirect the tests (they clear it for the CLI).
 2. Local server binaries (``pg_config --bindir``, ``/usr/lib/postgresql/*/bin`` or
    ``initdb`` on PATH): a throwaway cluster started once per test session. ``initdb``
    and ``postgres`` refuse to run as root, so under root the cluster runs as the
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-ENV_VARS = ("AGORSCHEMA_TEST_PG_URL", "DATABASE_URL")
+ENV_VARS = ("AGORSCHEMA_TEST_PG_URL",)
 CLUSTER_USER = "postgres"
 
 

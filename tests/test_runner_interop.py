@@ -18,7 +18,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import missing
+from conftest import missing, shared_missing
 from pg_cluster import connect
 from runner_helpers import append_migration, sql_file, sqlite_path, sqlite_rows, write_folder
 
@@ -32,7 +32,7 @@ SCRIPT = Path(__file__).parent / "js" / "drizzle_migrate.cjs"
 def corpus(shared_dir: Path, tmp_path: Path) -> Path:
     source = shared_dir / "data" / "agor" / "sqlite-2025-11"
     if not source.is_dir():
-        pytest.skip(f"{source} not present")
+        pytest.skip(shared_missing(source))
     return Path(shutil.copytree(source, tmp_path / "sqlite-2025-11"))
 
 

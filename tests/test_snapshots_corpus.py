@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from catalog import Project, sqlite_catalog
+from conftest import shared_missing
 
 from agor_schema import ops as o
 from agor_schema.dialects import get_dialect
@@ -22,7 +23,7 @@ from agor_schema.snapshot import ORIGIN_ID
 
 AGOR = Path(__file__).resolve().parents[2] / "shared" / "data" / "agor"
 HISTORY = AGOR / "sqlite-2025-11"
-pytestmark = pytest.mark.skipif(not AGOR.is_dir(), reason=f"{AGOR} not present")
+pytestmark = pytest.mark.skipif(not AGOR.is_dir(), reason=shared_missing(AGOR))
 
 
 def _snapshots() -> list[Path]:
