@@ -70,7 +70,10 @@ def _do_import(folders: dict[str, Path], out: Path | None, force: bool,
     sources = {d: read_source(f, d) for d, f in folders.items()}
     origin = ", ".join(_rel(f, root) for f in folders.values())
     result = import_snapshots(sources, origin=origin)
-    written = adopt_files(root, out, result.text, settings_lines(root, out, folders))
+    from agor_schema.locking import project_lock
+
+    with project_lock(root):  # no compile/new/undo writing at the same moment
+        written = adopt_files(root, out, result.text, settings_lines(root, out, folders))
     return result, written
 
 
@@ -96,7 +99,10 @@ def pull_command(report: Report, database: str, out: Path | None, force: bool,
         source = pull_source(database)
         result = import_snapshots({source.dialect: source}, origin=source.label,
                                   command="pull")
-        written = adopt_files(root, target, result.text, None)
+        from agor_schema.locking import project_lock
+
+        with project_lock(root):  # no compile/new/undo writing at the same moment
+            written = adopt_files(root, target, result.text, None)
     except Refused as exc:
         report.error(f"{exc}; nothing was written")
         return 1
