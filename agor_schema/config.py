@@ -278,9 +278,11 @@ def database_url(option: str | None) -> str | None:
     its URL from the caller only.)"""
     import os
 
-    for value in (option, *(os.environ.get(name) for name in DATABASE_ENV)):
-        if value:
-            return value
+    if option is not None:  # given, even empty: an empty --database is an input error
+        return option
+    for name in DATABASE_ENV:
+        if os.environ.get(name):  # an empty variable counts as unset
+            return os.environ[name]
     return None
 
 

@@ -579,9 +579,10 @@ SETTINGS = [
      ("unknown setting(s) shema",)),
     ("lock-timeout-text", '[tool.agorschema]\nmigrator_lock_timeout = "abc"\n',
      ("migrator_lock_timeout must be a number of seconds",)),
-    ("dialect-unknown", '[tool.agorschema]\ndialects = ["mysql"]\n', ("dialects has 'mysql'",)),
+    ("dialect-unknown", '[tool.agorschema]\ndialects = ["mysql"]\n',
+     ("dialects must be a list of dialect names", "'mysql' is not one")),
     ("schema-missing", '[tool.agorschema]\nschema = "nowhere"\n',
-     ("schema file or folder not found",)),
+     ("nowhere not found (project root",)),
 ]
 
 
