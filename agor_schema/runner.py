@@ -738,7 +738,11 @@ def _apply_as_written(
         )
 
     with rt.as_written_session(conn, settings.migrator_lock_timeout):
-        records = rt.read_migration_records(conn, settings.table, settings.schema)
+        try:
+            records = rt.read_migration_records(conn, settings.table, settings.schema)
+        except rt.db_errors as exc:
+            raise failed(None, "(re-reading the bookkeeping table before the file)",
+                         rt.describe_db_error(exc)) from None
         if plan(items, records).items[_index_of(items, mf)].record is not None:
             result.skipped.append(mf.tag)  # another migrator ran it meanwhile
             return
