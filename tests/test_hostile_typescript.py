@@ -111,3 +111,30 @@ def test_hostile_names_load_in_node(dialect: str, drizzle_kit: Path,  # noqa: F8
     text = (work / "schema.ts").read_text(encoding="utf-8")
     assert f"*/ {PAYLOAD}" not in text  # the comment was not closed early
     assert "*\\/ " + PAYLOAD in text  # it is there, escaped
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
+def test_drizzle_kit_reads_hostile_names_as_our_snapshot(dialect: str,
+                                                          drizzle_kit: Path,  # noqa: F811
+                                                          tmp_path: Path) -> None:
+    """drizzle-kit loads the same files (its own loader) and sees exactly our latest
+    snapshot: no change, nothing written, no marker."""
+    folder = "sqlite" if dialect == "sqlite" else "postgres"
+    work = drizzle_kit / "work" / f"hostile-kit-{tmp_path.name}"
+    shutil.rmtree(work, ignore_errors=True)
+    root = make_project(work, hostile_schema())
+    code, out = cli("compile", root=root)
+    assert code == 0, out
+    listing = {p: p.read_bytes() for p in sorted((root / "drizzle" / folder).rglob("*"))
+               if p.is_file()}
+    done = subprocess.run(
+        [str(drizzle_kit / "node_modules" / ".bin" / "drizzle-kit"), "generate", "--dialect",
+         dialect, "--schema", f"./generated/schema.{folder}.ts", "--out", f"drizzle/{folder}"],
+        cwd=root, capture_output=True, text=True, timeout=180)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "No schema changes" in output, output
+    assert {p: p.read_bytes() for p in sorted((root / "drizzle" / folder).rglob("*"))
+            if p.is_file()} == listing
+    assert not (root / MARKER).exists() and not (work / MARKER).exists()
+    shutil.rmtree(work, ignore_errors=True)
