@@ -9,6 +9,8 @@ fast and importing the package loads no database driver.
 
 import typing as _typing
 
+from agor_schema.version import __version__
+
 if _typing.TYPE_CHECKING:
     import os
 
@@ -18,7 +20,6 @@ __all__ = [
     "ConnectionFailed", "LockTimeoutError", "MigrateResult", "MigrationFailed",
     "MigrationRefused", "RunnerError", "RunnerInputError", "StatusResult", "migrate", "status",
 ]
-__version__ = "0.2.0"
 
 _FROM_RUN_RESULTS = frozenset(__all__) - {"migrate", "status"}
 

@@ -23,9 +23,15 @@ from agor_schema.snapshot import (
     Snapshot,
     Table,
 )
-from agor_schema.spec.models import ColumnSpec, IndexSpec, SchemaSpec, TableSpec, Verbatim
-from agor_schema.spec.types import LogicalType
-from agor_schema.spec.validate import timestamp_ms
+from agor_schema.spec.models import (
+    ColumnSpec,
+    IndexSpec,
+    SchemaSpec,
+    TableSpec,
+    Verbatim,
+    enum_labels,
+)
+from agor_schema.spec.types import LogicalType, timestamp_ms
 
 
 def build_snapshot(spec: SchemaSpec, dialect: Dialect) -> Snapshot:
@@ -53,16 +59,6 @@ def column_type(lt: LogicalType, schema: SchemaSpec, dialect: Dialect) -> tuple[
     if lt.name == "custom":
         return dialect.custom_type(schema.types[lt.ref or ""].for_dialect(dialect.name) or ""), None
     return dialect.column_type(lt), None
-
-
-def enum_labels(column: ColumnSpec, schema: SchemaSpec) -> list[str] | None:
-    """Allowed values of a column: its `enum:` list, or the values of its enum(name) type."""
-    if column.enum:
-        return list(column.enum)
-    lt = column.logical_type
-    if lt.name == "enum" and lt.ref in schema.enums:
-        return schema.enums[lt.ref].labels
-    return None
 
 
 def build_table(name: str, spec: TableSpec, schema: SchemaSpec, dialect: Dialect) -> Table:

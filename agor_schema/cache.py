@@ -59,10 +59,10 @@ def _package_stamp(module: str) -> str:
 
 def code_fingerprint() -> str:
     """Changes whenever agorschema's code or a library that shapes cached values changes."""
-    import agor_schema
+    from agor_schema import version
 
-    package = Path(agor_schema.__file__).parent
-    parts = [f"agorschema {agor_schema.__version__}", f"format {_FORMAT}", sys.version]
+    package = Path(__file__).parent
+    parts = [f"agorschema {version.__version__}", f"format {_FORMAT}", sys.version]
     for path in sorted(package.rglob("*.py")):
         try:
             st = path.stat()

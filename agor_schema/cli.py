@@ -13,8 +13,8 @@ from typing import Any
 
 import click
 
-from agor_schema import __version__
 from agor_schema.envelope import EnvelopeGroup, Report, envelope_command
+from agor_schema.version import __version__
 
 PROJECT_OPTION = click.option(
     "--project", type=click.Path(file_okay=False, path_type=Path), default=None,

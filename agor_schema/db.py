@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote
 
 MEMORY = ":memory:"
@@ -142,10 +141,3 @@ def redact(url: str) -> str:
     from agor_schema.redact import redact as _redact
 
     return _redact(url)
-
-
-def connect(url: str, **options: Any) -> Any:
-    """Open a connection with the runtime of the dialect the URL names."""
-    from agor_schema.dialects import runtime_for_url
-
-    return runtime_for_url(url).connect(url, **options)

@@ -10,8 +10,8 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agor_schema import __version__
 from agor_schema.config import Config
+from agor_schema.version import __version__
 
 HEADER = "# agorschema checksums of files written by `agorschema compile`. Do not edit.\n"
 CUSTOM = "custom"

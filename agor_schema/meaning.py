@@ -17,8 +17,8 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from agor_schema import __version__
 from agor_schema.config import Config
+from agor_schema.version import __version__
 
 DATA_KIND = "datahash"  # (display name, sha256 of the bytes) -> sha256 of the pickled data
 MEANING_KIND = "meaning"  # source hash -> meaning hash

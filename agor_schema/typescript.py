@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 
 from agor_schema.snapshot import Snapshot, Table
-from agor_schema.spec.models import SchemaSpec
+from agor_schema.spec.models import SchemaSpec, enum_labels
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 # Words a table's `export const` may not be: JavaScript's reserved words and globals, the
@@ -126,10 +126,13 @@ def custom_const(name: str) -> str:
 
 def type_consts(spec: SchemaSpec) -> set[str]:
     """The constants enum and custom type declarations take (tables keep clear of them)."""
-    from agor_schema.dialects.postgres import schema_const
-
     return ({enum_const(n) for n in spec.enums} | {custom_const(n) for n in spec.types}
             | {schema_const(e.schema_) for e in spec.enums.values() if e.schema_})
+
+
+def schema_const(schema: str) -> str:
+    """TypeScript constant of a pgSchema (enums outside public)."""
+    return ts_identifier(schema) + "Schema"
 
 
 def table_const(name: str) -> str:
@@ -228,8 +231,6 @@ def _table_context(spec: SchemaSpec, table: Table, dialect) -> dict:
     columns = []
     single_fks = {fk.columns_from[0]: fk for fk in table.foreign_keys.values()
                   if len(fk.columns_from) == 1 and fk.name == _default_fk_name(fk)}
-    from agor_schema.build import enum_labels
-
     for column in table.columns.values():
         column_spec = table_spec.columns[column.name]
         builder = dialect.ts_column(column, column_spec.logical_type,

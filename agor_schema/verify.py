@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agor_schema.dialects import DIALECT_NAMES
 from agor_schema.snapshot import Snapshot
 
 SKIPPED, OK, FAILED = "skipped", "ok", "failed"
@@ -230,7 +231,7 @@ def _explained(cfg: Any) -> set[Key]:
                 keys.add(("index", tname, f"{tname}_{'_'.join(cols)}_unique"))
         for cname, check in (table.get("checks") or {}).items():
             if isinstance(check, dict) and (check.get("only") or (
-                    "sql" not in check and not ({"sqlite", "postgres"} <= set(check)))):
+                    "sql" not in check and not (set(DIALECT_NAMES) <= set(check)))):
                 keys.add(("check", tname, cname))
         for fk in table.get("foreign_keys") or []:
             if isinstance(fk, dict) and (fk.get("only") or set(fk.get("columns") or [])
@@ -275,8 +276,8 @@ def _without_overrides(data: Any) -> Any:
     def strip(item: Any) -> Any:
         if not isinstance(item, dict):
             return item
-        out = {k: v for k, v in item.items() if k not in ("sqlite", "postgres")}
-        for dialect in ("sqlite", "postgres"):
+        out = {k: v for k, v in item.items() if k not in DIALECT_NAMES}
+        for dialect in DIALECT_NAMES:
             block = item.get(dialect)
             if isinstance(block, dict) and "only" in block:
                 out[dialect] = {"only": block["only"]}

@@ -99,7 +99,7 @@ def test_a_new_agorschema_version_invalidates_the_cache(tmp_path, monkeypatch):
     store = cache.for_project(root)
     before = store.fingerprint
     assert store._read("yaml")  # entries under the current version
-    monkeypatch.setattr(agor_schema, "__version__", "999.0.0")
+    monkeypatch.setattr(agor_schema.version, "__version__", "999.0.0")
     store = cache.for_project(root)
     assert store.fingerprint != before
     assert store._read("yaml") == {}  # nothing is served across versions

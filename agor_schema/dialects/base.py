@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from agor_schema.spec.types import LogicalType
 
 
+# PostgreSQL renames an enum type to <name>__old to rebuild it (so names must leave room)
+ENUM_REBUILD_SUFFIX = "__old"
+
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from agor_schema import ops as o
 from agor_schema.dialects.base import (
+    ENUM_REBUILD_SUFFIX,
     Dialect,
     absent_keys,
     columns_from_json,
@@ -145,7 +146,7 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
         from sqlglot import exp
 
         from agor_schema.expr import timestamp_literals
-        from agor_schema.spec.validate import timestamp_ms
+        from agor_schema.spec.types import timestamp_ms
 
         def rewrite(node: exp.Expression) -> exp.Expression:
             for literal in timestamp_literals(node, column_types):
@@ -379,7 +380,7 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
 
     def ts_declarations(self, spec: Any, snapshot: Snapshot) -> list[str]:
         """pgEnum / customType constants the column builders use."""
-        from agor_schema.typescript import custom_const, enum_const, ts_string
+        from agor_schema.typescript import custom_const, enum_const, schema_const, ts_string
 
         out = []
         schemas = sorted({e.schema for e in snapshot.enums.values() if e.schema != "public"})
@@ -853,7 +854,6 @@ def _type_change_rewrites(old: str, new: str) -> bool:
 
 def _old_enum(enum: Enum) -> Enum:
     """The name an enum is renamed to while its replacement is built."""
-    from agor_schema.spec.validate import ENUM_REBUILD_SUFFIX
 
     return Enum(f"{enum.name}{ENUM_REBUILD_SUFFIX}", enum.schema, enum.values)
 
@@ -868,13 +868,6 @@ def _zone(sql_type: str) -> bool | None:
 def _serial_sequence(table: str, column: str) -> str:
     """The sequence PostgreSQL creates for a serial column (<table>_<column>_seq)."""
     return f"{table}_{column}_seq"
-
-
-def schema_const(schema: str) -> str:
-    """TypeScript constant of a pgSchema (enums outside public)."""
-    from agor_schema.typescript import ts_identifier
-
-    return ts_identifier(schema) + "Schema"
 
 
 def _pg_array_text(value: list) -> str:

@@ -607,7 +607,7 @@ def _timestamp_literals_to_ms(node, column_types: Mapping[str, LogicalType]) -> 
     from sqlglot import exp
 
     from agor_schema.expr import timestamp_literals
-    from agor_schema.spec.validate import timestamp_ms
+    from agor_schema.spec.types import timestamp_ms
 
     for literal in timestamp_literals(node, column_types):
         ms = timestamp_ms(literal.this)

@@ -440,3 +440,13 @@ class SchemaSpec(BaseModel):
         if isinstance(value, dict):
             return {k: {"values": v} if isinstance(v, list) else v for k, v in value.items()}
         return value
+
+
+def enum_labels(column: ColumnSpec, schema: SchemaSpec) -> list[str] | None:
+    """Allowed values of a column: its `enum:` list, or the values of its enum(name) type."""
+    if column.enum:
+        return list(column.enum)
+    lt = column.logical_type
+    if lt.name == "enum" and lt.ref in schema.enums:
+        return schema.enums[lt.ref].labels
+    return None

@@ -8,9 +8,11 @@ name). Timestamps take a precision and a time-zone clause: `timestamp(3)`,
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 # name -> how it is written (shown in errors)
 LOGICAL_TYPES: dict[str, str] = {
@@ -189,3 +191,19 @@ def _parse_args(text: str, args: str | None) -> list[int]:
         return [int(part) for part in args.split(",")]
     except ValueError:
         raise TypeParseError(f"type '{text}': parameters must be whole numbers") from None
+
+
+def timestamp_ms(value: Any) -> int | None:
+    """Epoch milliseconds of an ISO time (naive times are UTC), or None if unreadable."""
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, dt.date):
+        moment = dt.datetime(value.year, value.month, value.day)
+    else:
+        try:
+            moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return int(round(moment.timestamp() * 1000))

@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from agor_schema.dialects import DIALECT_NAMES
+from agor_schema.dialects.base import ENUM_REBUILD_SUFFIX
 from agor_schema.errors import SchemaError, SchemaErrors, did_you_mean, path_context
 from agor_schema.spec.loader import Document, Path_, written_text
 from agor_schema.spec.models import (
@@ -39,13 +41,13 @@ from agor_schema.spec.types import (
     TYPE_ALIASES,
     VALID_TYPES_TEXT,
     LogicalType,
+    timestamp_ms,
 )
 
 TYPE_FAMILIES = {"varchar": "text", "bigint": "integer", "double": "real", "smallint": "integer",
                  "serial": "integer", "smallserial": "integer", "bigserial": "integer"}
 PG_IDENTIFIER_MAX = 63
 SMALLINT_RANGE = (-32768, 32767)
-ENUM_REBUILD_SUFFIX = "__old"  # PostgreSQL renames an enum type to <name>__old to rebuild it
 NO_EQUALITY = ("column '{column}' is json_text (PostgreSQL json), which has no equality "
                "operator, so it cannot be in a {what}; use json (jsonb) instead")
 # a verbatim custom type: one type name with optional arguments and array brackets, e.g.
@@ -341,9 +343,10 @@ class _Checker:
         if base.name == "custom":
             custom = self.spec.types[base.ref or ""]
             if custom.for_dialect(self.dialect) is None:
+                other = next(d for d in DIALECT_NAMES if d != self.dialect)
                 self.error(f"type '{base.ref}' has no {self.dialect} side, so this column cannot "
                            f"exist in {self.dialect}: give the column 'only: "
-                           f"{'postgres' if self.dialect == 'sqlite' else 'sqlite'}', or give "
+                           f"{other}', or give "
                            f"the type a {self.dialect}: SQL type", (*path, "type"),
                            field="type", **ctx)
         if base.name == "enum" and col.enum is not None:
@@ -842,7 +845,7 @@ def default_problem(value: Any, lt: LogicalType, col: ColumnSpec, table: TableSp
     if col.enum and isinstance(value, str) and value not in col.enum:
         return f"default {value!r} is not one of the enum values: {', '.join(col.enum)}"
     if name == "timestamp" and value != "now":
-        if not isinstance(value, (str, dt.datetime, dt.date)) or _timestamp_ms(value) is None:
+        if not isinstance(value, (str, dt.datetime, dt.date)) or timestamp_ms(value) is None:
             return (
                 f"a timestamp default must be now, an ISO 8601 time such as "
                 f"'2024-01-01T00:00:00Z', or {{sql: ...}}; got {value!r}"
@@ -917,22 +920,3 @@ def _numeric_fit(value: int | float, lt: LogicalType) -> str | None:
         return f"default {value!r} does not fit {lt} (at most {lt.precision - scale} digit(s) " \
                "before the decimal point)"
     return None
-
-
-def _timestamp_ms(value: Any) -> int | None:
-    """Epoch milliseconds of an ISO time (naive times are UTC), or None if unreadable."""
-    if isinstance(value, dt.datetime):
-        moment = value
-    elif isinstance(value, dt.date):
-        moment = dt.datetime(value.year, value.month, value.day)
-    else:
-        try:
-            moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    return int(round(moment.timestamp() * 1000))
-
-
-timestamp_ms = _timestamp_ms

@@ -1,0 +1,190 @@
+"""The package's shape: the pipeline spec -> snapshot -> operations -> SQL -> files -> database
+has no import circle, and only agor_schema/dialects/ asks which dialect it holds.
+
+Both rules are read from the source with `ast` (no import runs), so a new function-level
+`from agor_schema.x import y` that closes a circle fails here, not at some later call.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import agor_schema
+
+PACKAGE = Path(agor_schema.__file__).parent
+
+# Import circles that are accepted, each as the sorted module names of one strongly connected
+# component, with the reason. Keep this empty: break a new circle by moving the shared piece
+# into a module below both (see folder_check.py, spec/types.timestamp_ms, version.py).
+ALLOWED_CYCLES: set[tuple[str, ...]] = set()
+
+# Files outside dialects/ that may compare a value with a dialect name, and why.
+DIALECT_NAME_ALLOWED = {
+    "db.py",  # a URL's scheme (sqlite:// / postgresql://) is what picks the dialect
+}
+DIALECT_NAMES = {"sqlite", "postgres", "postgresql", "pg"}
+
+
+def _module_name(root: Path, path: Path) -> str:
+    parts = [root.name, *path.relative_to(root).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _typing_only(tree: ast.AST) -> set[int]:
+    """Nodes under `if TYPE_CHECKING:` (never executed, so they close no circle)."""
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skip.update(id(inner) for stmt in node.body for inner in ast.walk(stmt))
+    return skip
+
+
+def _imported(module: str, is_package: bool, node: ast.AST, modules: set[str]) -> Iterator[str]:
+    """The package modules an import statement loads (top-level or inside a function)."""
+    top = module.split(".")[0]
+    if isinstance(node, ast.Import):
+        yield from (a.name for a in node.names if a.name.split(".")[0] == top)
+        return
+    if not isinstance(node, ast.ImportFrom):
+        return
+    base = node.module or ""
+    if node.level:
+        here = module.split(".") if is_package else module.split(".")[:-1]
+        here = here[:len(here) - (node.level - 1)]
+        base = ".".join([*here, *([node.module] if node.module else [])])
+    if base.split(".")[0] != top:
+        return
+    for alias in node.names:
+        sub = f"{base}.{alias.name}"
+        yield sub if sub in modules else base
+
+
+def import_graph(root: Path) -> dict[str, set[str]]:
+    """module -> the package modules it imports anywhere in its body."""
+    files = {_module_name(root, p): p for p in sorted(root.rglob("*.py"))}
+    graph: dict[str, set[str]] = {}
+    for module, path in files.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        skip = _typing_only(tree)
+        targets = {t for node in ast.walk(tree) if id(node) not in skip
+                   for t in _imported(module, path.name == "__init__.py", node, set(files))}
+        graph[module] = {t for t in targets if t in files and t != module}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[tuple[str, ...]]:
+    """Strongly connected components with more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[tuple[str, ...]] = []
+    for start in sorted(graph):
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph[start])))]
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, edges = work[-1]
+            nxt = next(edges, None)
+            if nxt is not None:
+                if nxt not in index:
+                    index[nxt] = low[nxt] = len(index)
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(sorted(graph[nxt]))))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(tuple(sorted(component)))
+    return sorted(found)
+
+
+def _describe(graph: dict[str, set[str]], component: tuple[str, ...]) -> str:
+    members = set(component)
+    return "; ".join(f"{m} -> {', '.join(sorted(graph[m] & members))}" for m in component)
+
+
+def test_the_package_has_no_import_circle() -> None:
+    graph = import_graph(PACKAGE)
+    assert len(graph) > 40 and "agor_schema.dialects.base" in graph  # the walk saw the package
+    assert "agor_schema.folder_check" in graph["agor_schema.compiler"]  # function-level seen
+    new = [c for c in cycles(graph) if c not in ALLOWED_CYCLES]
+    assert not new, "import circles (move the shared piece into a module below both):\n" + \
+        "\n".join(_describe(graph, c) for c in new)
+
+
+def test_the_circle_finder_sees_function_level_and_relative_imports(tmp_path: Path) -> None:
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "sub" / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("def f():\n    from pkg.sub import b\n    return b\n")
+    (pkg / "sub" / "b.py").write_text("from ..c import x\n")
+    (pkg / "c.py").write_text("import pkg.a\nx = 1\n")
+    (pkg / "d.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                              "    from pkg import e\n")
+    (pkg / "e.py").write_text("from pkg import d\n")
+    graph = import_graph(pkg)
+    assert graph["pkg.sub.b"] == {"pkg.c"}
+    assert cycles(graph) == [("pkg.a", "pkg.c", "pkg.sub.b")]  # d <-> e is typing only
+
+
+def dialect_name_comparisons(path: Path) -> Iterator[tuple[int, str]]:
+    """(line, code) of every comparison with a dialect name literal: `x == "sqlite"`,
+    `name in ("postgres", ...)`, `match` cases on one."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            if any(_names_a_dialect(side) for side in (node.left, *node.comparators)):
+                yield node.lineno, ast.unparse(node)
+        elif isinstance(node, ast.MatchValue) and _names_a_dialect(node.value):
+            yield node.lineno, f"case {ast.unparse(node.value)}"
+
+
+def _names_a_dialect(node: ast.AST) -> bool:
+    items = node.elts if isinstance(node, (ast.Tuple, ast.List, ast.Set)) else [node]
+    return any(isinstance(i, ast.Constant) and isinstance(i.value, str)
+               and i.value.lower() in DIALECT_NAMES for i in items)
+
+
+def test_only_the_dialects_compare_dialect_names() -> None:
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).as_posix()
+        if rel.startswith("dialects/") or rel in DIALECT_NAME_ALLOWED:
+            continue
+        found += [f"agor_schema/{rel}:{line}: {code}"
+                  for line, code in dialect_name_comparisons(path)]
+    assert not found, ("a dialect difference outside agor_schema/dialects/: make it a method "
+                       "or capability attribute of the dialect\n" + "\n".join(found))
+
+
+def test_the_dialect_name_finder_sees_each_spelling(tmp_path: Path) -> None:
+    code = ('if dialect == "sqlite": pass\n'
+            'if "postgres" != d.name: pass\n'
+            'if scheme in ("postgresql", "x"): pass\n'
+            'match d:\n    case "pg": pass\n'
+            'if kind == "sqlite_master" or name == other: pass\n'
+            'label = "sqlite"\n')
+    path = tmp_path / "m.py"
+    path.write_text(code)
+    assert [line for line, _ in dialect_name_comparisons(path)] == [1, 2, 3, 5]
+    allowed = PACKAGE / "db.py"
+    assert list(dialect_name_comparisons(allowed)), "db.py's allow-list entry is stale"
