@@ -9,7 +9,7 @@ fast and importing the package loads no database driver.
 
 import typing as _typing
 
-from agor_schema.version import __version__
+from agor_schema.version import __version__ as __version__
 
 if _typing.TYPE_CHECKING:
     import os
