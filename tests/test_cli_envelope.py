@@ -185,3 +185,33 @@ def test_unknown_command_and_text_mode(compiled: Path) -> None:
     assert parse_envelope(equals.stdout, "check", 0)["ok"]
     text = agorschema(compiled, "compile", "--bogus")
     assert text.returncode == 2 and text.stdout == "" and "No such option" in text.stderr
+
+
+def test_new_1_on_a_stale_schema(compiled: Path) -> None:
+    (compiled / "schema" / "app.yaml").write_text(SCHEMA + "      email: text\n")
+    stale = envelope(compiled, "new", 1, "backfill")
+    assert "schema changed since the last compile" in stale["errors"][0]["message"]
+
+
+def test_init_0_and_2(tmp_path: Path) -> None:
+    doc = envelope(tmp_path, "init", 0)
+    assert "pyproject.toml" in doc["result"]["created"]
+    assert "repo: local" in doc["result"]["pre_commit"]
+    again = envelope(tmp_path, "init", 0)
+    assert again["result"]["changed"] is False
+    (tmp_path / "pyproject.toml").write_text("[tool.agorschema\n")
+    broken = envelope(tmp_path, "init", 2)
+    assert "invalid TOML" in broken["errors"][0]["message"]
+    assert broken["errors"][0]["file"].endswith("pyproject.toml")
+
+
+def test_undo_0_1_2(compiled: Path) -> None:
+    nothing = compiled.parent / "empty"
+    make(nothing)
+    assert envelope(nothing, "undo", 1)["errors"]  # nothing to undo
+    (compiled / "schema" / "app.yaml").write_text(SCHEMA + "      email: text\n")
+    assert envelope(compiled, "compile", 0)["ok"]
+    bad = envelope(compiled, "undo", 2, "--database", "nonsense")
+    assert bad["errors"]
+    done = envelope(compiled, "undo", 0)
+    assert done["result"]["undone"] is True
