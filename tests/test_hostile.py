@@ -653,5 +653,87 @@ def test_hostile_arguments(case, installed: Installed, tmp_path: Path) -> None:
 def test_at_least_sixty_distinct_hostile_inputs() -> None:
     ids = [c[0] for c in (*INJECTIONS, *SCRATCH_ATTACKS, *YAML_BOMBS, *LATE_REFUSALS,
                           *FOLDER_CASES, *SETTINGS, *URLS)]
-    ids += [" ".join(a[0]) for a in ARGUMENTS]
+    ids += [" ".join(a[0]) for a in ARGUMENTS] + [" ".join(a[0]) for a in CLI_NAMES]
+    ids += [c[0] for c in PATH_SETTINGS]
     assert len(set(ids)) == len(ids) >= 60
+
+
+# ---------------------------------------------------------------- helper `cli`'s rules
+# (issue 8 items 8, 11, 12, 17): paths, names, settings, URLs — exit 2, nothing written,
+# the databases unchanged
+
+CLI_NAMES = [
+    (("new", "../../x"), "'../../x' is not a migration name"),
+    (("new", "a/b"), "'a/b' is not a migration name"),
+    (("new", "bad name!"), "'bad name!' is not a migration name"),
+    (("new", "x" * 65), "1 to 64 characters"),
+    (("compile", "--name", "../evil"), "'../evil' is not a migration name"),
+    (("compile", "--name", "a" * 300), "is not a migration name"),
+]
+
+
+@pytest.mark.parametrize("case", CLI_NAMES, ids=lambda c: " ".join(c[0])[:40])
+def test_migration_names_are_slugs(case, installed: Installed, tmp_path: Path) -> None:
+    args, says = case
+    root = copy_project(installed, tmp_path)
+    (root / "schema" / "app.yaml").write_text(BASE + "      extra: text\n", encoding="utf-8")
+    before = tree_digest(root)
+    code, out = cli(*args, root=root)
+    assert code == 2, out
+    assert says in out and "letters, digits, '_' and '-'" in out
+    assert tree_digest(root) == before
+    assert not (tmp_path / "x.sql").exists() and not (root / "drizzle" / "evil.sql").exists()
+
+
+PATH_SETTINGS = [
+    ("schema-not-text", '[tool.agorschema]\nschema = 5\n', "schema must be a non-empty string"),
+    ("generated-is-a-file", '[tool.agorschema]\ngenerated = "pyproject.toml"\n',
+     "generated must be a folder, but 'pyproject.toml' is a file"),
+    ("schema-outside-root", '[tool.agorschema]\nschema = "../outside"\n',
+     "schema must be a path inside the project root"),
+    ("migrations-outside-root", '[tool.agorschema]\nmigrations = "../mig"\n',
+     "migrations must be a path inside the project root"),
+    ("generated-absolute-elsewhere", '[tool.agorschema]\ngenerated = "/tmp/agorschema-x"\n',
+     "generated must be a path inside the project root"),
+    ("dialects-empty", '[tool.agorschema]\ndialects = []\n',
+     "dialects must be a non-empty list"),
+]
+
+
+@pytest.mark.parametrize("case", PATH_SETTINGS, ids=lambda c: c[0])
+def test_path_settings_stay_inside_the_project(case, tmp_path: Path) -> None:
+    _, pyproject, says = case
+    root = make_project(tmp_path / "box" / "project", pyproject=pyproject)
+    before = tree_digest(tmp_path)
+    code, out = cli("compile", root=root)
+    assert code == 2, out
+    assert f"error: {root / 'pyproject.toml'}: [tool.agorschema] " in out and says in out, out
+    assert "nothing was written" in out
+    assert tree_digest(tmp_path) == before  # nothing beside the project either
+    assert not Path("/tmp/agorschema-x").exists()
+
+
+def test_empty_sqlite_path_is_refused(installed: Installed, tmp_path: Path) -> None:
+    root = copy_project(installed, tmp_path)
+    code, out = cli("migrate", "--database", "sqlite:///", root=root)
+    assert code == 2 and "names no file" in out, out
+
+
+def test_drizzle_kit_1_folders_are_not_continued(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "project")
+    legacy = root / "drizzle" / "sqlite" / "20240101000000_init"
+    legacy.mkdir(parents=True)
+    (legacy / "migration.sql").write_text("CREATE TABLE x (a integer);")
+    before = tree_digest(root)
+    code, out = cli("compile", root=root)
+    assert code == 2 and "drizzle-kit 1.0 migration folders" in out, out
+    assert tree_digest(root) == before
+
+
+def test_new_refuses_a_stale_schema(installed: Installed, tmp_path: Path) -> None:
+    root = copy_project(installed, tmp_path)
+    (root / "schema" / "app.yaml").write_text(BASE + "      extra: text\n", encoding="utf-8")
+    before = tree_digest(root)
+    code, out = cli("new", "step", root=root)
+    assert code == 1 and "the schema changed since the last compile" in out, out
+    assert tree_digest(root) == before
