@@ -150,7 +150,7 @@ def _runner_error(report: Report, exc: Any) -> None:
         report.errors.append(problem(f"[{p.kind}] {p.message}", kind=p.kind, migration=p.tag))
     report.error(
         exc.message, kind=exc.kind, migration=getattr(exc, "tag", None),
-        file=getattr(exc, "file", None),
+        file=getattr(exc, "file", None), field=getattr(exc, "field", None),
         line=getattr(exc, "line", None), statement=getattr(exc, "statement", None),
     )
 
@@ -188,6 +188,11 @@ def handle_exception(report: Report, exc: BaseException) -> int | None:
                 return int(getattr(exc, "exit_code", 1))
             report.error(str(exc))
             return code
+    if isinstance(exc, OSError):  # a project file or folder that cannot be read or written
+        name = exc.filename if exc.filename is not None else ""
+        report.error(f"cannot read or write {name}: {exc.strerror or exc}" if name else str(exc),
+                     file=_str(exc.filename))
+        return 2
     return None
 
 

@@ -196,7 +196,10 @@ def resolve(
         try:
             cfg = config.load_config(Path(project) if project is not None else None)
         except config.ConfigError as exc:
-            raise RunnerInputError(str(exc)) from None
+            error = RunnerInputError(str(exc))
+            error.file = None if exc.file is None else str(exc.file)  # the setting at fault
+            error.field = exc.key
+            raise error from None
     else:
         cfg = _Defaults(config.DEFAULTS)
     warnings = [*cfg.warnings, *warnings]
