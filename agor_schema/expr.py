@@ -217,6 +217,38 @@ def columns_read_in(sql, dialect: Dialect) -> tuple[str, ...]:
                                lambda: tuple(referenced_columns(verbatim_tree(text, dialect))))
 
 
+# What a generated column may not call: values that change between calls, rows or sessions.
+# PostgreSQL refuses them ("generation expression is not immutable"), SQLite at a write.
+_NOT_IMMUTABLE_NODES = {"CurrentTimestamp": "now()", "CurrentDate": "current_date",
+                        "CurrentTime": "current_time", "CurrentDatetime": "current_datetime",
+                        "Localtimestamp": "localtimestamp", "Localtime": "localtime",
+                        "CurrentUser": "current_user", "Rand": "random()", "Random": "random()"}
+NOT_IMMUTABLE_FUNCTIONS = frozenset({
+    "now", "random", "gen_random_uuid", "uuid_generate_v4", "clock_timestamp",
+    "statement_timestamp", "transaction_timestamp", "timeofday", "nextval", "currval",
+    "lastval", "setval", "txid_current", "pg_backend_pid", "randomblob", "changes",
+    "last_insert_rowid", "total_changes", "current_setting", "session_user", "user",
+    "inet_client_addr", "pg_sleep", "uuid", "uuid4",
+})
+
+
+def not_immutable_calls(sql, dialect: Dialect) -> list[str]:
+    """The calls in an expression (neutral, or verbatim in `dialect`) whose value is not fixed
+    by the row: time, randomness, sequences, session state ('now' in SQLite date functions)."""
+    from sqlglot import exp
+
+    text = sql if isinstance(sql, str) else sql.verbatim
+    syntax = "postgres" if isinstance(sql, str) else dialect.sqlglot_dialect
+    tree = one_expression(text, syntax)
+    found = [_NOT_IMMUTABLE_NODES[type(node).__name__] for node in tree.walk()
+             if type(node).__name__ in _NOT_IMMUTABLE_NODES]
+    found += [f"{name}()" for name in functions_called(text, syntax)
+              if name in NOT_IMMUTABLE_FUNCTIONS]
+    found += ["'now'" for node in tree.find_all(exp.Literal)
+              if node.is_string and node.this.strip().lower() in ("now", "localtime")]
+    return list(dict.fromkeys(found))
+
+
 def check_columns_in(sql, dialect: Dialect, columns: Mapping[str, object]) -> None:
     """`check_columns` for neutral or verbatim SQL (verbatim parsed in `dialect`'s syntax)."""
     for name in columns_read_in(sql, dialect):

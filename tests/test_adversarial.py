@@ -130,3 +130,114 @@ def test_compile_that_fails_part_way_puts_back_what_it_wrote(tmp_path: Path) -> 
     assert not (root / "generated").exists()
     os.remove(root / "drizzle" / "postgres")
     assert run_json(root, "compile")[0] == 0  # and once fixed, compile works
+
+
+# --- schema values compile accepts but a database refuses later -------------------------------
+
+
+def table_with(column: str, extra: str = "") -> str:
+    return (f"{extra}tables:\n  t:\n    columns:\n      id: {{type: integer, primary_key: true}}\n"
+            f"      a: {{type: text}}\n      {column}\n")
+
+
+LATE_REFUSALS = [
+    # (id, schema, where the error points, words of the message)
+    ("custom-type-primary-key",
+     table_with("e: {type: evil}", 'types:\n  evil: {postgres: "integer primary key", '
+                'sqlite: integer}\n'), "2:20", "must be one SQL type name"),
+    ("custom-type-check",
+     table_with("e: {type: evil}", 'types:\n  evil: {postgres: text, sqlite: "text check '
+                '(false)"}\n'), "2:34", "must be one SQL type name"),
+    ("custom-type-references",
+     table_with("e: {type: evil, only: postgres}", 'types:\n  evil: {postgres: "integer '
+                'references victim(id)"}\n'), "2:20", "must be one SQL type name"),
+    ("custom-type-not-null", table_with("e: {type: evil}", 'types:\n  evil: {postgres: '
+                                        '"text not null", sqlite: text}\n'), "2:20",
+     "must be one SQL type name"),
+    ("custom-type-collate", table_with("e: {type: evil}", 'types:\n  evil: {postgres: '
+                                       '"text collate C", sqlite: text}\n'), "2:20",
+     "must be one SQL type name"),
+    ("custom-type-default-word", table_with("e: {type: evil}", 'types:\n  evil: {postgres: '
+                                            '"text default now", sqlite: text}\n'), "2:20",
+     "must be one SQL type name"),
+    ("date-month-13", table_with('d: {type: date, default: "2024-13-01"}'), "6:32",
+     "ISO date"),
+    ("date-february-30", table_with('d: {type: date, default: "2024-02-30"}'), "6:32",
+     "ISO date"),
+    ("date-array-element", table_with('d: {type: "date[]", default: ["2023-02-29"]}'), "6:36",
+     "ISO date"),
+    ("real-too-large", table_with("r: {type: real, default: 1.0e+39}"), "6:32",
+     "does not fit real"),
+    ("real-too-small", table_with("r: {type: real, default: -1.0e-50}"), "6:32",
+     "does not fit real"),
+    ("real-array-too-large", table_with('r: {type: "real[]", default: [1.0e+39]}'), "6:36",
+     "does not fit real"),
+    ("timestamp-after-9999-in-utc",
+     table_with('s: {type: timestamp, default: "9999-12-31T23:59:59-14:00"}'), "6:37",
+     "a timestamp default must be"),
+    ("timestamp-before-year-1-in-utc",
+     table_with('s: {type: "timestamp without time zone", default: '
+                '"0001-01-01T00:00:00+14:00"}'), "6:57", "a timestamp default must be"),
+    ("generated-now", table_with('g: {type: text, generated: "now()"}'), "6:34",
+     "calls now()"),
+    ("generated-random", table_with('g: {type: double, generated: "random() * 2"}'), "6:36",
+     "calls random()"),
+    ("generated-sqlite-now",
+     table_with("g: {type: text, generated: {sqlite: {verbatim: \"date('now')\"}, "
+                'postgres: "upper(a)"}}'), "6:43", "calls 'now'"),
+    ("generated-gen-random-uuid",
+     table_with('g: {type: uuid, generated: "gen_random_uuid()", only: postgres}'), "6:34",
+     "calls gen_random_uuid()"),
+]
+
+
+@pytest.mark.parametrize("case", LATE_REFUSALS, ids=[c[0] for c in LATE_REFUSALS])
+def test_values_a_database_would_refuse_are_compile_errors(case, tmp_path: Path) -> None:
+    _id, schema, where, words = case
+    root = make_project(tmp_path / "project", schema)
+    before = tree_digest(root)
+    code, doc = run_json(root, "compile")
+    assert code == 2, doc
+    messages = [e["message"] for e in doc["errors"]]
+    assert any(words in m for m in messages), messages
+    line, col = map(int, where.split(":"))
+    assert any(e.get("file") == "schema/app.yaml" and e.get("line") == line
+               and e.get("col") == col for e in doc["errors"]), doc["errors"]
+    assert tree_digest(root) == before
+
+
+ACCEPTED_NEIGHBOURS = table_with(
+    'd: {type: date, default: "2024-02-29"}', 'types:\n  dp: {postgres: "double precision", '
+    'sqlite: real}\n  cv: {postgres: "character varying(10)", sqlite: text}\n'
+) + (
+    "      r: {type: real, default: 3.4e+38}\n"
+    "      r2: {type: real, default: 1.5e-45}\n"
+    '      s: {type: timestamp, default: "9999-12-31T23:59:59Z"}\n'
+    '      s2: {type: "timestamp without time zone", default: "0001-01-01T00:00:00Z"}\n'
+    "      x: {type: dp}\n      y: {type: cv}\n"
+    '      g: {type: text, generated: "upper(a)"}\n'
+)
+
+
+def test_the_boundary_values_compile_and_both_databases_take_them(tmp_path: Path,
+                                                                   pg_url: str) -> None:
+    """What stays accepted next to each refusal above really is accepted: both databases
+    create the table and insert a row of defaults."""
+    import sqlite3
+
+    from pg_cluster import connect
+
+    root = make_project(tmp_path / "project", ACCEPTED_NEIGHBOURS)
+    assert run_json(root, "compile")[0] == 0
+    db = tmp_path / "app.db"
+    for url in (f"sqlite:///{db}", pg_url):
+        code, doc = run_json(root, "migrate", "--database", url)
+        assert code == 0, doc
+    conn = sqlite3.connect(db)
+    conn.execute("INSERT INTO t (id, a) VALUES (1, 'x')")
+    assert conn.execute("SELECT d, g FROM t").fetchall() == [("2024-02-29", "X")]
+    conn.close()
+    with connect(pg_url) as pg:
+        pg.execute("INSERT INTO t (id, a) VALUES (1, 'x')")
+        row = pg.execute("SELECT d::text, r, g, s::text FROM t").fetchone()
+    assert row[0] == "2024-02-29" and row[2] == "X" and row[3].startswith("9999-12-31")

@@ -206,4 +206,8 @@ def timestamp_ms(value: Any) -> int | None:
             return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.timezone.utc)
+    try:  # in UTC it must still be a time Python (and so the SQL rendering) can hold
+        moment.astimezone(dt.timezone.utc)
+    except (OverflowError, ValueError):
+        return None
     return int(round(moment.timestamp() * 1000))

@@ -56,6 +56,15 @@ _VERBATIM_TYPE = re.compile(
     r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?(?: [A-Za-z_][A-Za-z0-9_]*)*"
     r"(?:\s*\(\s*[A-Za-z0-9_]+(?:\s*,\s*[A-Za-z0-9_]+)*\s*\))?(?:\s*\[\d*\])*$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Words with which a column definition goes on after its type (constraints, collation,
+# storage): a declared type holding one would smuggle a constraint no snapshot records.
+_CONSTRAINT_WORDS = frozenset({
+    "constraint", "primary", "key", "not", "null", "unique", "check", "default", "collate",
+    "references", "generated", "as", "identity", "always", "stored", "virtual", "deferrable",
+    "initially", "on", "storage", "compression", "autoincrement", "asc", "desc", "conflict",
+})
+REAL_MAX = 3.4028234663852886e38  # float4: PostgreSQL refuses anything larger (or 0 < x < min)
+REAL_MIN = 1.401298464324817e-45
 
 
 def validate_schema(doc: Document, dialects: tuple[str, ...]) -> dict[str, SchemaSpec]:
@@ -316,7 +325,9 @@ class _Checker:
                            "citext or vector", (*path, "extension"), field="extension", **ctx)
         for side in ("sqlite", "postgres"):
             sql = custom.for_dialect(side)
-            if sql is not None and not _VERBATIM_TYPE.match(sql.strip()):
+            if sql is not None and (not _VERBATIM_TYPE.match(sql.strip())
+                                    or _CONSTRAINT_WORDS & set(re.findall(r"[a-z_]+",
+                                                                          sql.lower()))):
                 self.error(f"{side} type {sql!r} must be one SQL type name, optionally with "
                            "arguments, e.g. vector(1536) or citext (no ';', quotes or comments)",
                            (*path, side), field=side, **ctx)
@@ -667,8 +678,16 @@ class _Checker:
         self.check_expression(table, spec, gen.as_, expr_path, field="generated", **ctx)
         if len(self.errors) > before:
             return
-        from agor_schema.expr import columns_read_in
+        from agor_schema.expr import columns_read_in, not_immutable_calls
 
+        changing = not_immutable_calls(gen.as_, self._dialect())
+        if changing:
+            self.error(
+                f"generated column '{name}' calls {', '.join(changing)}, whose value is not "
+                "fixed by the row; PostgreSQL refuses it (a generation expression must be "
+                "immutable) and SQLite at the first write: use a default instead",
+                expr_path, table=table, field="generated", **ctx)
+            return
         for other in columns_read_in(gen.as_, self._dialect()):
             other_spec = spec.columns.get(other)
             if other == name or (other_spec is not None and other_spec.generated is not None):
@@ -827,6 +846,11 @@ def default_problem(value: Any, lt: LogicalType, col: ColumnSpec, table: TableSp
         isinstance(value, bool) or not isinstance(value, (int, float))
     ):
         return f"a {name} column's default must be a number, got {value!r}"
+    if name == "real" and isinstance(value, float) and value != 0 and not (
+            REAL_MIN <= abs(value) <= REAL_MAX):
+        return (f"default {value!r} does not fit real (4-byte float: {REAL_MIN:g} to "
+                f"{REAL_MAX:g} either side of 0); PostgreSQL would refuse every insert, use "
+                "double")
     limits = INTEGER_RANGES.get(name)
     if limits and isinstance(value, int) and not isinstance(value, bool) and not (
             limits[0] <= value <= limits[1]):
@@ -851,7 +875,8 @@ def default_problem(value: Any, lt: LogicalType, col: ColumnSpec, table: TableSp
                 f"'2024-01-01T00:00:00Z', or {{sql: ...}}; got {value!r}"
             )
     if name == "date" and not (
-        isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DATE.match(value))
+        isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DATE.match(value)
+                                       and _calendar_date(value))
     ):
         return f"a date default must be an ISO date such as '2024-01-31', got {value!r}"
     if name == "uuid":
@@ -920,3 +945,12 @@ def _numeric_fit(value: int | float, lt: LogicalType) -> str | None:
         return f"default {value!r} does not fit {lt} (at most {lt.precision - scale} digit(s) " \
                "before the decimal point)"
     return None
+
+
+def _calendar_date(text: str) -> bool:
+    """True for a date that exists (no 2024-02-30, no month 13)."""
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
