@@ -338,6 +338,9 @@ def load_config(root: Path | None = None) -> Config:
         settings = table
     settings, warnings, renamed = _apply_aliases(settings, pyproject)
     values = validate_settings(settings, root, pyproject, renamed)
+    from agor_schema.redact import remember_secrets
+
+    remember_secrets(str(values["database"]))  # never printed, whichever message shows it
     values["migration_folders"] = _migration_folders(values["migration_folders"], root,
                                                      values["dialects"], pyproject)
     known = {f.name for f in fields(Config)} - {"root", "source", "warnings", "values"}

@@ -275,6 +275,21 @@ class EnvelopeGroup(click.Group):
             raise
 
 
+URL_VARIABLES = ("AGORSCHEMA_DATABASE_URL", "DATABASE_URL", "AGORSCHEMA_VERIFY_PG_URL")
+
+
+def _remember_given_secrets(options: dict[str, Any]) -> None:
+    """Passwords in URLs from the command line and the environment are never printed, in
+    whatever message they would otherwise end up (`redact.remember_secrets`)."""
+    import os
+
+    from agor_schema.redact import remember_secrets
+
+    for value in [*options.values(), *(os.environ.get(v) for v in URL_VARIABLES)]:
+        if isinstance(value, str):
+            remember_secrets(value)
+
+
 def envelope_command(name: str, **command_kwargs: Any) -> Callable[[Callable], click.Command]:
     """`click.command(name)` plus `--format` and the envelope: the function receives a Report
     first and returns its exit code (None = 0); known input errors become exit 2."""
@@ -283,6 +298,7 @@ def envelope_command(name: str, **command_kwargs: Any) -> Callable[[Callable], c
         @wraps(func)
         def wrapper(*args: Any, output_format: str = "text", **kwargs: Any) -> None:
             report = Report(name, output_format)
+            _remember_given_secrets(kwargs)
             try:
                 code = func(report, *args, **kwargs)
             except Exception as exc:  # noqa: BLE001 - known kinds only, others re-raised

@@ -25,8 +25,39 @@ _KEYWORD = re.compile(
 )
 
 
+# Passwords of the URLs this process was given (see `remember_secrets`): masked wherever they
+# appear, whatever the surrounding text looks like (a quote or a space in the password, a
+# driver that echoes it in its own error message). Shorter ones are left to the patterns:
+# masking every "ab" of every message would garble it.
+_KNOWN: set[str] = set()
+_KNOWN_MIN = 4
+_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:/+(?P<auth>[^/?#]*(?:[/?#][^@]*)?)@")
+
+
+def remember_secrets(url: str) -> None:
+    """Note the password(s) in `url` (URL user-info, `password=` parameters, percent-encoded
+    or not) so that no later output shows them, even where the patterns would miss them."""
+    from urllib.parse import unquote
+
+    if not isinstance(url, str) or ("@" not in url and "=" not in url):
+        return
+    found = []
+    match = _USERINFO.match(url.strip())
+    if match and ":" in match.group("auth"):
+        found.append(match.group("auth").split(":", 1)[1])
+    for kw in _KEYWORD.finditer(url):
+        found.append(kw.group("value").strip("'\""))
+    for secret in found:
+        for form in (secret, unquote(secret)):
+            if len(form) >= _KNOWN_MIN:
+                _KNOWN.add(form)
+
+
 def redact_secrets(text: str) -> str:
     """`text` with every password (URL user-info, `password=` parameters) replaced by ***."""
+    for secret in sorted(_KNOWN, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, MASK)
     if ":" not in text and "=" not in text:
         return text
     text = _URL.sub(_mask_url, text)
@@ -45,6 +76,7 @@ def _mask_url(match: re.Match[str]) -> str:
 
 def redact(url: str) -> str:
     """A database URL safe to print: its password (in user-info or query) becomes ***."""
+    remember_secrets(url)
     return redact_secrets(url)
 
 
