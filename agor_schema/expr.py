@@ -235,10 +235,16 @@ NOT_IMMUTABLE_FUNCTIONS = frozenset({
 def not_immutable_calls(sql, dialect: Dialect) -> list[str]:
     """The calls in an expression (neutral, or verbatim in `dialect`) whose value is not fixed
     by the row: time, randomness, sequences, session state ('now' in SQLite date functions)."""
-    from sqlglot import exp
-
     text = sql if isinstance(sql, str) else sql.verbatim
     syntax = "postgres" if isinstance(sql, str) else dialect.sqlglot_dialect
+    # memoized in the project cache: a warm compile imports no sqlglot
+    return list(cache.active().memo("expr", ("not-immutable", syntax, text),
+                                    lambda: tuple(_not_immutable_calls(text, syntax))))
+
+
+def _not_immutable_calls(text: str, syntax: str) -> list[str]:
+    from sqlglot import exp
+
     tree = one_expression(text, syntax)
     found = [_NOT_IMMUTABLE_NODES[type(node).__name__] for node in tree.walk()
              if type(node).__name__ in _NOT_IMMUTABLE_NODES]
