@@ -353,3 +353,40 @@ def test_compile_waits_for_the_project_lock(tmp_path: Path) -> None:
     assert proc.returncode == 0, out
     assert (root / "drizzle" / "sqlite" / "meta" / "_journal.json").is_file()
     assert lock_path(root).parent.joinpath(".gitignore").read_text() == "*\n"
+
+
+# --- migration names are slugs ----------------------------------------------------------------
+
+BAD_NAMES = ["../../x", "a/b", ".", "..", "", "x\ny", "bad name!", "ünïcode", "a" * 65,
+             "x;y", "a\\b", "-", "_"]
+BAD_NAME_IDS = ["parent", "slash", "dot", "dotdot", "empty", "newline", "space-bang", "unicode",
+                "65-chars", "semicolon", "backslash", "dash-only", "underscore-only"]
+
+
+@pytest.mark.parametrize("command", ["new", "compile"])
+@pytest.mark.parametrize("name", BAD_NAMES, ids=BAD_NAME_IDS)
+def test_migration_names_must_be_slugs(name: str, command: str, tmp_path: Path) -> None:
+    root = make_project(tmp_path / "project")
+    assert run_json(root, "compile")[0] == 0
+    if command == "compile":
+        (root / "schema" / "app.yaml").write_text(BASE + "      extra: {type: text}\n")
+    before = tree_digest(tmp_path)
+    args = ["new", "--", name] if command == "new" else ["compile", "--name", name]
+    result = CliRunner().invoke(main, [*args[:1], "--format", "json", "--project", str(root),
+                                       *args[1:]])
+    assert not isinstance(result.exception, Exception) or \
+        isinstance(result.exception, SystemExit), result.exception
+    doc = parse_envelope(result.stdout, command=command, exit_code=2)
+    assert "letters, digits, _ and -" in doc["errors"][0]["message"], doc
+    assert doc["errors"][0]["field"] == "name"
+    assert tree_digest(tmp_path) == before
+
+
+@pytest.mark.parametrize("name", ["backfill_users", "Add-Index-2", "a" * 64, "0001"])
+def test_slug_names_are_used_as_written(name: str, tmp_path: Path) -> None:
+    root = make_project(tmp_path / "project")
+    assert run_json(root, "compile")[0] == 0
+    code, doc = run_json(root, "new", name)
+    assert code == 0, doc
+    for dialect in ("sqlite", "postgres"):
+        assert (root / "drizzle" / dialect / f"0001_{name}.sql").is_file()
