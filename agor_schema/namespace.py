@@ -31,7 +31,7 @@ class NameProblem:
 def name_problems(snapshot: Snapshot, dialect, reserved_tables: tuple[str, ...] = ()
                   ) -> list[NameProblem]:
     """Every name in `snapshot` that `dialect`'s database would refuse or confuse."""
-    problems: list[NameProblem] = []
+    problems: list[NameProblem] = _type_problems(snapshot, dialect)
     reserved = {dialect.name_key(t) for t in (*RESERVED_TABLES, *reserved_tables)}
     seen: dict[str, tuple] = {}  # name key -> (kind, name, table, path)
     for table in snapshot.tables.values():
@@ -58,6 +58,31 @@ def name_problems(snapshot: Snapshot, dialect, reserved_tables: tuple[str, ...] 
             where = first[3] if len(first[3]) > len(path) else path
             problems.append(NameProblem(where, _clash(dialect, (kind, name, table.name),
                                                       first[:3]), where[1]))
+    return problems
+
+
+def _type_problems(snapshot: Snapshot, dialect) -> list[NameProblem]:
+    """Enum types: not in a schema the engine reserves, and not named like a table of their
+    schema (PostgreSQL gives every table a row type of the table's name)."""
+    problems = []
+    tables = {(t.schema or "public", dialect.name_key(t.name)): t.name
+              for t in snapshot.tables.values()}
+    for enum in snapshot.enums.values():
+        path = ("enums", enum.name)
+        prefix = next((p for p in dialect.reserved_schema_prefixes
+                       if enum.schema.lower().startswith(p)), None)
+        if prefix is not None:
+            problems.append(NameProblem(
+                path, f"enum '{enum.name}' is in schema '{enum.schema}', but {dialect.name} "
+                f"reserves schema names starting with '{prefix}' for itself; choose another "
+                "schema", ""))
+        table = tables.get((enum.schema or "public", dialect.name_key(enum.name)))
+        if table is not None:
+            problems.append(NameProblem(
+                path, f"enum type '{enum.name}' and table '{table}' are the same name to "
+                f"{dialect.name}{_why(dialect, enum.name, table)}: every table has a row type "
+                "of its own name, so the second CREATE would fail; rename the enum (or the "
+                "table)", ""))
     return problems
 
 

@@ -185,6 +185,11 @@ LATE_REFUSALS = [
     ("generated-sqlite-now",
      table_with("g: {type: text, generated: {sqlite: {verbatim: \"date('now')\"}, "
                 'postgres: "upper(a)"}}'), "6:43", "calls 'now'"),
+    ("enum-named-like-a-table", table_with("s: {type: enum(t)}", "enums:\n  t: [a, b]\n"),
+     "2:3", "every table has a row type"),
+    ("enum-in-a-pg-schema",
+     table_with("s: {type: enum(st)}", "enums:\n  st: {values: [a], schema: pg_mine}\n"),
+     "2:3", "reserves schema names starting with 'pg_'"),
     ("generated-gen-random-uuid",
      table_with('g: {type: uuid, generated: "gen_random_uuid()", only: postgres}'), "6:34",
      "calls gen_random_uuid()"),
@@ -209,12 +214,14 @@ def test_values_a_database_would_refuse_are_compile_errors(case, tmp_path: Path)
 ACCEPTED_NEIGHBOURS = table_with(
     'd: {type: date, default: "2024-02-29"}', 'types:\n  dp: {postgres: "double precision", '
     'sqlite: real}\n  cv: {postgres: "character varying(10)", sqlite: text}\n'
+    "enums:\n  t_kind: [a]\n  t: {values: [a], schema: other, only: postgres}\n"
 ) + (
     "      r: {type: real, default: 3.4e+38}\n"
     "      r2: {type: real, default: 1.5e-45}\n"
     '      s: {type: timestamp, default: "9999-12-31T23:59:59Z"}\n'
     '      s2: {type: "timestamp without time zone", default: "0001-01-01T00:00:00Z"}\n'
     "      x: {type: dp}\n      y: {type: cv}\n"
+    "      z: {type: enum(t_kind)}\n      w: {type: enum(t), only: postgres}\n"
     '      g: {type: text, generated: "upper(a)"}\n'
 )
 

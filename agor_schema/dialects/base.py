@@ -38,6 +38,7 @@ class Dialect:
     booleans_are_integers: bool = False  # TRUE/FALSE are just 1/0 (SQLite)
     max_identifier_bytes: int | None = None  # names longer than this are cut by the engine
     reserved_name_prefixes: tuple[str, ...] = ()  # table/index names the engine keeps for itself
+    reserved_schema_prefixes: tuple[str, ...] = ()  # schema names the engine keeps for itself
     reserved_column_names: frozenset[str] = frozenset()  # system columns of every table
     folds_case: bool = False  # the engine treats `Users` and `users` as one name
     # an inline REFERENCES is resolved only when rows are written (SQLite), so a CREATE TABLE

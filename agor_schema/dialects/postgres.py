@@ -73,6 +73,7 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
     index_options = frozenset({"method", "with", "opclass", "desc", "nulls"})
     nulls_not_distinct = True
     max_identifier_bytes = 63  # NAMEDATALEN - 1
+    reserved_schema_prefixes = ("pg_",)  # "unacceptable schema name": system schemas
     # system columns every table has (oid only up to PostgreSQL 11, refused for those servers)
     reserved_column_names = frozenset({"ctid", "xmin", "xmax", "cmin", "cmax", "tableoid", "oid"})
 
