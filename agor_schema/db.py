@@ -102,7 +102,7 @@ def sqlite_path(url: str) -> str:
     rest = url.split("://", 1)[1].split("?", 1)[0]
     if rest in (MEMORY, "/" + MEMORY):
         return MEMORY
-    if rest in ("", "/"):
+    if not rest.lstrip("/").strip():  # also blanks: a file named "   " is no database
         raise DatabaseURLError(
             f"sqlite URL {url!r} names no file (SQLite would use a temporary database that "
             "vanishes when the connection closes): use sqlite:///app.db, "
