@@ -319,7 +319,8 @@ def _position(data: bytes, offset: int) -> tuple[int, int]:
 def check_sql_bytes(filename: str, data: bytes) -> None:
     """Refuse bytes that are not UTF-8 text a database accepts, naming line and column:
     invalid UTF-8 (drizzle-orm would silently replace it with U+FFFD and run something else
-    than the file says) and NUL bytes (neither SQLite nor PostgreSQL take them in SQL)."""
+    than the file says), a leading byte order mark (the engines disagree about it) and NUL
+    bytes (neither SQLite nor PostgreSQL take them in SQL)."""
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -327,6 +328,11 @@ def check_sql_bytes(filename: str, data: bytes) -> None:
         raise EncodingError(
             f"{filename}:{line}:{col}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset "
             f"{exc.start}: {exc.reason}); save the file as UTF-8") from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise EncodingError(
+            f"{filename}:1:1: starts with a UTF-8 byte order mark; PostgreSQL reads it as part "
+            "of the first statement (a syntax error) while SQLite skips it, so the engines would "
+            "disagree: save the file as UTF-8 without BOM")
     nul = data.find(b"\x00")
     if nul >= 0:
         line, col = _position(data, nul)

@@ -204,7 +204,9 @@ def test_backward_entry_on_a_database_that_has_a_later_one(tmp_path: Path) -> No
      ":2:25: contains a NUL byte (offset 49); SQL text cannot hold one"),
     (b"\xef\xbb\xbfCREATE TABLE t (x text);\n\xc3\x28",
      ":2:1: not valid UTF-8 (byte 0xc3 at offset 28"),
-], ids=["latin1", "nul", "bom-then-truncated"])
+    (b"\xef\xbb\xbfCREATE TABLE t (x text);\n",
+     ":1:1: starts with a UTF-8 byte order mark; PostgreSQL reads it as part of the first"),
+], ids=["latin1", "nul", "bom-then-truncated", "bom"])
 def test_undecodable_sql_is_refused_by_name(project: Project, tmp_path: Path, data: bytes,
                                             message: str) -> None:
     folder = project.folder("sqlite")
