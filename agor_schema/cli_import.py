@@ -36,22 +36,28 @@ def import_command(report: Report, sqlite_dir: Path | None, postgres_dir: Path |
     """Read the latest snapshot of each drizzle-kit folder and write one schema YAML that
     compiles back to them; the folders stay where they are and become the project's
     migration folders (pyproject.toml [tool.agorschema] is updated)."""
-    from agor_schema.adopt import Refused
-    from agor_schema.importer import ImportError_
-
     folders = {d: p for d, p in (("sqlite", sqlite_dir), ("postgres", postgres_dir)) if p}
     if not folders:
         report.error("name at least one drizzle-kit folder: --sqlite DIR and/or --postgres DIR")
         return 2
+    return _write_schema(report, lambda: _do_import(folders, out, force, project), settings=True)
+
+
+def _write_schema(report: Report, work, settings: bool) -> int:
+    """Run import or pull's `work` (-> result, written files) and report it: exit 1 when an
+    existing schema refuses the write, 2 for unreadable input, 0 when written."""
+    from agor_schema.adopt import Refused
+    from agor_schema.importer import ImportError_
+
     try:
-        result, written = _do_import(folders, out, force, project)
+        result, written = work()
     except Refused as exc:
         report.error(f"{exc}; nothing was written")
         return 1
     except ImportError_ as exc:
         report.error(f"{exc}; nothing was written")
         return 2
-    _report(report, result, written, settings=True)
+    _report(report, result, written, settings=settings)
     return 0
 
 
@@ -60,6 +66,7 @@ def _do_import(folders: dict[str, Path], out: Path | None, force: bool,
     from agor_schema.adopt import adopt_files, check_writable, inside, settings_lines
     from agor_schema.config import find_project_root, load_config
     from agor_schema.importer import import_snapshots, read_source
+    from agor_schema.locking import project_lock
 
     root = find_project_root(project)
     for dialect, folder in folders.items():
@@ -70,8 +77,6 @@ def _do_import(folders: dict[str, Path], out: Path | None, force: bool,
     sources = {d: read_source(f, d) for d, f in folders.items()}
     origin = ", ".join(_rel(f, root) for f in folders.values())
     result = import_snapshots(sources, origin=origin)
-    from agor_schema.locking import project_lock
-
     with project_lock(root):  # no compile/new/undo writing at the same moment
         written = adopt_files(root, out, result.text, settings_lines(root, out, folders))
     return result, written
@@ -87,30 +92,25 @@ def pull_command(report: Report, database: str, out: Path | None, force: bool,
                  project: Path | None) -> int:
     """Read a live SQLite or PostgreSQL database's tables and write the schema YAML that
     compiles to the same catalog (what cannot be expressed is listed as warnings)."""
-    from agor_schema.adopt import Refused, adopt_files, check_writable, inside
+    return _write_schema(report, lambda: _do_pull(database, out, force, project),
+                         settings=False)
+
+
+def _do_pull(database: str, out: Path | None, force: bool, project: Path | None):
+    from agor_schema.adopt import adopt_files, check_writable, inside
     from agor_schema.config import find_project_root, load_config
-    from agor_schema.importer import ImportError_, import_snapshots, pull_source
+    from agor_schema.importer import import_snapshots, pull_source
+    from agor_schema.locking import project_lock
 
     root = find_project_root(project)
     target = out.absolute() if out is not None else load_config(root).schema
     inside(root, target, "--out")
-    try:
-        check_writable(target, force)
-        source = pull_source(database)
-        result = import_snapshots({source.dialect: source}, origin=source.label,
-                                  command="pull")
-        from agor_schema.locking import project_lock
-
-        with project_lock(root):  # no compile/new/undo writing at the same moment
-            written = adopt_files(root, target, result.text, None)
-    except Refused as exc:
-        report.error(f"{exc}; nothing was written")
-        return 1
-    except ImportError_ as exc:
-        report.error(f"{exc}; nothing was written")
-        return 2
-    _report(report, result, written, settings=False)
-    return 0
+    check_writable(target, force)
+    source = pull_source(database)
+    result = import_snapshots({source.dialect: source}, origin=source.label, command="pull")
+    with project_lock(root):  # no compile/new/undo writing at the same moment
+        written = adopt_files(root, target, result.text, None)
+    return result, written
 
 
 def _report(report: Report, result, written: list[Path], settings: bool) -> None:

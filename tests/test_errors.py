@@ -434,12 +434,12 @@ def test_enough_distinct_kinds() -> None:
     assert len({case.id for case in CASES}) == len(CASES) >= 35
 
 
-@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
-def test_invalid_schema(case: Case, tmp_path: Path) -> None:
-    make_project(tmp_path, case.files)
-    before = tree(tmp_path)
-    code, output = run_cli(tmp_path)
-    errors = assert_input_error(tmp_path, before, code, output)
+def assert_case_refused(case: Case, root: Path) -> None:
+    """Compile `case` in `root`: exactly one located message saying what the case says."""
+    make_project(root, case.files)
+    before = tree(root)
+    code, output = run_cli(root)
+    errors = assert_input_error(root, before, code, output)
     assert len(errors) == 1, f"expected one message, got:\n{output}"
     message = errors[0]
     if case.at is not None:
@@ -448,6 +448,11 @@ def test_invalid_schema(case: Case, tmp_path: Path) -> None:
         assert text in message, f"{text!r} missing from: {message}"
     for where in case.also_at:
         assert where in message, f"{where!r} missing from: {message}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_invalid_schema(case: Case, tmp_path: Path) -> None:
+    assert_case_refused(case, tmp_path)
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.id in {

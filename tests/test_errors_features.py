@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_errors import A, Case, assert_input_error, column, make_project, run_cli, tree, users_plus
+from test_errors import A, Case, assert_case_refused, column, users_plus
 
 CASES: list[Case] = [
     # ----------------------------------------------------------------- NULLS NOT DISTINCT
@@ -124,13 +124,4 @@ CASES: list[Case] = [
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_invalid_feature_input(case: Case, tmp_path: Path) -> None:
-    make_project(tmp_path, case.files)
-    before = tree(tmp_path)
-    code, output = run_cli(tmp_path)
-    errors = assert_input_error(tmp_path, before, code, output)
-    assert len(errors) == 1, f"expected one message, got:\n{output}"
-    message = errors[0]
-    if case.at is not None:
-        assert message.startswith(f"error: {case.at}: "), message
-    for text in case.says:
-        assert text in message, f"{text!r} missing from: {message}"
+    assert_case_refused(case, tmp_path)
