@@ -61,6 +61,19 @@ class Waiting:
             raise NoLongerNeeded("another run applied every migration while this one waited")
 
 
+def poll_for_lock(take: Callable[[], bool], timeout: float,
+                  still_needed: Callable[[], bool] | None, timed_out: Callable[[], str]) -> None:
+    """Try `take` until it succeeds; between tries, stop when no work is left (Waiting) and
+    raise LockTimeout with `timed_out()` (which names the holder) once `timeout` s passed."""
+    deadline = time.monotonic() + timeout
+    waiting = Waiting(still_needed)
+    while not take():
+        waiting.check()
+        if time.monotonic() >= deadline:
+            raise LockTimeout(timed_out())
+        time.sleep(poll_pause())
+
+
 class Blocker:
     """A backend that held a lock a migration waited for."""
 
@@ -246,19 +259,11 @@ def lease_lock(conn: Any, table: str, schema: str | None, key: int, timeout: flo
                owner: str, still_needed: Callable[[], bool] | None = None) -> Iterator[str]:
     """Take the lease row (one autocommit statement per try), yield its table, delete it."""
     sql_table = lease_table_sql(table, schema)
-    deadline = time.monotonic() + timeout
-    waiting = Waiting(still_needed)
-    while True:
-        if _take_lease(conn, table, schema, key, owner):
-            break
-        waiting.check()
-        if time.monotonic() >= deadline:
-            raise LockTimeout(
-                f"another migrate run has held the migration lease for over {timeout:g} s "
+    poll_for_lock(
+        lambda: _take_lease(conn, table, schema, key, owner), timeout, still_needed,
+        lambda: f"another migrate run has held the migration lease for over {timeout:g} s "
                 f"({_lease_holder(conn, sql_table, table)}); retry later, raise "
-                "migrator_lock_timeout, or wait for a crashed run's lease to expire"
-            )
-        time.sleep(poll_pause())
+                "migrator_lock_timeout, or wait for a crashed run's lease to expire")
     try:
         yield sql_table
     finally:

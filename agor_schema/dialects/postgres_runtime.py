@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -33,7 +32,6 @@ from typing import TYPE_CHECKING, Any
 
 from agor_schema.db import (
     ConnectError,
-    LockTimeout,
     Record,
     Statement,
     TxLimits,
@@ -49,10 +47,9 @@ from agor_schema.dialects.capabilities import (
 )
 from agor_schema.dialects.postgres_locks import (
     RunGuard,
-    Waiting,
     lease_lock,
     new_owner,
-    poll_pause,
+    poll_for_lock,
 )
 
 if TYPE_CHECKING:
@@ -232,17 +229,12 @@ class PostgresRuntime:
     def _session_lock(self, conn: Any, key: int, timeout: float,
                       still_needed: Callable[[], bool] | None = None) -> Iterator[None]:
         """Hold a session advisory lock for the run; poll so that the wait can time out."""
-        deadline = time.monotonic() + timeout
-        waiting = Waiting(still_needed)
-        while not conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
-            waiting.check()
-            if time.monotonic() >= deadline:
-                raise LockTimeout(
-                    f"another migrate run has held the migration lock for over {timeout:g} s "
+        poll_for_lock(
+            lambda: conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0],
+            timeout, still_needed,
+            lambda: f"another migrate run has held the migration lock for over {timeout:g} s "
                     f"({self._lock_holder(conn, key)}); retry later, raise "
-                    "migrator_lock_timeout, or end that session if it is stuck"
-                )
-            time.sleep(poll_pause())
+                    "migrator_lock_timeout, or end that session if it is stuck")
         self._abort_if_client_dies(conn)
         try:
             yield
