@@ -9,15 +9,18 @@ their values are read as attributes of `Config` (`cfg.ddl_lock_timeout`).
 The project root is the nearest folder at or above the start folder whose pyproject.toml has a
 `[tool.agorschema]` table; when none has one, the nearest folder with a pyproject.toml (or the
 start folder itself) with the defaults. Path settings must stay inside that root.
+
+`Setting` and `Config` are NamedTuples, not dataclasses: the runner imports this module at
+every app start-up (see journal.py).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 
 def _tomllib():
@@ -52,8 +55,7 @@ class SettingValueError(ValueError):
     """Raised by a validator: the message says what the value must be."""
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     """One `[tool.agorschema]` key: its default, the type it must have (for messages) and the
     validator that turns the TOML value into the Config value (given the project root)."""
 
@@ -211,8 +213,7 @@ def runner_settings(values: dict, where: str, fail: Callable[[str, str], Excepti
 # --- the resolved settings ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     """Resolved settings; every path is absolute, anchored at the project root."""
 
     root: Path
@@ -228,11 +229,12 @@ class Config:
     ddl_lock_timeout: float = 5.0
     ddl_lock_retries: int = 5
     statement_timeout: float = 0.0
-    source: Path | None = field(default=None)
+    source: Path | None = None
     warnings: tuple[str, ...] = ()
     # a dialect's own folder (e.g. an adopted drizzle-kit project's `src/db/migrations`)
-    migration_folders: dict[str, Path] = field(default_factory=dict)
-    values: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    migration_folders: Mapping[str, Path] = MappingProxyType({})
+    # values of settings registered by other modules (read as attributes, see __getattr__)
+    values: Mapping[str, Any] = MappingProxyType({})
 
     def migrations_dir(self, dialect: str) -> Path:
         """One drizzle-kit folder per dialect: `migration_folders[dialect]` when set, else
@@ -252,10 +254,9 @@ class Config:
         return common / "agorschema.sum"
 
     def __getattr__(self, name: str) -> Any:
-        """Settings registered by other modules (not dataclass fields)."""
-        values = self.__dict__.get("values", {})
-        if name in values:
-            return values[name]
+        """Settings registered by other modules (not fields)."""
+        if name in self.values:
+            return self.values[name]
         raise AttributeError(name)
 
     def describe(self) -> str:
@@ -343,7 +344,7 @@ def load_config(root: Path | None = None) -> Config:
     remember_secrets(str(values["database"]))  # never printed, whichever message shows it
     values["migration_folders"] = _migration_folders(values["migration_folders"], root,
                                                      values["dialects"], pyproject)
-    known = {f.name for f in fields(Config)} - {"root", "source", "warnings", "values"}
+    known = set(Config._fields) - {"root", "source", "warnings", "values"}
     return Config(
         root=root,
         source=pyproject if pyproject.is_file() else None,

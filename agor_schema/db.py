@@ -3,12 +3,13 @@
 Supported URLs: ``sqlite:///relative.db``, ``sqlite:////absolute.db``, ``sqlite://:memory:``,
 ``postgresql://user:pass@host:port/db`` and ``postgres://...`` (psycopg 3, imported lazily so
 that SQLite-only use never pays for it). Connecting itself is a method of the dialect runtime.
+The small records are NamedTuples: every app start-up imports this module (see journal.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import unquote
 
 MEMORY = ":memory:"
@@ -38,8 +39,7 @@ class LeaseLost(RuntimeDBError):
     """The migration lease was taken over by another run (ours expired): stop applying."""
 
 
-@dataclass(frozen=True)
-class TxLimits:
+class TxLimits(NamedTuple):
     """Limits set inside each one-transaction migration (SET LOCAL); 0 means off.
 
     `ddl_lock_timeout` bounds each wait for a table lock, `statement_timeout` each statement.
@@ -59,8 +59,7 @@ class CommitCheckFailed(RuntimeDBError):
         self.statement = statement
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """One bookkeeping row: drizzle's (id, hash, created_at); created_at is the journal `when`."""
 
     id: int | None
@@ -68,8 +67,7 @@ class Record:
     created_at: int
 
 
-@dataclass(frozen=True)
-class Statement:
+class Statement(NamedTuple):
     """One unit sent to the database, with the 1-based file line its code starts on.
 
     `note` set means the runner does not send it and explains why (for example a

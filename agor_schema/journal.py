@@ -3,17 +3,18 @@
 Shared by the runner (reads) and the migration writer (writes). Byte-exactness matters
 on the write side (drizzle-kit rewrites the journal with 2-space JSON and no trailing
 newline) and hashing matters on the read side (drizzle-orm stores sha256 of the file).
+
+Every app start-up reads this module (the runner's up-to-date check), so its records are
+NamedTuples and plain classes, not dataclasses: on Python 3.11 importing `dataclasses`
+(it imports `inspect`) and generating each class's methods cost more than the whole check.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 BREAKPOINT = "--> statement-breakpoint"
 JOURNAL_VERSION = "7"
@@ -24,8 +25,7 @@ class JournalError(Exception):
     """The folder's journal or a file it names is missing or malformed."""
 
 
-@dataclass(frozen=True)
-class JournalEntry:
+class JournalEntry(NamedTuple):
     """One `entries[]` item; array order is apply order (drizzle never sorts)."""
 
     idx: int
@@ -45,13 +45,24 @@ class JournalEntry:
         }
 
 
-@dataclass
 class Journal:
     """`meta/_journal.json`: the top-level version is always "7" in drizzle-kit 0.2x-0.31."""
 
-    dialect: str
-    entries: list[JournalEntry] = field(default_factory=list)
-    version: str = JOURNAL_VERSION
+    def __init__(self, dialect: str, entries: list[JournalEntry] | None = None,
+                 version: str = JOURNAL_VERSION) -> None:
+        self.dialect = dialect
+        self.entries: list[JournalEntry] = [] if entries is None else entries
+        self.version = version
+
+    def __repr__(self) -> str:
+        return f"Journal(dialect={self.dialect!r}, entries={self.entries!r}, " \
+            f"version={self.version!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Journal):
+            return NotImplemented
+        return (self.dialect, self.entries, self.version) == \
+            (other.dialect, other.entries, other.version)
 
     def to_dict(self) -> dict[str, Any]:
         """drizzle-kit's key order: version, dialect, entries."""
@@ -194,8 +205,31 @@ def write_journal(folder: str | os.PathLike[str], journal: Journal) -> Path:
     return path
 
 
+# Which SHA-256 computes the (identical) digest is a start-up cost question: `hashlib` loads
+# OpenSSL (~3 ms) but then hashes ~5x faster than CPython's built-in module, which imports in
+# microseconds (the standard library's `random` imports its SHA-512 the same way). A typical
+# history (tens of files, a few hundred KB) is hashed with the built-in one; once a process
+# has hashed more than HASHLIB_AFTER bytes, OpenSSL's repays its import.
+try:
+    from _sha2 import sha256 as _builtin_sha256  # Python 3.12+
+except ImportError:  # pragma: no cover - depends on the Python version and build
+    try:
+        from _sha256 import sha256 as _builtin_sha256  # Python 3.11
+    except ImportError:
+        from hashlib import sha256 as _builtin_sha256
+
+HASHLIB_AFTER = 512 * 1024
+_hashed_bytes = 0
+
+
 def file_hash(data: bytes) -> str:
     """Lowercase sha256 hex: what drizzle-orm stores in `__drizzle_migrations.hash`."""
+    global _hashed_bytes
+    _hashed_bytes += len(data)
+    if _hashed_bytes <= HASHLIB_AFTER:
+        return _builtin_sha256(data).hexdigest()
+    import hashlib
+
     return hashlib.sha256(data).hexdigest()
 
 
@@ -235,8 +269,7 @@ def line_at(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
-@dataclass(frozen=True)
-class Chunk:
+class Chunk(NamedTuple):
     """A breakpoint-separated piece of a file, verbatim.
 
     `line` is the file line its code starts on (for messages); `first_line` the line the
@@ -269,8 +302,7 @@ def split_statements(sql_text: str) -> list[str]:
 # --- migration files ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MigrationFile:
+class MigrationFile(NamedTuple):
     """A journal entry together with its file's bytes and drizzle-compatible hash."""
 
     entry: JournalEntry
@@ -300,7 +332,7 @@ class MigrationFile:
         """The SQL as text (read_migration refused files that are not valid UTF-8)."""
         return self.sql.decode("utf-8", errors="replace")
 
-    @cached_property
+    @property
     def has_statements(self) -> bool:
         """False for a file of comments and whitespace only (e.g. an untouched template)."""
         return has_code(self.text)

@@ -6,7 +6,6 @@ was applied and what drizzle-orm would skip for ever (out of order) become Probl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,22 +28,34 @@ if TYPE_CHECKING:
 # --- the folder and the plan ----------------------------------------------------------------
 
 
-@dataclass
+# Plain classes, not dataclasses: every app start-up builds a plan (see journal.py).
+
+
 class Item:
     """One journal entry, its file (None when missing) and the row that records it."""
 
-    entry: JournalEntry
-    file: MigrationFile | None
-    record: Record | None = None
-    state: str = "pending"
+    __slots__ = ("entry", "file", "record", "state")
+
+    def __init__(self, entry: JournalEntry, file: MigrationFile | None,
+                 record: Record | None = None, state: str = "pending") -> None:
+        self.entry = entry
+        self.file = file
+        self.record = record
+        self.state = state
+
+    def __repr__(self) -> str:
+        return f"Item({self.entry.tag!r}, state={self.state!r}, record={self.record!r})"
 
 
-@dataclass
 class Plan:
-    items: list[Item]
-    unknown: list[Record]
-    problems: list[Problem]
-    table_exists: bool
+    """The journal's entries matched with the recorded rows, and what is wrong."""
+
+    def __init__(self, items: list[Item], unknown: list[Record], problems: list[Problem],
+                 table_exists: bool) -> None:
+        self.items = items
+        self.unknown = unknown
+        self.problems = problems
+        self.table_exists = table_exists
 
     @property
     def todo(self) -> list[Item]:

@@ -1,10 +1,13 @@
-"""What a migrate or status run reports: its results and its errors (used by the runner and CLI)."""
+"""What a migrate or status run reports: its results and its errors (used by the runner and CLI).
+
+Every app start-up returns a MigrateResult, so nothing here is a dataclass (see journal.py):
+records are NamedTuples, the two results plain classes; `to_dict()` gives the same JSON data
+that `dataclasses.asdict` gave.
+"""
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from agor_schema.db import Record
@@ -47,11 +50,10 @@ class MigrationRefused(RunnerError):
         self.problems = problems
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "problems": [asdict(p) for p in self.problems]}
+        return {**super().to_dict(), "problems": _plain(self.problems)}
 
 
-@dataclass(frozen=True)
-class StatementRef:
+class StatementRef(NamedTuple):
     """A statement of a file, as a failure report names it: its number, line and text."""
 
     number: int
@@ -62,8 +64,7 @@ class StatementRef:
         return f"statement {self.number} (line {self.line}): {_shorten(self.sql, 120)}"
 
 
-@dataclass(frozen=True)
-class AsWritten:
+class AsWritten(NamedTuple):
     """What a failed file that ran as written left behind (DESIGN.md §11)."""
 
     reason: str
@@ -112,7 +113,7 @@ class MigrationFailed(RunnerError):
             "rolled_back_whole_file": self.as_written is None,
         }
         if self.as_written is not None:
-            out["as_written"] = asdict(self.as_written)
+            out["as_written"] = _plain(self.as_written)
         return out
 
 
@@ -149,8 +150,7 @@ def _shorten(sql: str, limit: int = 400) -> str:
 # --- results --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """Something about the folder versus the database that a human should know.
 
     kinds: ``out_of_order``, ``changed``, ``moved``, ``missing_file``, ``unknown_record``,
@@ -165,56 +165,94 @@ class Problem:
     blocking: bool
 
 
-@dataclass
-class AppliedMigration:
+class AppliedMigration(NamedTuple):
     tag: str
     when: int
     hash: str
     statements: int
     seconds: float
     mode: str = "whole_file"  # or "as_written" (DESIGN.md §11)
-    notes: list[str] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
 
 
-@dataclass
-class PlannedMigration:
+class PlannedMigration(NamedTuple):
     tag: str
     when: int
     hash: str
     sql: str
 
 
-@dataclass
-class MigrateResult:
+def _plain(value: Any) -> Any:
+    """JSON-ready data: records (NamedTuples) become dicts in field order, sequences lists."""
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):
+        return {key: _plain(item) for key, item in value._asdict().items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+class _Result:
+    """repr, equality and `to_dict` over `_fields`, in order (what a dataclass would give)."""
+
+    _fields: tuple[str, ...] = ()
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._fields)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__name__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like a dataclass with eq
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: _plain(getattr(self, name)) for name in self._fields}
+
+    def to_json(self) -> str:
+        import json
+
+        return json.dumps(self.to_dict(), indent=2)
+
+
+class MigrateResult(_Result):
     """What one `migrate` call did; `to_json()` is what `--format json` prints."""
 
-    database: str
-    dialect: str
-    migrations_dir: str
-    applied: list[AppliedMigration] = field(default_factory=list)
-    baselined: list[str] = field(default_factory=list)
-    accepted: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    planned: list[PlannedMigration] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)
-    notices: list[str] = field(default_factory=list)  # deprecated settings, lock-wait retries
-    dry_run: bool = False
-    baseline: bool = False
-    seconds: float = 0.0
+    _fields = ("database", "dialect", "migrations_dir", "applied", "baselined", "accepted",
+               "skipped", "planned", "warnings", "notices", "dry_run", "baseline", "seconds")
+
+    def __init__(
+        self, database: str, dialect: str, migrations_dir: str,
+        applied: list[AppliedMigration] | None = None, baselined: list[str] | None = None,
+        accepted: list[str] | None = None, skipped: list[str] | None = None,
+        planned: list[PlannedMigration] | None = None, warnings: list[Problem] | None = None,
+        notices: list[str] | None = None, dry_run: bool = False, baseline: bool = False,
+        seconds: float = 0.0,
+    ) -> None:
+        self.database = database
+        self.dialect = dialect
+        self.migrations_dir = migrations_dir
+        self.applied: list[AppliedMigration] = [] if applied is None else applied
+        self.baselined: list[str] = [] if baselined is None else baselined
+        self.accepted: list[str] = [] if accepted is None else accepted
+        self.skipped: list[str] = [] if skipped is None else skipped
+        self.planned: list[PlannedMigration] = [] if planned is None else planned
+        self.warnings: list[Problem] = [] if warnings is None else warnings
+        self.notices: list[str] = [] if notices is None else notices  # deprecated settings, lock-wait retries
+        self.dry_run = dry_run
+        self.baseline = baseline
+        self.seconds = seconds
 
     @property
     def applied_tags(self) -> list[str]:
         return [m.tag for m in self.applied]
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)
-
-
-@dataclass
-class MigrationStatus:
+class MigrationStatus(NamedTuple):
     tag: str
     when: int
     hash: str | None
@@ -224,17 +262,24 @@ class MigrationStatus:
     record_id: int | None = None
 
 
-@dataclass
-class StatusResult:
+class StatusResult(_Result):
     """Applied / pending migrations and problems; `to_json()` is `--format json`."""
 
-    database: str
-    dialect: str
-    migrations_dir: str
-    migrations: list[MigrationStatus] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    unknown_records: list[Record] = field(default_factory=list)
-    table_exists: bool = False
+    _fields = ("database", "dialect", "migrations_dir", "migrations", "problems",
+               "unknown_records", "table_exists")
+
+    def __init__(
+        self, database: str, dialect: str, migrations_dir: str,
+        migrations: list[MigrationStatus] | None = None, problems: list[Problem] | None = None,
+        unknown_records: list[Record] | None = None, table_exists: bool = False,
+    ) -> None:
+        self.database = database
+        self.dialect = dialect
+        self.migrations_dir = migrations_dir
+        self.migrations: list[MigrationStatus] = [] if migrations is None else migrations
+        self.problems: list[Problem] = [] if problems is None else problems
+        self.unknown_records: list[Record] = [] if unknown_records is None else unknown_records
+        self.table_exists = table_exists
 
     @property
     def applied(self) -> list[str]:
@@ -249,8 +294,5 @@ class StatusResult:
         return not self.pending
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "applied": self.applied, "pending": self.pending,
+        return {**super().to_dict(), "applied": self.applied, "pending": self.pending,
                 "up_to_date": self.up_to_date}
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)

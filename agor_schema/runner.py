@@ -41,9 +41,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from agor_schema.db import (
     CommitCheckFailed,
@@ -138,8 +137,7 @@ class Runtime(Protocol):
 # --- settings -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """Resolved inputs of one run: explicit arguments win over [tool.agorschema]."""
 
     url: str
@@ -376,7 +374,7 @@ def migrate(
         statement_timeout=statement_timeout,
     )
     if progress is not None:
-        settings = replace(settings, progress=progress)
+        settings = settings._replace(progress=progress)
     items = read_folder(settings.folder, settings.runtime)
     result = MigrateResult(
         database=redact(settings.url),
@@ -720,8 +718,6 @@ def _apply_as_written(
     CONCURRENTLY must be able to wait for older transactions, and statements that already
     committed are not ours to repeat. Leftovers of an earlier failed concurrent build
     (INVALID indexes) are dropped first, so that the file's IF NOT EXISTS builds again."""
-    from dataclasses import replace
-
     from agor_schema.as_written import (
         LEFT_OPEN_NOTE,
         Ledger,
@@ -730,7 +726,7 @@ def _apply_as_written(
     )
 
     rt = settings.runtime
-    sent = [replace(s, note=None) for s in statements]  # the file controls everything
+    sent = [s._replace(note=None) for s in statements]  # the file controls everything
     ledger, notes = Ledger(), []
     started = time.perf_counter()
 
@@ -791,5 +787,5 @@ def _apply_as_written(
     result.applied.append(AppliedMigration(
         tag=mf.tag, when=mf.when, hash=mf.hash, statements=len(sent),
         seconds=time.perf_counter() - started, mode=mode.mode,
-        notes=[f"ran as written: {mode.reason}", *notes],
+        notes=(f"ran as written: {mode.reason}", *notes),
     ))

@@ -7,9 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agor_schema.journal import (
     BREAKPOINT,
+    HASHLIB_AFTER,
     Journal,
     JournalEntry,
     JournalError,
@@ -143,3 +146,21 @@ def test_real_file_without_breakpoints_is_one_chunk(shared_dir: Path) -> None:
     folder = shared_dir / "data" / "agor" / "sqlite-2025-11"
     mf = read_migration(folder, read_journal(folder).entries[6])  # 0008_stale_marauders
     assert len(mf.chunks) == 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.binary(max_size=4096), hashed_before=st.sampled_from([0, HASHLIB_AFTER]))
+def test_file_hash_is_sha256_whichever_implementation_computes_it(
+    data: bytes, hashed_before: int
+) -> None:
+    """A process hashes its first HASHLIB_AFTER bytes with CPython's built-in SHA-256 (no
+    OpenSSL import at app start-up) and the rest with hashlib's: drizzle-orm's recorded
+    hashes must come out the same either way."""
+    import agor_schema.journal as journal
+
+    saved, journal._hashed_bytes = journal._hashed_bytes, hashed_before
+    try:
+        assert file_hash(data) == hashlib.sha256(data).hexdigest()
+        assert journal._hashed_bytes == hashed_before + len(data)
+    finally:
+        journal._hashed_bytes = saved

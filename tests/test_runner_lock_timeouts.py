@@ -255,14 +255,12 @@ def test_a_profile_without_lock_timeouts_gets_none(
 ) -> None:
     """Capabilities are data: an engine profile that cannot bound lock waits (a distributed
     engine, say) is one table entry, and the runner then sets no limit."""
-    from dataclasses import replace
-
     from agor_schema.dialects import runtime_for_url
     from agor_schema.dialects.capabilities import POSTGRES
 
     runtime = runtime_for_url(pg_url)
     monkeypatch.setattr(type(runtime), "capabilities",
-                        replace(POSTGRES, ddl_lock_timeout=False, statement_timeout=False))
+                        POSTGRES._replace(ddl_lock_timeout=False, statement_timeout=False))
     folder = write_folder(tmp_path / "m", [
         ("0000_probe", "CREATE TABLE seen AS SELECT current_setting('lock_timeout') AS lt, "
                        "current_setting('statement_timeout') AS st;"),

@@ -5,13 +5,14 @@ which engine it talks to, so a PostgreSQL-compatible engine (CockroachDB: DDL co
 statement, no advisory locks; YugabyteDB; Citus) or an edge SQLite is a new profile (a
 table entry here) plus the runner tests, which are parametrized over `lock_kinds` and
 `transaction_modes`, not new branches. `run_mode` is the one place that decides how a
-migration file runs.
+migration file runs. Profiles are NamedTuples (a variant: `POSTGRES._replace(...)`): every
+app start-up imports this module (see journal.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # how a file's statements and its bookkeeping row are committed
 WHOLE_FILE = "whole_file"  # one transaction: all of the file and its row, or nothing
@@ -42,8 +43,7 @@ POOLER_PORTS = (6432, 6543)
 POOLER_HOST_MARKERS = ("pooler", "pgbouncer")
 
 
-@dataclass(frozen=True)
-class Capabilities:
+class Capabilities(NamedTuple):
     """One engine profile.
 
     `transactional_ddl`: how a file without transaction control runs (WHOLE_FILE where DDL
@@ -104,8 +104,7 @@ SQLITE = Capabilities(
 )
 
 
-@dataclass(frozen=True)
-class FileMode:
+class FileMode(NamedTuple):
     """How one file runs, and why (the reason is shown to the user)."""
 
     mode: str
