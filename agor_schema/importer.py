@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agor_schema.dialects import DIALECT_NAMES
 from agor_schema.snapshot import Column, ForeignKey, Index, Snapshot, Table
 from agor_schema.spelling import (
     FALLBACK_TYPES,
@@ -33,10 +34,6 @@ from agor_schema.spelling import (
     type_for,
     validates,
 )
-
-DIALECTS = ("sqlite", "postgres")
-JOURNAL_DIALECTS = {"sqlite": ("sqlite", "turso"), "postgres": ("postgresql", "pg", "postgres")}
-SNAPSHOT_VERSIONS = {"sqlite": "6", "postgres": "7"}
 
 
 class ImportError_(Exception):  # noqa: N801 - not the builtin ImportError
@@ -113,7 +110,7 @@ def read_source(folder: Path, dialect_name: str) -> Source:
         journal = read_journal(folder)
     except JournalError as exc:
         raise ImportError_(str(exc)) from None
-    if journal.dialect and journal.dialect not in JOURNAL_DIALECTS[dialect_name]:
+    if journal.dialect and journal.dialect not in dialect.import_journal_dialects:
         raise ImportError_(f"{folder}/meta/_journal.json is a {journal.dialect!r} journal, not "
                            f"{dialect_name}")
     meta = folder / "meta"
@@ -128,9 +125,9 @@ def read_source(folder: Path, dialect_name: str) -> Source:
     if not isinstance(document, dict) or not isinstance(document.get("tables"), dict):
         raise ImportError_(f"{path}: not a drizzle-kit snapshot (no 'tables' object)")
     version = str(document.get("version", ""))
-    if version != SNAPSHOT_VERSIONS[dialect_name]:
+    if version != dialect.snapshot_version:
         raise ImportError_(f"{path}: snapshot version {version!r}; agorschema reads version "
-                           f"{SNAPSHOT_VERSIONS[dialect_name]!r}: run `drizzle-kit up` first")
+                           f"{dialect.snapshot_version!r}: run `drizzle-kit up` first")
     try:
         snapshot = dialect.snapshot_from_json(document)
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
@@ -183,7 +180,7 @@ class _Converter:
                  loose: bool = False):
         self.snapshots = dict(snapshots)
         self.dialects = dict(dialects)
-        self.names = [d for d in DIALECTS if d in snapshots]
+        self.names = [d for d in DIALECT_NAMES if d in snapshots]
         self.prove = Prover(dialects, loose)
         self.report: list[ReportItem] = []
         self.enums: dict[str, Any] = {}
@@ -205,9 +202,9 @@ class _Converter:
             sides = {d: self.snapshots[d].tables[tname] for d in self.names
                      if tname in self.snapshots[d].tables}
             if any(t.schema not in ("", "public") for t in sides.values()):
-                schema = next(t.schema for t in sides.values() if t.schema)
+                where, schema = next((d, t.schema) for d, t in sides.items() if t.schema)
                 self.note(f"table is in PostgreSQL schema {schema!r}; the DSL has no schemas",
-                          "postgres", tname)
+                          where, tname)
                 continue
             tables[tname.split(".")[-1]] = self._table(tname, sides)
         doc: dict[str, Any] = {}
@@ -336,7 +333,7 @@ class _Converter:
         if column.autoincrement:
             fields["autoincrement"] = True
         if column.identity is not None:
-            expected = self._identity_of(tname, column, logical)
+            expected = self._identity_of(tname, dialect, column, logical)
             if self.prove.loose and expected is not None:  # the catalog does not say "schema"
                 expected = {k: v for k, v in expected.items() if k in column.identity}
             if expected == column.identity:
@@ -389,12 +386,13 @@ class _Converter:
                 return candidate
         return None
 
-    def _identity_of(self, tname: str, column: Column, logical: str) -> dict | None:
+    def _identity_of(self, tname: str, dialect: str, column: Column, logical: str
+                     ) -> dict | None:
         from agor_schema.spec.types import parse_type
 
         probe = Column(column.name, column.type)
         try:
-            self.dialects["postgres"].apply_autoincrement(tname, probe, parse_type(logical))
+            self.dialects[dialect].apply_autoincrement(tname, probe, parse_type(logical))
         except Exception:  # noqa: BLE001
             return None
         return probe.identity
@@ -791,7 +789,7 @@ def _finalize_columns(columns: dict, dialects: list[str]) -> None:
                 continue
             for d in holders:
                 column.setdefault(d, {})[key] = values.get(d, _NEUTRAL.get(key))
-        for d in DIALECTS:  # overrides last, in a fixed order
+        for d in DIALECT_NAMES:  # overrides last, in a fixed order
             if d in column:
                 column[d] = column.pop(d)
 

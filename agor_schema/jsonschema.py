@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from agor_schema.dialects import DIALECT_NAMES
+
 SHIPPED = Path(__file__).with_name("agorschema.schema.json")
 
 PER_DIALECT = {
     "type": "object",
-    "properties": {"sqlite": {}, "postgres": {}},
+    "properties": {name: {} for name in DIALECT_NAMES},
     "additionalProperties": False,
     "description": "A different value for each dialect.",
 }
@@ -63,7 +65,7 @@ def dsl_json_schema() -> dict:
                                       {"type": "null"}],
                             "description": table["primary_key"].get("description", "")}
     table["checks"]["additionalProperties"]["anyOf"].insert(1, {"$ref": "#/$defs/Verbatim"})
-    for key in ("sql", "sqlite", "postgres"):
+    for key in ("sql", *DIALECT_NAMES):
         defs["CheckSpec"]["properties"][key] = {"anyOf": [{"type": "string"},
                                                           {"$ref": "#/$defs/Verbatim"},
                                                           {"type": "null"}]}

@@ -11,18 +11,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from agor_schema.dialects import DIALECT_NAMES
 from agor_schema.snapshot import Column, Snapshot
-
-DIALECTS = ("sqlite", "postgres")
-
 
 # ------------------------------------------------------------------ logical types
 
-_SQLITE_TYPES = {"integer": "integer", "text": "text", "real": "real", "blob": "bytes",
-                 "numeric": "numeric"}
 FALLBACK_TYPES = {"serial": "integer", "smallserial": "integer", "bigserial": "bigint",
                    "smallint": "integer"}
 _SERIAL = {"integer": "serial", "bigint": "bigserial", "smallint": "smallserial"}
@@ -79,9 +75,11 @@ def type_for(columns: Mapping[str, Column], dialects: Mapping[str, Any], schema:
         options[name] = [c for c in dialects[name].logical_spellings(column)
                          if _builds_type(c, dialects[name], column, schema, loose)]
     if len(columns) == 2:
-        for cand in options["postgres"]:
-            if cand in options["sqlite"] or _builds_type(cand, dialects["sqlite"],
-                                                         columns["sqlite"], schema, loose):
+        # the dialect whose types tell more apart proposes, the other must build it too
+        first, other = sorted(columns, key=lambda name: not dialects[name].distinct_types)
+        for cand in options[first]:
+            if cand in options[other] or _builds_type(cand, dialects[other], columns[other],
+                                                      schema, loose):
                 return cand, {}
     for name in columns:
         if not options[name]:
@@ -118,8 +116,8 @@ class Prover:
     def supports(self, feature: str) -> bool:
         """Whether this version's DSL accepts a feature (probed once with a tiny schema)."""
         if feature not in self._features:
-            dialects = [d for d in FEATURE_DIALECTS.get(feature, DIALECTS)
-                        if d in self.dialects]
+            has = FEATURE_NEEDS.get(feature, _everywhere)
+            dialects = [d for d in DIALECT_NAMES if d in self.dialects and has(self.dialects[d])]
             self._features[feature] = bool(dialects) and validates(FEATURE_PROBES[feature],
                                                                     dialects)
         return self._features[feature]
@@ -201,11 +199,20 @@ def _probe(table: dict, **top: Any) -> dict:
                                                 "b": {"type": "text"}}, **table}}}
 
 
-# features one dialect has: probed (and used) for that dialect only
-FEATURE_DIALECTS = {"index_options": ("postgres",), "index_with": ("postgres",),
-                    "concurrently": ("postgres",), "part_options": ("postgres",),
-                    "opclass": ("postgres",), "nulls_not_distinct": ("postgres",),
-                    "generated_virtual": ("sqlite",)}
+def _everywhere(dialect: Any) -> bool:
+    return True
+
+
+# features only some dialects have (asked of their capabilities): probed for those only
+FEATURE_NEEDS: dict[str, Callable[[Any], bool]] = {
+    "index_options": lambda d: "method" in d.index_options,
+    "index_with": lambda d: "with" in d.index_options,
+    "concurrently": lambda d: d.concurrent_indexes,
+    "part_options": lambda d: {"desc", "nulls"} <= d.index_options,
+    "opclass": lambda d: "opclass" in d.index_options,
+    "nulls_not_distinct": lambda d: d.nulls_not_distinct,
+    "generated_virtual": lambda d: "virtual" in d.generated_kinds,
+}
 # the GUIDE's spellings of features other helpers are adding; an unsupported one is reported
 FEATURE_PROBES: dict[str, dict] = {
     "parts": _probe({"indexes": {"i": {"parts": ["a", {"expression": "lower(b)"}]}}}),

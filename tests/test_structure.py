@@ -8,6 +8,7 @@ Both rules are read from the source with `ast` (no import runs), so a new functi
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -196,3 +197,88 @@ def test_the_dialect_name_finder_sees_each_spelling(tmp_path: Path) -> None:
     present = {(rel, code) for rel, _ in DIALECT_NAME_ALLOWED
                for _, code in dialect_name_comparisons(PACKAGE / rel)}
     assert DIALECT_NAME_ALLOWED <= present, "stale allow-list entries: keep the list short"
+
+
+# Per-dialect data outside dialects/ that is accepted, as (file, code), and why: each is a
+# spelling the user writes or reads, not a fact about an engine.
+DIALECT_DATA_ALLOWED = {
+    # the DSL's `only:` values
+    ("spec/models.py", "Literal['sqlite', 'postgres']"),
+    # `verify --require-postgres URL`: the option names its dialect
+    ("cli_verify.py", "{'postgres': pg_url}"),
+    # the `dialects` setting's default, as the README documents it
+    ("config.py", "['sqlite', 'postgres']"),
+    # probes of what the DSL accepts are schema documents, written in the DSL's own keys
+    ("spelling.py", "('sqlite',)"),
+    ("spelling.py", "{'postgres': 'citext', 'sqlite': 'text'}"),
+}
+# a module-level name that says it holds one engine's data (PG_IDENTIFIER_MAX, _SQLITE_TYPES)
+_ENGINE_NAME = re.compile(r"(?:^|_)(?:PG|PGSQL|POSTGRES|POSTGRESQL|SQLITE)(?:_|$)")
+
+
+def dialect_data(path: Path) -> Iterator[tuple[int, str]]:
+    """(line, code) of data keyed by or listing dialect names, outside a comparison:
+    `{"sqlite": ...}`, `x["postgres"]`, `("sqlite", "postgres")`, and module or class
+    constants named after one engine (`PG_IDENTIFIER_MAX = 63`)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    seen = {id(side) for node in ast.walk(tree) if isinstance(node, ast.Compare)
+            for side in (node.left, *node.comparators)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict) and any(k is not None and _is_dialect_name(k)
+                                              for k in node.keys):
+            yield node.lineno, ast.unparse(node)
+        elif isinstance(node, ast.Subscript) and (_is_dialect_name(node.slice)
+                                                  or _lists_dialect_names(node.slice)):
+            seen.add(id(node.slice))
+            yield node.lineno, ast.unparse(node)
+        elif id(node) not in seen and _lists_dialect_names(node):
+            yield node.lineno, ast.unparse(node)
+    for scope in [tree, *(n for n in ast.walk(tree) if isinstance(n, ast.ClassDef))]:
+        for stmt in scope.body:
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else \
+                [stmt.target] if isinstance(stmt, ast.AnnAssign) else []
+            for target in targets:
+                if isinstance(target, ast.Name) and target.id.isupper() \
+                        and _ENGINE_NAME.search(target.id):
+                    yield stmt.lineno, f"{target.id} = ..."
+
+
+def _lists_dialect_names(node: ast.AST) -> bool:
+    return isinstance(node, (ast.Tuple, ast.List, ast.Set)) and bool(node.elts) \
+        and all(_is_dialect_name(e) for e in node.elts)
+
+
+def _is_dialect_name(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) \
+        and node.value.lower() in DIALECT_NAMES
+
+
+def test_only_the_dialects_hold_per_dialect_data() -> None:
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).as_posix()
+        if rel.startswith("dialects/"):
+            continue
+        found += [f"agor_schema/{rel}:{line}: {code}" for line, code in dialect_data(path)
+                  if (rel, code) not in DIALECT_DATA_ALLOWED]
+    assert not found, ("per-dialect data outside agor_schema/dialects/: make it a capability "
+                       "attribute of the dialect, or iterate DIALECT_NAMES\n" + "\n".join(found))
+
+
+def test_the_dialect_data_finder_sees_each_shape(tmp_path: Path) -> None:
+    code = ('VERSIONS = {"sqlite": "6", "postgres": "7"}\n'
+            'DIALECTS = ("sqlite", "postgres")\n'
+            'PG_IDENTIFIER_MAX = 63\n'
+            'x = dialects["pg"]\n'
+            'Name = Literal["sqlite", "postgres"]\n'
+            'if d in ("sqlite", "postgres"): pass\n'
+            'class K:\n    SQLITE_TYPES = {}\n    PGX = 1\n'
+            'def f():\n    POSTGRES_ONLY = 1\n'
+            'label = "sqlite"; n = sql(dialect="postgres"); t = ("sqlite", x)\n'
+            'sqlite_master = {"sqlite_master": 1, "type": "postgres"}\n')
+    path = tmp_path / "m.py"
+    path.write_text(code)
+    assert sorted(line for line, _ in dialect_data(path)) == [1, 2, 3, 4, 5, 8]
+    present = {(rel, code) for rel, _ in DIALECT_DATA_ALLOWED
+               for _, code in dialect_data(PACKAGE / rel)}
+    assert DIALECT_DATA_ALLOWED <= present, "stale allow-list entries: keep the list short"

@@ -35,6 +35,12 @@ class Dialect:
     sqlglot_dialect: str = ""
     snapshot_version: str = ""
     journal_dialect: str = ""
+    # the `dialect` values of a drizzle-kit journal `import` takes over (older and sibling
+    # drivers wrote other names for the same engine)
+    import_journal_dialects: tuple[str, ...] = ()
+    # its column types tell logical types apart (timestamptz vs bigint), so `import` tries its
+    # spellings first when one logical type must build every dialect's column
+    distinct_types: bool = False
     booleans_are_integers: bool = False  # TRUE/FALSE are just 1/0 (SQLite)
     max_identifier_bytes: int | None = None  # names longer than this are cut by the engine
     reserved_name_prefixes: tuple[str, ...] = ()  # table/index names the engine keeps for itself
@@ -99,6 +105,7 @@ class Dialect:
     generated_kinds: frozenset[str] = frozenset({"stored"})  # generated column storage
     index_options: frozenset[str] = frozenset()  # method, with, opclass, desc, nulls
     nulls_not_distinct: bool = False  # UNIQUE NULLS NOT DISTINCT
+    concurrent_indexes: bool = False  # CREATE / DROP INDEX CONCURRENTLY (else ignored)
 
     # ---- types and values (spec -> snapshot)
     def column_type(self, lt: LogicalType) -> str:

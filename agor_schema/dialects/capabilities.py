@@ -53,7 +53,7 @@ class Capabilities(NamedTuple):
     `statement_timeout`: the engine can bound lock waits / statements per transaction.
     `invalid_indexes`: a failed concurrent index build leaves an INVALID index behind.
     `journal_dialects`: the `dialect` values of `_journal.json` this engine's folders carry
-    (drizzle-kit 0.x wrote `pg`).
+    (drizzle-kit 0.x wrote `pg`). `max_identifier_bytes`: longer names are cut by the engine.
     """
 
     name: str
@@ -66,6 +66,7 @@ class Capabilities(NamedTuple):
     ddl_lock_timeout: bool = False
     statement_timeout: bool = False
     invalid_indexes: bool = False
+    max_identifier_bytes: int | None = None
 
     @property
     def usable_locks(self) -> tuple[str, ...]:
@@ -93,6 +94,7 @@ POSTGRES = Capabilities(
     statement_timeout=True,
     invalid_indexes=True,
     journal_dialects=("postgresql", "pg"),
+    max_identifier_bytes=63,  # NAMEDATALEN - 1
 )
 
 SQLITE = Capabilities(
@@ -102,6 +104,15 @@ SQLITE = Capabilities(
     foreign_keys_switch=True,
     journal_dialects=("sqlite",),
 )
+
+ENGINES = (SQLITE, POSTGRES)
+
+
+def shortest_name_limit() -> tuple[int, str]:
+    """(bytes, engine name) of the shortest identifier limit of any engine: a schema names
+    things once for every dialect, so its names are held to it even where only SQLite runs."""
+    return min((e.max_identifier_bytes, e.name) for e in ENGINES
+               if e.max_identifier_bytes is not None)
 
 
 class FileMode(NamedTuple):

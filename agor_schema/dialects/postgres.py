@@ -19,6 +19,7 @@ from agor_schema.dialects.base import (
     string_literal,
     ts_default,
 )
+from agor_schema.dialects.capabilities import POSTGRES
 from agor_schema.dialects.postgres_introspect import PostgresIntrospection
 from agor_schema.dialects.postgres_runtime import PostgresRuntime
 from agor_schema.snapshot import (
@@ -70,9 +71,12 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
     sqlglot_dialect = "postgres"
     snapshot_version = "7"
     journal_dialect = "postgresql"
+    import_journal_dialects = ("postgresql", "pg", "postgres")
+    distinct_types = True
     index_options = frozenset({"method", "with", "opclass", "desc", "nulls"})
     nulls_not_distinct = True
-    max_identifier_bytes = 63  # NAMEDATALEN - 1
+    concurrent_indexes = True
+    max_identifier_bytes = POSTGRES.max_identifier_bytes
     reserved_schema_prefixes = ("pg_",)  # "unacceptable schema name": system schemas
     # system columns every table has (oid only up to PostgreSQL 11, refused for those servers)
     reserved_column_names = frozenset({"ctid", "xmin", "xmax", "cmin", "cmax", "tableoid", "oid"})

@@ -73,6 +73,7 @@ class SQLiteDialect(SQLiteIntrospection, SQLiteRuntime, Dialect):
     sqlglot_dialect = "sqlite"
     snapshot_version = "6"
     journal_dialect = "sqlite"
+    import_journal_dialects = ("sqlite", "turso")
     generated_kinds = frozenset({"stored", "virtual"})
     booleans_are_integers = True
     reserved_name_prefixes = ("sqlite_",)  # "object name reserved for internal use"

@@ -11,10 +11,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from agor_schema.dialects import DIALECT_NAMES as DIALECTS
 from agor_schema.errors import SchemaError, did_you_mean, path_context
 from agor_schema.spec.loader import Document, Path_
-
-DIALECTS = ("sqlite", "postgres")
 
 
 def is_per_dialect(value: Any) -> bool:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from agor_schema.dialects import DIALECT_NAMES
 from agor_schema.dialects.base import ENUM_REBUILD_SUFFIX
+from agor_schema.dialects.capabilities import shortest_name_limit
 from agor_schema.errors import SchemaError, SchemaErrors, did_you_mean, path_context
 from agor_schema.spec.loader import Document, Path_, written_text
 from agor_schema.spec.models import (
@@ -46,7 +47,8 @@ from agor_schema.spec.types import (
 
 TYPE_FAMILIES = {"varchar": "text", "bigint": "integer", "double": "real", "smallint": "integer",
                  "serial": "integer", "smallserial": "integer", "bigserial": "integer"}
-PG_IDENTIFIER_MAX = 63
+# names are held to the shortest limit of any engine (PostgreSQL's), which cuts longer ones
+NAME_MAX, NAME_CUTTER = shortest_name_limit()
 SMALLINT_RANGE = (-32768, 32767)
 NO_EQUALITY = ("column '{column}' is json_text (PostgreSQL json), which has no equality "
                "operator, so it cannot be in a {what}; use json (jsonb) instead")
@@ -281,10 +283,10 @@ class _Checker:
         elif name.lower() in builtin:
             self.error(f"enum name '{name}' is already a type name; choose another",
                        path, key=True, **ctx)
-        elif len(name.encode()) > PG_IDENTIFIER_MAX - len(ENUM_REBUILD_SUFFIX):
+        elif len(name.encode()) > NAME_MAX - len(ENUM_REBUILD_SUFFIX):
             self.error(f"enum name '{name}' is longer than "
-                       f"{PG_IDENTIFIER_MAX - len(ENUM_REBUILD_SUFFIX)} bytes: a rebuild renames "
-                       f"the type to <name>{ENUM_REBUILD_SUFFIX}, which PostgreSQL would cut",
+                       f"{NAME_MAX - len(ENUM_REBUILD_SUFFIX)} bytes: a rebuild renames "
+                       f"the type to <name>{ENUM_REBUILD_SUFFIX}, which {NAME_CUTTER} would cut",
                        path, key=True, **ctx)
         if enum.schema_ is not None:
             self.check_identifier(enum.schema_, (*path, "schema"), field="schema", **ctx)
@@ -295,9 +297,9 @@ class _Checker:
         raw = (self.doc.data.get("enums") or {}).get(name)
         values_path = path if isinstance(raw, list) else (*path, "values")
         for i, label in enumerate(labels):
-            if not label or len(label.encode()) > PG_IDENTIFIER_MAX:
-                self.error(f"enum value {label!r} must have 1 to {PG_IDENTIFIER_MAX} bytes "
-                           "(PostgreSQL's limit for enum labels)", (*values_path, i),
+            if not label or len(label.encode()) > NAME_MAX:
+                self.error(f"enum value {label!r} must have 1 to {NAME_MAX} bytes "
+                           f"({NAME_CUTTER}'s limit for enum labels)", (*values_path, i),
                            field="values", **ctx)
             if label in labels[:i]:
                 self.error(f"enum value {label!r} is listed twice", (*values_path, i),
@@ -323,7 +325,7 @@ class _Checker:
             if not NAME_RE.match(custom.extension.replace("-", "_")):
                 self.error(f"extension {custom.extension!r} must be an extension name such as "
                            "citext or vector", (*path, "extension"), field="extension", **ctx)
-        for side in ("sqlite", "postgres"):
+        for side in DIALECT_NAMES:
             sql = custom.for_dialect(side)
             if sql is not None and (not _VERBATIM_TYPE.match(sql.strip())
                                     or _CONSTRAINT_WORDS & set(re.findall(r"[a-z_]+",
@@ -371,9 +373,9 @@ class _Checker:
             self.error(problem, (*path, "type"), field="type", **ctx)
 
     def check_identifier(self, ident: str, path: Path_, **ctx: Any) -> None:
-        if len(ident.encode()) > PG_IDENTIFIER_MAX:
+        if len(ident.encode()) > NAME_MAX:
             self.error(
-                f"name '{ident}' is longer than {PG_IDENTIFIER_MAX} bytes; PostgreSQL would "
+                f"name '{ident}' is longer than {NAME_MAX} bytes; {NAME_CUTTER} would "
                 "truncate it", path, key=True, **ctx,
             )
         if not ident or any(ch in ident for ch in '`"\x00'):
