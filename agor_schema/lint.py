@@ -49,8 +49,8 @@ def lint_plan(plan: Plan, dialect) -> list[Finding]:
             if message.endswith(_CONVERTED) and isinstance(op, o.AlterColumn):
                 message = message[: -len(_CONVERTED)] + dialect.type_change_note(op)
             findings.append(Finding(severity, dialect.name, op.table, column, message))
-        for severity, message in dialect.lint(op, plan.before, plan.after):
-            finding = Finding(severity, dialect.name, op.table, _column_of(op), message)
+        for message in dialect.lint(op, plan.before, plan.after):
+            finding = Finding(WARNING, dialect.name, op.table, _column_of(op), message)
             # table-level findings (a SQLite rebuild) come once per table, not once per op
             if not any(f.table == finding.table and f.message == message for f in findings):
                 findings.append(finding)

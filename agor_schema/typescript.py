@@ -14,6 +14,14 @@ from pathlib import Path
 
 from agor_schema.snapshot import Snapshot, Table
 from agor_schema.spec.models import SchemaSpec, enum_labels
+from agor_schema.ts_literals import (
+    custom_const,
+    enum_const,
+    schema_const,
+    ts_identifier,
+    ts_sql,
+    ts_string,
+)
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 # Words a table's `export const` may not be: JavaScript's reserved words and globals, the
@@ -29,8 +37,6 @@ _JS_RESERVED = frozenset("""
     timestamp date jsonb uuid customType index uniqueIndex primaryKey foreignKey unique check
     blob smallint serial smallserial bigserial json pgEnum pgSchema
 """.split())
-_JS_ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t",
-               "\u2028": "\\u2028", "\u2029": "\\u2029"}
 _LINE_BREAKS = re.compile("\r\n|[\n\r\u2028\u2029\x85]")
 _CONSTS: dict[str, str] = {}  # table name -> its export const, for the schema being rendered
 
@@ -73,23 +79,6 @@ def _load_template(bytecode_dir: str | None):
     return env.get_template("drizzle_schema.ts.j2")
 
 
-def ts_string(text: str) -> str:
-    """A single-quoted JavaScript string literal of exactly `text`: quotes, backslashes,
-    every control character and the line separators U+2028/U+2029 are escaped."""
-    out = []
-    for ch in text:
-        escaped = _JS_ESCAPES.get(ch)
-        if escaped is None and (ord(ch) < 0x20 or 0x7f <= ord(ch) < 0xa0):
-            escaped = f"\\u{ord(ch):04x}"
-        out.append(escaped or ch)
-    return "'" + "".join(out) + "'"
-
-
-def ts_sql(text: str) -> str:
-    """A drizzle sql`...` template holding raw SQL."""
-    return "sql`" + text.replace("\\", "\\\\").replace("`", "\\`").replace("${", "\\${") + "`"
-
-
 def ts_doc(text: str) -> str:
     """Text for a /** ... */ comment: `*/` cannot close it early, each line is one line."""
     lines = _LINE_BREAKS.split(text.replace("*/", "*\\/"))
@@ -101,27 +90,11 @@ def ts_line_comment(text: str) -> str:
     return _LINE_BREAKS.sub(" ", text)
 
 
-def ts_enum_option(labels: list[str] | None) -> str:
-    """`, enum: ['a', 'b']` for a text builder's options (typing only: drizzle keeps it out of
-    snapshots and DDL), or nothing."""
-    return f", enum: [{', '.join(ts_string(v) for v in labels)}]" if labels else ""
-
-
 def ts_key(name: str) -> str:
     """An object-literal key for `name` (`__proto__` computed, so it is a real property)."""
     if name == "__proto__":
         return f"[{ts_string(name)}]"
     return name if _IDENTIFIER.match(name) else ts_string(name)
-
-
-def enum_const(name: str) -> str:
-    """The TypeScript constant of a declared enum: `status` -> `statusEnum`."""
-    return ts_identifier(name) + "Enum"
-
-
-def custom_const(name: str) -> str:
-    """The TypeScript constant of a declared custom type: `embedding` -> `embeddingType`."""
-    return ts_identifier(name) + "Type"
 
 
 def type_consts(spec: SchemaSpec) -> set[str]:
@@ -130,25 +103,11 @@ def type_consts(spec: SchemaSpec) -> set[str]:
             | {schema_const(e.schema_) for e in spec.enums.values() if e.schema_})
 
 
-def schema_const(schema: str) -> str:
-    """TypeScript constant of a pgSchema (enums outside public)."""
-    return ts_identifier(schema) + "Schema"
-
-
 def table_const(name: str) -> str:
     """The `export const` of a table: unique in the module, never a reserved or imported
     name (see `_table_consts`)."""
     found = _CONSTS.get(name)
     return found if found is not None else _safe_const(name)
-
-
-def ts_identifier(name: str) -> str:
-    """`name` as identifier text: other characters replaced (plus a hash of the name, so two
-    names that map to the same text stay apart), never starting with a digit."""
-    const = re.sub(r"[^A-Za-z0-9_$]", "_", name)
-    if const != name:
-        const = f"{const}_{hashlib.sha256(name.encode()).hexdigest()[:6]}"
-    return "_" + const if const[:1].isdigit() else const
 
 
 def _safe_const(name: str) -> str:
@@ -242,7 +201,8 @@ def _table_context(spec: SchemaSpec, table: Table, dialect) -> dict:
             builder += _ts_references(fk)
         columns.append({"key": ts_key(column.name), "builder": builder})
     column_uniques = {name for name, c in table_spec.columns.items() if _plain_column_unique(c)}
-    extras = dialect.ts_table_extras(table, set(single_fks), column_uniques)
+    extras = common_extras(table, set(single_fks), column_uniques,
+                           unique_in_indexes=dialect.uniques_are_indexes)
     comment = ts_doc(table_spec.comment) if table_spec.comment else None
     return {"name": ts_string(table.name), "const": table_const(table.name), "comment": comment,
             "columns": columns, "extras": extras}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import agor_schema
@@ -167,19 +167,30 @@ def dialect_name_comparisons(path: Path) -> Iterator[tuple[int, str]]:
 
 def _names_a_dialect(node: ast.AST) -> bool:
     items = node.elts if isinstance(node, (ast.Tuple, ast.List, ast.Set)) else [node]
-    return any(isinstance(i, ast.Constant) and isinstance(i.value, str)
-               and i.value.lower() in DIALECT_NAMES for i in items)
+    return any(_is_dialect_name(i) for i in items)
 
 
-def test_only_the_dialects_compare_dialect_names() -> None:
+Finder = Callable[[Path], Iterator[tuple[int, str]]]
+
+
+def outside_dialects(finder: Finder, allowed: set[tuple[str, str]]) -> list[str]:
+    """`file:line: code` of what `finder` sees outside agor_schema/dialects/, less `allowed`."""
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
         rel = path.relative_to(PACKAGE).as_posix()
-        if rel.startswith("dialects/"):
-            continue
-        found += [f"agor_schema/{rel}:{line}: {code}"
-                  for line, code in dialect_name_comparisons(path)
-                  if (rel, code) not in DIALECT_NAME_ALLOWED]
+        if not rel.startswith("dialects/"):
+            found += [f"agor_schema/{rel}:{line}: {code}" for line, code in finder(path)
+                      if (rel, code) not in allowed]
+    return found
+
+
+def stale(finder: Finder, allowed: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Allow-list entries `finder` no longer sees (keep the lists short)."""
+    return allowed - {(rel, code) for rel, _ in allowed for _, code in finder(PACKAGE / rel)}
+
+
+def test_only_the_dialects_compare_dialect_names() -> None:
+    found = outside_dialects(dialect_name_comparisons, DIALECT_NAME_ALLOWED)
     assert not found, ("a dialect difference outside agor_schema/dialects/: make it a method "
                        "or capability attribute of the dialect\n" + "\n".join(found))
 
@@ -194,9 +205,7 @@ def test_the_dialect_name_finder_sees_each_spelling(tmp_path: Path) -> None:
     path = tmp_path / "m.py"
     path.write_text(code)
     assert [line for line, _ in dialect_name_comparisons(path)] == [1, 2, 3, 5]
-    present = {(rel, code) for rel, _ in DIALECT_NAME_ALLOWED
-               for _, code in dialect_name_comparisons(PACKAGE / rel)}
-    assert DIALECT_NAME_ALLOWED <= present, "stale allow-list entries: keep the list short"
+    assert not stale(dialect_name_comparisons, DIALECT_NAME_ALLOWED)
 
 
 # Per-dialect data outside dialects/ that is accepted, as (file, code), and why: each is a
@@ -254,13 +263,7 @@ def _is_dialect_name(node: ast.AST) -> bool:
 
 
 def test_only_the_dialects_hold_per_dialect_data() -> None:
-    found = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        rel = path.relative_to(PACKAGE).as_posix()
-        if rel.startswith("dialects/"):
-            continue
-        found += [f"agor_schema/{rel}:{line}: {code}" for line, code in dialect_data(path)
-                  if (rel, code) not in DIALECT_DATA_ALLOWED]
+    found = outside_dialects(dialect_data, DIALECT_DATA_ALLOWED)
     assert not found, ("per-dialect data outside agor_schema/dialects/: make it a capability "
                        "attribute of the dialect, or iterate DIALECT_NAMES\n" + "\n".join(found))
 
@@ -279,6 +282,36 @@ def test_the_dialect_data_finder_sees_each_shape(tmp_path: Path) -> None:
     path = tmp_path / "m.py"
     path.write_text(code)
     assert sorted(line for line, _ in dialect_data(path)) == [1, 2, 3, 4, 5, 8]
-    present = {(rel, code) for rel, _ in DIALECT_DATA_ALLOWED
-               for _, code in dialect_data(PACKAGE / rel)}
-    assert DIALECT_DATA_ALLOWED <= present, "stale allow-list entries: keep the list short"
+    assert not stale(dialect_data, DIALECT_DATA_ALLOWED)
+
+
+# What agor_schema/dialects/ may import from the rest of the package: the stages below it and
+# shared leaves, each with its reason. The spec, the differ, lint, TypeScript, the compiler and
+# the runner sit above the dialects and ask them for data; a dialect never calls up into them.
+BELOW_DIALECTS = {
+    "agor_schema.ops": "the operations a dialect renders",
+    "agor_schema.snapshot": "the state a dialect writes and reads",
+    "agor_schema.spec.types": "logical column types (no pydantic)",
+    "agor_schema.expr": "neutral expressions a dialect renders",
+    "agor_schema.sqlnorm": "expressions compared by meaning",
+    "agor_schema.introspect": "catalog readers' shared helpers",
+    "agor_schema.ts_literals": "TypeScript literals for drizzle builders",
+    "agor_schema.journal": "the migration files a runtime applies",
+    "agor_schema.db": "connections and the runner's shared types",
+    "agor_schema.errors": "located input errors",
+    "agor_schema.cache": "memoized pure computations",
+    "agor_schema.redact": "secrets out of messages",
+    "agor_schema.version": "cache keys",
+}
+
+
+def test_the_dialects_import_only_what_lies_below_them() -> None:
+    graph = import_graph(PACKAGE)
+    dialects = {m for m in graph if m.startswith("agor_schema.dialects")}
+    up = sorted(f"{m} -> {t}" for m in dialects for t in graph[m] - dialects - set(BELOW_DIALECTS))
+    assert not up, ("a dialect imports an upper stage: move the piece it needs below the "
+                    "dialects, or let the upper module ask the dialect for data\n" + "\n".join(up))
+    # and what lies below never reaches up again (not even through another lower module)
+    reach = {t for m in BELOW_DIALECTS for t in graph[m]} - set(BELOW_DIALECTS)
+    assert not reach, f"modules below the dialects import {sorted(reach)}"
+    assert "agor_schema.ops" in graph["agor_schema.dialects.base"]  # the walk saw the edges

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from agor_schema import ops as o
 from agor_schema.snapshot import Snapshot, Table
+from agor_schema.ts_literals import ts_sql
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -180,8 +181,9 @@ class Dialect:
             return "true" if value else "false"
         return str(value)
 
-    def lint(self, operation: o.Op, old: Snapshot, new: Snapshot) -> list[tuple[str, str]]:
-        """(severity, message) findings this dialect has about one operation."""
+    def lint(self, operation: o.Op, old: Snapshot, new: Snapshot) -> list[str]:
+        """What one operation costs in this engine (a rebuild, a rewrite, a long lock), as
+        warnings: `lint.lint_plan` makes them findings."""
         return []
 
     def outside_transaction(self, op: o.Op, old: Snapshot, new: Snapshot) -> bool:
@@ -284,8 +286,6 @@ def group_by_table(operations: Sequence[o.Op]) -> dict[str, list[o.Op]]:
 
 def ts_default(value: Any) -> str:
     """`.default(...)` that drizzle serialises back to exactly this snapshot default."""
-    from agor_schema.typescript import ts_sql
-
     if value is None:
         return ""
     if isinstance(value, bool):

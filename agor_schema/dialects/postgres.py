@@ -35,6 +35,7 @@ from agor_schema.snapshot import (
     without_absent,
 )
 from agor_schema.spec.types import LogicalType
+from agor_schema.ts_literals import custom_const, enum_const, schema_const, ts_enum_option, ts_sql, ts_string
 
 TYPES = {
     "text": "text",
@@ -321,8 +322,6 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
 
     def ts_column(self, column: Column, lt: LogicalType, labels: list[str] | None = None) -> str:
         """The drizzle pg-core builder of a column; `labels` types an `enum:` text column."""
-        from agor_schema.typescript import ts_enum_option, ts_string
-
         name = ts_string(column.name)
         if labels and lt.name == "text":
             builder = f"text({name}, {{ {ts_enum_option(labels)[2:]} }})"
@@ -340,16 +339,12 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
             kind = "Always" if column.identity.get("type") == "always" else "ByDefault"
             builder += f".generated{kind}AsIdentity()"
         if column.generated:
-            from agor_schema.typescript import ts_sql
-
             builder += f".generatedAlwaysAs({ts_sql(column.generated['as'])})"
         if column.default == "now()":
             return builder + ".defaultNow()"
         return builder + ts_default(column.default)
 
     def _ts_builder(self, name: str, lt: LogicalType) -> str:
-        from agor_schema.typescript import custom_const, enum_const
-
         if lt.name == "array" and lt.element is not None:
             return self._ts_builder(name, lt.element) + ".array()" * lt.dims
         if lt.name == "enum":
@@ -385,8 +380,6 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
 
     def ts_declarations(self, spec: Any, snapshot: Snapshot) -> list[str]:
         """pgEnum / customType constants the column builders use."""
-        from agor_schema.typescript import custom_const, enum_const, schema_const, ts_string
-
         out = []
         schemas = sorted({e.schema for e in snapshot.enums.values() if e.schema != "public"})
         for schema in schemas:
@@ -402,11 +395,6 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
                 out.append(f"export const {custom_const(name)} = customType<{{ data: unknown }}>"
                            f"({{ dataType() {{ return {ts_string(sql.strip())}; }} }});")
         return out
-
-    def ts_table_extras(self, table: Table, inline_fks: set[str], column_uniques: set[str]):
-        from agor_schema.typescript import common_extras
-
-        return common_extras(table, inline_fks, column_uniques, unique_in_indexes=False)
 
     # ------------------------------------------------------------------ SQL
     def quote(self, identifier: str) -> str:
@@ -780,10 +768,8 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
             sql = f"DROP INDEX CONCURRENTLY IF EXISTS {self.quote(op.index.name)};"
         return [f"{NO_TRANSACTION_MARKER}\n{sql}"]
 
-    def lint(self, operation: o.Op, old: Snapshot, new: Snapshot) -> list[tuple[str, str]]:
+    def lint(self, operation: o.Op, old: Snapshot, new: Snapshot) -> list[str]:
         """Operations that rewrite an existing table or hold a long ACCESS EXCLUSIVE lock."""
-        from agor_schema.lint import WARNING
-
         op = operation
         if op.table not in old.tables or op.table not in new.tables:
             return []  # created or dropped in this migration: nothing to rewrite
@@ -827,7 +813,7 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
             out.append(f"CREATE INDEX '{op.index.name}' blocks writes to '{op.table}' while it "
                        "builds; on a large table give the index `concurrently: true` (built "
                        "outside a transaction, in a migration file of its own)")
-        return [(WARNING, message + LOCK_ADVICE) for message in out]
+        return [message + LOCK_ADVICE for message in out]
 
 
 def _readds(op: o.AlterColumn) -> bool:

@@ -36,6 +36,7 @@ from agor_schema.snapshot import (
     without_absent,
 )
 from agor_schema.spec.types import LogicalType
+from agor_schema.ts_literals import custom_const, ts_enum_option, ts_sql, ts_string
 
 NOW_MS_SQL = "CAST(ROUND((JULIANDAY('now') - 2440587.5) * 86400000) AS INTEGER)"
 UUID_V4_SQL = (
@@ -289,8 +290,6 @@ class SQLiteDialect(SQLiteIntrospection, SQLiteRuntime, Dialect):
     def ts_column(self, column: Column, lt: LogicalType, labels: list[str] | None = None) -> str:
         """The drizzle sqlite-core builder of a column (mode keeps the app-side type; `labels`
         types an enum column's text)."""
-        from agor_schema.typescript import custom_const, ts_enum_option, ts_string
-
         name = ts_string(column.name)
         if lt.name == "custom":
             builder = f"{custom_const(lt.ref or '')}({name})"
@@ -324,8 +323,6 @@ class SQLiteDialect(SQLiteIntrospection, SQLiteRuntime, Dialect):
         elif column.not_null:
             builder += ".notNull()"
         if column.generated:
-            from agor_schema.typescript import ts_sql
-
             sql = column.generated["as"]  # drizzle adds the parentheses back
             sql = sql[1:-1] if sql.startswith("(") and sql.endswith(")") else sql
             builder += (f".generatedAlwaysAs({ts_sql(sql)}, "
@@ -334,17 +331,10 @@ class SQLiteDialect(SQLiteIntrospection, SQLiteRuntime, Dialect):
 
     def ts_declarations(self, spec: Any, snapshot: Snapshot) -> list[str]:
         """customType constants for declared types with a SQLite side."""
-        from agor_schema.typescript import custom_const, ts_string
-
         return [f"export const {custom_const(name)} = customType<{{ data: unknown }}>"
                 f"({{ dataType() {{ return {ts_string(sql.strip())}; }} }});"
                 for name, custom in spec.types.items()
                 if (sql := custom.for_dialect(self.name)) is not None]
-
-    def ts_table_extras(self, table: Table, inline_fks: set[str], column_uniques: set[str]):
-        from agor_schema.typescript import common_extras
-
-        return common_extras(table, inline_fks, column_uniques, unique_in_indexes=True)
 
     # ------------------------------------------------------------------ SQL
     def quote(self, identifier: str) -> str:
@@ -512,10 +502,8 @@ class SQLiteDialect(SQLiteIntrospection, SQLiteRuntime, Dialect):
             return f'COALESCE({value}, {self.default_sql(column.default)})'
         return value
 
-    def lint(self, operation: o.Op, old: Snapshot, new: Snapshot) -> list[tuple[str, str]]:
+    def lint(self, operation: o.Op, old: Snapshot, new: Snapshot) -> list[str]:
         """A rebuild of a table that others reference with row-changing ON DELETE actions."""
-        from agor_schema.lint import WARNING
-
         old_table = old.tables.get(operation.table)
         if old_table is None or operation.table not in new.tables:
             return []
@@ -530,11 +518,11 @@ class SQLiteDialect(SQLiteIntrospection, SQLiteRuntime, Dialect):
         if not children:
             return []
         refs = ", ".join(f"{name} (ON DELETE {action})" for name, action in children)
-        return [(WARNING, f"SQLite rebuilds '{operation.table}' (copy, DROP TABLE, rename); "
-                 f"{refs} reference it: with foreign keys on, the "
-                 "DROP TABLE deletes or changes those child rows. agorschema's runner turns "
-                 "foreign keys off before the transaction; a runtime that only runs the "
-                 "migration's PRAGMA inside a transaction (drizzle-orm better-sqlite3) loses them")]
+        return [f"SQLite rebuilds '{operation.table}' (copy, DROP TABLE, rename); "
+                f"{refs} reference it: with foreign keys on, the "
+                "DROP TABLE deletes or changes those child rows. agorschema's runner turns "
+                "foreign keys off before the transaction; a runtime that only runs the "
+                "migration's PRAGMA inside a transaction (drizzle-orm better-sqlite3) loses them"]
 
     def _op_rebuilds(self, op: o.Op, old_table: Table) -> bool:
         """Does this operation alone force the table rebuild (see `needs_rebuild`)?"""
