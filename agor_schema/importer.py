@@ -28,7 +28,6 @@ from agor_schema.spelling import (
     Prover,
     custom_name,
     expression_candidates,
-    live_serials,
     neutral,
     strip_outer_parens,
     type_for,
@@ -169,7 +168,7 @@ def pull_source(url: str) -> Source:
     dialect.require_existing_database(url)
     conn = dialect.connect(url, create=False)
     try:
-        snapshot = live_serials(dialect.introspect(conn))
+        snapshot = dialect.as_drizzle_wrote(dialect.introspect(conn))
     finally:
         dialect.close_connection(conn)
     return Source(dialect.name, snapshot, redact(url), live=True)

@@ -15,26 +15,12 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from agor_schema.dialects import DIALECT_NAMES
-from agor_schema.snapshot import Column, Snapshot
+from agor_schema.snapshot import Column
 
 # ------------------------------------------------------------------ logical types
 
 FALLBACK_TYPES = {"serial": "integer", "smallserial": "integer", "bigserial": "bigint",
                    "smallint": "integer"}
-_SERIAL = {"integer": "serial", "bigint": "bigserial", "smallint": "smallserial"}
-
-
-def live_serials(snapshot: Snapshot) -> Snapshot:
-    """A catalog shows a serial column as integer + nextval('<t>_<c>_seq'); a snapshot (and the
-    DSL) says `serial`. Rewrite those columns as drizzle-kit would have written them."""
-    for table in snapshot.tables.values():
-        for column in table.columns.values():
-            default = column.default if isinstance(column.default, str) else ""
-            seq = re.fullmatch(r"nextval\('\"?(.+?)\"?'(?:::regclass)?\)", default)
-            if seq and column.type in _SERIAL and \
-                    seq.group(1) == f"{table.name}_{column.name}_seq":
-                column.type, column.default = _SERIAL[column.type], None
-    return snapshot
 
 
 def _builds_type(logical: str, dialect: Any, column: Column, schema: Any,

@@ -13,7 +13,7 @@ import pytest
 from catalog import Project
 from click.testing import CliRunner
 from corpus import AGOR, NAMES, corpus_folder, dialect_of
-from pg_cluster import create_database, drop_database
+from pg_cluster import connect, create_database, drop_database
 
 import agor_schema
 from agor_schema.cli import main
@@ -102,3 +102,23 @@ def test_pull_agor_history_and_input_errors(shared_dir: Path, tmp_path: Path) ->
     assert missing["exit_code"] == 2 and "does not exist" in missing["errors"][0]["message"]
     bad = _pull(root, "mysql://x/y", "--force")
     assert bad["exit_code"] == 2
+
+
+def test_pull_writes_serial_for_a_nextval_default_named_like_drizzles(pg_url: str,
+                                                                    tmp_path: Path) -> None:
+    """A sequence the catalog does not tie to its column (created on its own) still reads as
+    drizzle's serial when the default is nextval('<table>_<column>_seq'); another name stays
+    an integer with its default."""
+    import yaml
+
+    with connect(pg_url) as conn:
+        conn.execute("CREATE SEQUENCE t_n_seq; CREATE SEQUENCE elsewhere; "
+                     "CREATE TABLE t (id integer PRIMARY KEY, "
+                     "n integer NOT NULL DEFAULT nextval('t_n_seq'), "
+                     "m bigint DEFAULT nextval('elsewhere'))")
+    envelope = _pull(tmp_path, pg_url)
+    assert envelope["exit_code"] == 0, envelope
+    [written] = [p for p in envelope["result"]["written"] if p.endswith((".yaml", ".yml"))]
+    columns = yaml.safe_load(Path(written).read_text())["tables"]["t"]["columns"]
+    assert columns["n"]["type"] == "serial" and "default" not in columns["n"]
+    assert columns["m"]["type"] == "bigint" and "elsewhere" in str(columns["m"]["default"])

@@ -32,6 +32,8 @@ DIALECT_NAME_ALLOWED = {
     ("cli_verify.py", "r.dialect == 'postgres'"),
 }
 DIALECT_NAMES = {"sqlite", "postgres", "postgresql", "pg"}
+# a dialect's own classes: `isinstance(d, SQLiteDialect)` asks which engine it is, too
+_ENGINE_CLASS = re.compile(r"\b(?:Postgres|SQLite)\w*\b")
 
 
 def _module_name(root: Path, path: Path) -> str:
@@ -155,7 +157,7 @@ def test_the_circle_finder_sees_function_level_and_relative_imports(tmp_path: Pa
 
 def dialect_name_comparisons(path: Path) -> Iterator[tuple[int, str]]:
     """(line, code) of every comparison with a dialect name literal: `x == "sqlite"`,
-    `name in ("postgres", ...)`, `match` cases on one."""
+    `name in ("postgres", ...)`, `match` cases on one, and `isinstance(d, PostgresDialect)`."""
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     for node in ast.walk(tree):
         if isinstance(node, ast.Compare):
@@ -163,6 +165,9 @@ def dialect_name_comparisons(path: Path) -> Iterator[tuple[int, str]]:
                 yield node.lineno, ast.unparse(node)
         elif isinstance(node, ast.MatchValue) and _names_a_dialect(node.value):
             yield node.lineno, f"case {ast.unparse(node.value)}"
+        elif isinstance(node, ast.Call) and ast.unparse(node.func) in ("isinstance", "issubclass") \
+                and len(node.args) == 2 and _ENGINE_CLASS.search(ast.unparse(node.args[1])):
+            yield node.lineno, ast.unparse(node)
 
 
 def _names_a_dialect(node: ast.AST) -> bool:
@@ -201,10 +206,11 @@ def test_the_dialect_name_finder_sees_each_spelling(tmp_path: Path) -> None:
             'if scheme in ("postgresql", "x"): pass\n'
             'match d:\n    case "pg": pass\n'
             'if kind == "sqlite_master" or name == other: pass\n'
-            'label = "sqlite"\n')
+            'label = "sqlite"\n'
+            'if isinstance(d, (PostgresDialect, X)) or isinstance(d, Dialect): pass\n')
     path = tmp_path / "m.py"
     path.write_text(code)
-    assert [line for line, _ in dialect_name_comparisons(path)] == [1, 2, 3, 5]
+    assert [line for line, _ in dialect_name_comparisons(path)] == [1, 2, 3, 5, 8]
     assert not stale(dialect_name_comparisons, DIALECT_NAME_ALLOWED)
 
 

@@ -59,6 +59,10 @@ class Dialect:
         """DSL types that may build this snapshot column's type, most specific first."""
         raise NotImplementedError
 
+    def as_drizzle_wrote(self, snapshot: Snapshot) -> Snapshot:
+        """A catalog read back (`pull`) as drizzle-kit would have written its snapshot."""
+        return snapshot
+
     def canonical_expression(self, text: str) -> str:
         """`text` in the canonical form expressions are compared in (`sqlnorm`)."""
         from agor_schema.sqlnorm import canonical_expression

@@ -143,6 +143,18 @@ class PostgresIntrospection:
     verify_server_env: str | None = VERIFY_ENV
 
     # ------------------------------------------------------------------ catalog → Snapshot
+    def as_drizzle_wrote(self, snapshot: Snapshot) -> Snapshot:
+        """A catalog shows a serial column as integer + nextval('<t>_<c>_seq'); a snapshot (and
+        the DSL) says `serial`. Rewrite those columns as drizzle-kit would have written them."""
+        for table in snapshot.tables.values():
+            for column in table.columns.values():
+                default = column.default if isinstance(column.default, str) else ""
+                seq = re.fullmatch(r"nextval\('\"?(.+?)\"?'(?:::regclass)?\)", default)
+                if seq and column.type in _SERIAL_TYPES and \
+                        seq.group(1) == f"{table.name}_{column.name}_seq":
+                    column.type, column.default = _SERIAL_TYPES[column.type], None
+        return snapshot
+
     def introspect(self, conn: Any, *, schema: str | None = None,
                    exclude: Iterable[str] = (BOOKKEEPING_TABLE,),
                    schema_names: dict[str, str] | None = None) -> Snapshot:
