@@ -9,6 +9,14 @@ data the YAML cache holds) plus the settings, keyed by the source hash it wrote.
 recomputes it (parsing only the edited files, with libyaml; no pydantic, no sqlglot) and
 compares. Anything unknown (a fresh clone, another agorschema version: the cache is keyed
 by the code) falls back to recompiling, so the answer never depends on the cache.
+
+An edited file that is the compiled one with comment or blank lines added or removed
+(agor_schema.comment_lines) is not even parsed: compile also keeps the text of each file it
+compiled, and its data digest carries over. Every entry read is bound to the bytes it was
+made from (a text to its sha256, which keys its digest and the lines of its multi-line
+scalars), so a stale entry cannot be mistaken for the current one; like the digests, those
+lines are what agorschema computed when it parsed that text (entries of the wrong shape are
+ignored).
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ from agor_schema.version import __version__
 
 DATA_KIND = "datahash"  # (display name, sha256 of the bytes) -> sha256 of the pickled data
 MEANING_KIND = "meaning"  # source hash -> meaning hash
+TEXT_KIND = "compiledtext"  # display name -> bytes of the file the last compile read
+LINES_KIND = "scalarlines"  # (display name, sha256) -> multi-line scalars' lines (spec.loader)
 
 
 def data_digest(blob: bytes) -> str:
@@ -31,28 +41,73 @@ def data_digest(blob: bytes) -> str:
 def meaning_of(cfg: Config, store: Any, *, parse: bool) -> str | None:
     """The meaning hash of the schema as it is now; None when a file's data is unknown and
     `parse` is False, or a file cannot be read or parsed cleanly."""
-    from agor_schema.spec import schema_files
-    from agor_schema.spec.loader import _display
-
     h = hashlib.sha256(f"agorschema {__version__}\n".encode())
     h.update(repr((cfg.dialects, _rel(cfg, cfg.generated), _rel(cfg, cfg.migrations))).encode())
-    for path in schema_files(cfg.schema):
-        try:
-            raw = path.read_bytes()
-        except OSError:
+    for display, raw in _sources(cfg):
+        if raw is None:
             return None
-        display = _display(path, cfg.root)
         key = (display, hashlib.sha256(raw).hexdigest())
+        compiled = _compiled(store, display, raw, key) if parse else None
         digest = store.get(DATA_KIND, key)
         if digest is None:
             if not parse:
                 return None
-            digest = _parse_digest(raw, display)
+            digest = _comment_edit_digest(compiled, raw) or _parse_digest(raw, display)
             if digest is None:
                 return None
             store.put(DATA_KIND, key, digest)
         h.update(f"\n{display}\n{digest}".encode())
     return h.hexdigest()
+
+
+def _sources(cfg: Config) -> list[tuple[str, bytes | None]]:
+    """(display name, bytes or None when unreadable) of every schema file."""
+    from agor_schema.spec import display_name, schema_files
+
+    out: list[tuple[str, bytes | None]] = []
+    for path in schema_files(cfg.schema):
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            raw = None
+        out.append((display_name(path, cfg.root), raw))
+    return out
+
+
+def _compiled(store: Any, display: str, raw: bytes, raw_key: tuple) -> tuple | None:
+    """The text compile last read as `display`, its data digest and the lines of its
+    multi-line scalars, when all are known (read here, so kept for the next check too)."""
+    old = store.get(TEXT_KIND, display)
+    if not isinstance(old, bytes):
+        return None
+    key = raw_key if old == raw else (display, hashlib.sha256(old).hexdigest())
+    digest, scalar_lines = store.get(DATA_KIND, key), store.get(LINES_KIND, key)
+    if not isinstance(digest, str) or not _valid_lines(scalar_lines):
+        return None
+    return old, digest, scalar_lines
+
+
+def _comment_edit_digest(compiled: tuple[bytes, str, tuple] | None, raw: bytes) -> str | None:
+    """The compiled file's data digest when `raw` is that file with only comment or blank
+    lines added or removed (judged from the text, no parsing); else None."""
+    from agor_schema import comment_lines
+    from agor_schema.spec import MAX_FILE_BYTES
+
+    if compiled is None or len(raw) > MAX_FILE_BYTES:
+        return None
+    old, digest, scalar_lines = compiled
+    old_lines, new_lines = comment_lines.normalised_lines(old), comment_lines.normalised_lines(raw)
+    if old_lines is None or new_lines is None:
+        return None
+    if not comment_lines.only_comment_lines_differ(old_lines, new_lines, scalar_lines):
+        return None
+    return digest
+
+
+def _valid_lines(value: Any) -> bool:
+    return isinstance(value, tuple) and all(
+        isinstance(span, tuple) and len(span) == 2
+        and all(type(n) is int and n >= 0 for n in span) for span in value)
 
 
 def _parse_digest(raw: bytes, display: str) -> str | None:
@@ -77,6 +132,14 @@ def record(cfg: Config, store: Any) -> None:
     meaning = meaning_of(cfg, store, parse=False)
     if manifest is not None and manifest.source and meaning is not None:
         store.put(MEANING_KIND, manifest.source, meaning)
+        _record_texts(cfg, store)
+
+
+def _record_texts(cfg: Config, store: Any) -> None:
+    """Keep the text of each compiled file, for `check` to compare an edited one with."""
+    for display, raw in _sources(cfg):
+        if raw is not None and store.get(TEXT_KIND, display) != raw:
+            store.put(TEXT_KIND, display, raw)
 
 
 def unchanged_since(cfg: Config, recorded_source: str) -> bool:

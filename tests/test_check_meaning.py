@@ -97,3 +97,122 @@ def test_a_broken_file_is_reported_not_hidden(root: Path):
     result = run(root, "check")
     assert result.exit_code == 2
     assert "app.yaml:" in result.stderr
+
+
+# --- comment lines: no YAML parsing at all (agor_schema.comment_lines) --------------------
+
+BLOCK_SCHEMA = """\
+tables:
+  users:
+    comment: |
+      People who sign in.
+      # this line is part of the comment
+
+    columns:
+      id: {type: integer, primary_key: true}
+      email: {type: text, not_null: true}
+"""
+
+
+def check_in_process(root: Path) -> tuple[int, bool, bool]:
+    """Exit code of `check` and whether it imported PyYAML / pydantic (a fresh process)."""
+    code = ("import sys; from agor_schema.cli import main\n"
+            "try:\n    main(['check', '--project', sys.argv[1]])\n"
+            "except SystemExit as e:\n    code = e.code\n"
+            "print(code, 'yaml' in sys.modules, 'pydantic' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True,
+                         text=True, check=True).stdout.split()[-3:]
+    return int(out[0]), out[1] == "True", out[2] == "True"
+
+
+@pytest.fixture
+def block_root(root: Path) -> Path:
+    (root / "schema" / "app.yaml").write_text(BLOCK_SCHEMA, encoding="utf-8")
+    assert run(root, "compile").exit_code == 0
+    return root
+
+
+def test_each_new_comment_line_is_judged_without_parsing(block_root: Path):
+    path = block_root / "schema" / "app.yaml"
+    for n in range(3):  # every check meets a comment it has not seen
+        path.write_text(f"# edit {n}\n" + BLOCK_SCHEMA.replace("      email:", f"\n    # n{n}\n"
+                                                              "      email:"), encoding="utf-8")
+        assert check_in_process(block_root) == (0, False, False)
+        assert check_json(block_root, 0)["recompiled"] is False
+
+
+@pytest.mark.parametrize(("edit", "changed"), [
+    (lambda s: s.replace("      # this line", "      # another line\n      # this line"), True),
+    (lambda s: s.replace("People who sign in.\n", "People who sign in.\n\n"), True),
+    (lambda s: s.replace("      # this line is part of the comment\n", ""), True),
+    (lambda s: s.replace("# this line", "#  this line"), True),
+    (lambda s: s.replace("\n\n    columns:", "\n    columns:"), False),  # `|` clips that line
+])
+def test_a_comment_looking_line_in_a_block_scalar_is_a_change(block_root: Path, edit, changed):
+    path = block_root / "schema" / "app.yaml"
+    path.write_text(edit(BLOCK_SCHEMA), encoding="utf-8")
+    expected = _uncached_answer(block_root)
+    assert expected["code"] == (1 if changed else 0)
+    result = check_json(block_root, expected["code"])
+    assert result["problems"] == expected["problems"]
+    assert result["recompiled"] is changed
+
+
+def _uncached_answer(root: Path) -> dict:
+    """What check says with no cache at all (the reference)."""
+    code = ("import os, sys; os.environ['AGORSCHEMA_CACHE'] = '0'\n"
+            "from agor_schema.cli import main\n"
+            "main(['check', '--format', 'json', '--project', sys.argv[1]])\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True)
+    doc = parse_envelope(proc.stdout, "check")
+    return {"code": doc["exit_code"], "problems": doc["result"].get("problems")}
+
+
+POISON = {  # what a cache file may hold that agorschema did not compute for these bytes
+    "compiledtext": {"wrong type": "text", "empty": b"", "another file": b"tables: {}\n"},
+    "scalarlines": {"wrong type": [(0, 1)], "bad shape": ((0,),), "negative": ((-1, 2),)},
+}
+
+
+def _poison(root: Path, kind: str, how: str) -> None:
+    import pickle
+
+    (target,) = (root / ".agorschema-cache").glob(f"{kind}-*.pickle")
+    if how == "garbage":
+        target.write_bytes(b"\x80\x05not a pickle")
+        return
+    if how == "truncated":
+        target.write_bytes(target.read_bytes()[:-7])
+        return
+    table = pickle.loads(target.read_bytes())
+    for key in [k for k in table if k != "__fingerprint__"]:
+        table[key] = POISON[kind][how]
+    target.write_bytes(pickle.dumps(table))
+
+
+@pytest.mark.parametrize(("kind", "how"), [
+    (kind, how) for kind in POISON for how in ["garbage", "truncated", *POISON[kind]]])
+@pytest.mark.parametrize("edit", [
+    lambda s: "# a comment\n" + s,  # no change
+    lambda s: s.replace("      # this line", "      # another line\n      # this line"),
+])
+def test_a_poisoned_cache_gives_the_uncached_answer(block_root: Path, kind: str, how: str,
+                                                     edit):
+    _poison(block_root, kind, how)
+    path = block_root / "schema" / "app.yaml"
+    path.write_text(edit(BLOCK_SCHEMA), encoding="utf-8")
+    expected = _uncached_answer(block_root)
+    result = check_json(block_root, expected["code"])
+    assert result["problems"] == expected["problems"]
+
+
+def test_a_stale_text_from_an_earlier_compile_gives_the_uncached_answer(block_root: Path):
+    path = block_root / "schema" / "app.yaml"
+    changed = BLOCK_SCHEMA + "      name: text\n"
+    path.write_text(changed, encoding="utf-8")
+    assert check_json(block_root, 1)["recompiled"] is True  # caches the changed file's data
+    path.write_text("# back, with a comment\n" + BLOCK_SCHEMA, encoding="utf-8")
+    assert check_json(block_root, 0)["recompiled"] is False
+    path.write_text("# a comment\n" + changed, encoding="utf-8")
+    result = check_json(block_root, 1)
+    assert result["recompiled"] is True and any("add_column" in p for p in result["problems"])

@@ -19,7 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 from agor_schema import cache
 from agor_schema.errors import Mark, SchemaError, SchemaErrors, path_context
-from agor_schema.spec import SCHEMA_SUFFIXES, schema_files  # noqa: F401 (re-exported)
+from agor_schema.spec import (  # noqa: F401 (re-exported)
+    MAX_FILE_BYTES,
+    SCHEMA_SUFFIXES,
+    display_name,
+    schema_files,
+)
 
 Path_ = tuple  # a data path: ("tables", "users", "columns", "email", "type")
 _SPLIT_KEY = re.compile(r"^\s*\d+\s*\)\s*$")
@@ -29,7 +34,6 @@ if TYPE_CHECKING:
     import yaml
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
-MAX_FILE_BYTES = 8 * 1024 * 1024  # a schema file is text a person writes
 MAX_DEPTH = 64  # a schema nests ~8 levels; deeper is not a schema (and would exhaust the stack)
 MAX_NODES = 500_000  # nodes after alias expansion ("billion laughs" stops here)
 
@@ -164,11 +168,14 @@ def load_file(path: Path, display: str | None = None) -> Document:
         except Exception:  # a corrupt entry: parse again
             blob = None
     if blob is None:
-        doc = _load_data(raw, name)
+        doc, lines = _read_data(raw, name)
         blob = pickle.dumps(doc.data, protocol=pickle.HIGHEST_PROTOCOL)
         store.put("yaml", key, blob)
+        if lines is not None:
+            store.put(SCALAR_LINES_KIND, key, lines)
     # what the file says, for `check` to tell a comment-only edit (agor_schema.meaning)
     store.memo("datahash", key, lambda: hashlib.sha256(blob).hexdigest())
+    store.get(SCALAR_LINES_KIND, key)  # kept while the file is unchanged
     return doc
 
 
@@ -253,21 +260,38 @@ def _check_bounds(raw: bytes, text: str, name: str, yaml: Any) -> None:
 
 def _load_data(raw: bytes, name: str) -> Document:
     """The file's data without marks; anything unusual goes to the marked walk instead."""
+    return _read_data(raw, name)[0]
+
+
+def _read_data(raw: bytes, name: str) -> tuple[Document, tuple | None]:
+    """`_load_data`, plus the lines its multi-line scalars span: `((first, last), ...)`,
+    0-based lines of the text split at "\n" after newline normalisation (None when the lean
+    walk did not read the file, or the text holds a line break other than \n and \r, which
+    libyaml counts as a line but a split at "\n" does not). `check` needs them to tell a
+    comment line from a line of text (agor_schema.comment_lines)."""
     yaml = _import_yaml()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        return _parse_file(raw, name)
+        return _parse_file(raw, name), None
     _check_bounds(raw, text, name, yaml)
+    spans: list[tuple[int, int]] = []
     try:
-        data = _lean_data(raw, yaml)
+        data = _lean_data(raw, yaml, spans)
     except Exception:  # an error to report (or a case to leave to the reference walk)
-        return _parse_file(raw, name)
-    return Document._lazy(data, raw, name)
+        return _parse_file(raw, name), None
+    plain_lines = not any(brk in text for brk in _OTHER_BREAKS)
+    return Document._lazy(data, raw, name), tuple(sorted(set(spans))) if plain_lines else None
 
 
-def _lean_data(raw: bytes, yaml: Any) -> Any:
-    """What `_parse_file` builds as data, without marks; `_Unusual` where it would object."""
+SCALAR_LINES_KIND = "scalarlines"  # cache kind: (name, sha256) -> `_read_data`'s line spans
+_OTHER_BREAKS = ("\x85", "\u2028", "\u2029")  # line breaks to libyaml, not to str.split("\n")
+
+
+def _lean_data(raw: bytes, yaml: Any, spans: list | None = None) -> Any:
+    """What `_parse_file` builds as data, without marks; `_Unusual` where it would object.
+    When `spans` is given, the (first, last) line of every scalar written over several lines
+    is appended to it."""
     text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
@@ -282,6 +306,8 @@ def _lean_data(raw: bytes, yaml: Any) -> Any:
         surrogate = _SURROGATE.search
 
         def scalar(node: Any) -> Any:
+            if spans is not None and node.start_mark.line != node.end_mark.line:
+                spans.append((node.start_mark.line, node.end_mark.line))
             tag = node.tag
             if tag == _STR_TAG:
                 if surrogate(node.value):
@@ -306,6 +332,8 @@ def _lean_data(raw: bytes, yaml: Any) -> Any:
                     key = key_node.value
                     if split_key(key) or surrogate(key) or key_node.tag not in _KEY_TAGS:
                         raise _Unusual
+                    if spans is not None and key_node.start_mark.line != key_node.end_mark.line:
+                        spans.append((key_node.start_mark.line, key_node.end_mark.line))
                     if key in result:
                         raise _Unusual
                     result[key] = build(value_node)
@@ -486,21 +514,12 @@ def load_sources(source: Path, root: Path | None = None) -> Document:
     merged = Document(data={"tables": {}})
     errors: list[SchemaError] = []
     for path in files:
-        display = _display(path, root)
+        display = display_name(path, root)
         doc = load_file(path, display)
         _merge_file(merged, doc, errors)
     if errors:
         raise SchemaErrors(errors)
     return merged
-
-
-def _display(path: Path, root: Path | None) -> str:
-    if root is not None:
-        try:
-            return str(path.resolve().relative_to(root.resolve()))
-        except ValueError:
-            pass
-    return str(path)
 
 
 MERGED_SECTIONS = {"tables": "table", "enums": "enum", "types": "type"}  # merged by name
