@@ -12,16 +12,17 @@ from typing import Any
 
 MASK = "***"
 
+# The patterns are strings: `re` compiles each on first use and caches it, so a process whose
+# output holds no '@' or '=' (an app start-up, a SQLite URL) never pays for compiling them.
 # A URL with a scheme: the user-info is everything before the LAST '@' of the token (up to
 # whitespace or a quote), so a password that itself holds '@', ':' or '/' is hidden whole.
-_URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*:/+)(?P<rest>[^\s'\"`]*)")
+_URL = r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*:/+)(?P<rest>[^\s'\"`]*)"
 # Malformed or scheme-less forms such as "user:pw@host/db" or "postgresql:user:pw@host".
-_BARE = re.compile(r"(?P<lead>^|[\s'\"`(=])(?P<user>[^\s:/@'\"`(]+):(?!/)(?P<password>[^\s'\"`]*)@")
+_BARE = r"(?P<lead>^|[\s'\"`(=])(?P<user>[^\s:/@'\"`(]+):(?!/)(?P<password>[^\s'\"`]*)@"
 # password=secret / password = 'se cret' / PASSWORD=x&... (query strings, conninfo, DSNs)
-_KEYWORD = re.compile(
-    r"(?P<key>\b(?:password|passwd|pwd|sslpassword)\s*=\s*)"
-    r"(?P<value>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\s&;'\"`]+)",
-    re.IGNORECASE,
+_KEYWORD = (
+    r"(?i)(?P<key>\b(?:password|passwd|pwd|sslpassword)\s*=\s*)"
+    r"(?P<value>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\s&;'\"`]+)"
 )
 
 
@@ -31,7 +32,7 @@ _KEYWORD = re.compile(
 # masking every "ab" of every message would garble it.
 _KNOWN: set[str] = set()
 _KNOWN_MIN = 4
-_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:/+(?P<auth>[^/?#]*(?:[/?#][^@]*)?)@")
+_USERINFO = r"[A-Za-z][A-Za-z0-9+.-]*:/+(?P<auth>[^/?#]*(?:[/?#][^@]*)?)@"
 
 
 def remember_secrets(url: str) -> None:
@@ -42,10 +43,10 @@ def remember_secrets(url: str) -> None:
     if not isinstance(url, str) or ("@" not in url and "=" not in url):
         return
     found = []
-    match = _USERINFO.match(url.strip())
+    match = re.match(_USERINFO, url.strip())
     if match and ":" in match.group("auth"):
         found.append(match.group("auth").split(":", 1)[1])
-    for kw in _KEYWORD.finditer(url):
+    for kw in re.finditer(_KEYWORD, url):
         found.append(kw.group("value").strip("'\""))
     for secret in found:
         for form in (secret, unquote(secret)):
@@ -58,11 +59,11 @@ def redact_secrets(text: str) -> str:
     for secret in sorted(_KNOWN, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, MASK)
-    if ":" not in text and "=" not in text:
-        return text
-    text = _URL.sub(_mask_url, text)
-    text = _BARE.sub(lambda m: f"{m.group('lead')}{m.group('user')}:{MASK}@", text)
-    return _KEYWORD.sub(lambda m: m.group("key") + MASK, text)
+    if "=" not in text and ("@" not in text or ":" not in text):
+        return text  # every pattern below needs '=', or a ':' and an '@'
+    text = re.sub(_URL, _mask_url, text)
+    text = re.sub(_BARE, lambda m: f"{m.group('lead')}{m.group('user')}:{MASK}@", text)
+    return re.sub(_KEYWORD, lambda m: m.group("key") + MASK, text)
 
 
 def _mask_url(match: re.Match[str]) -> str:

@@ -44,9 +44,10 @@ from agor_schema.journal import skip_space_and_comments
 if TYPE_CHECKING:
     from agor_schema.journal import MigrationFile
 
-_FK_PRAGMA = re.compile(r"^\s*PRAGMA\s+(?:main\.)?foreign_keys\s*(?:=\s*\S+?)?\s*;?\s*$", re.I)
-_FK_ON = re.compile(r"=\s*(on|1|true|yes)\b", re.I)
-_REBUILD = re.compile(r"__new_", re.I)
+# pattern strings, compiled (and cached) by `re` on first use: an up-to-date start-up runs none
+_FK_PRAGMA = r"(?i)^\s*PRAGMA\s+(?:main\.)?foreign_keys\s*(?:=\s*\S+?)?\s*;?\s*$"
+_FK_ON = r"(?i)=\s*(on|1|true|yes)\b"
+_REBUILD = r"(?i)__new_"
 FK_NOTE = "not sent: foreign keys are switched off before BEGIN for this migration"
 FK_ON_NOTE = "not sent: foreign keys are restored after COMMIT"
 
@@ -223,8 +224,8 @@ class SQLiteRuntime:
             for offset, sql in split_sqlite(chunk.sql):
                 line = chunk.first_line + chunk.sql.count("\n", 0, offset)
                 note = None
-                if _FK_PRAGMA.match(sql[skip_space_and_comments(sql):]):
-                    note = FK_ON_NOTE if _FK_ON.search(sql) else FK_NOTE
+                if re.match(_FK_PRAGMA, sql[skip_space_and_comments(sql):]):
+                    note = FK_ON_NOTE if re.search(_FK_ON, sql) else FK_NOTE
                 out.append(Statement(sql=sql, line=line, note=note,
                                      control=transaction_control(sql)))
         return out
@@ -255,7 +256,7 @@ class SQLiteRuntime:
                 conn.execute(f"PRAGMA foreign_keys={'ON' if previous else 'OFF'}")
 
     def _rebuilds_tables(self, statements: list[Statement]) -> bool:
-        return any(s.note is not None or _REBUILD.search(s.sql) for s in statements)
+        return any(s.note is not None or re.search(_REBUILD, s.sql) for s in statements)
 
     @contextmanager
     def migration_transaction(
