@@ -33,9 +33,14 @@ def inside(root: Path, path: Path, what: str) -> Path:
     return resolved
 
 
-def check_writable(out: Path, force: bool) -> None:
-    """Refuse to replace an existing schema unless `force`; never merge into other files."""
+def check_writable(root: Path, out: Path, force: bool) -> None:
+    """Refuse to replace an existing schema unless `force`; never merge into other files;
+    never write through a symlink that leaves the project (`out` itself is inside)."""
     target = schema_target(out)
+    resolved = target.resolve()
+    if root.resolve() not in resolved.parents:
+        raise ConfigError(f"{target} resolves to {resolved}, outside the project {root} (a "
+                          "symlink?): agorschema writes only inside the project", target)
     if out.suffix not in (".yaml", ".yml") and out.is_dir():
         others = sorted(p.name for p in out.iterdir()
                         if p.suffix in (".yaml", ".yml") and p != target)

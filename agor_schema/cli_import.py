@@ -73,7 +73,7 @@ def _do_import(folders: dict[str, Path], out: Path | None, force: bool,
         folders[dialect] = inside(root, folder.absolute(), f"--{dialect} folder")
     out = out.absolute() if out is not None else load_config(root).schema
     inside(root, out, "--out")
-    check_writable(out, force)
+    check_writable(root, out, force)
     sources = {d: read_source(f, d) for d, f in folders.items()}
     origin = ", ".join(_rel(f, root) for f in folders.values())
     result = import_snapshots(sources, origin=origin)
@@ -105,7 +105,7 @@ def _do_pull(database: str, out: Path | None, force: bool, project: Path | None)
     root = find_project_root(project)
     target = out.absolute() if out is not None else load_config(root).schema
     inside(root, target, "--out")
-    check_writable(target, force)
+    check_writable(root, target, force)
     source = pull_source(database)
     result = import_snapshots({source.dialect: source}, origin=source.label, command="pull")
     with project_lock(root):  # no compile/new/undo writing at the same moment

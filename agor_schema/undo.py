@@ -239,7 +239,31 @@ def _inside(rel: str) -> str:
     return rel
 
 
+def _leaves_project(cfg: Config, rel: str) -> bool:
+    """True when `rel` resolves (symlinks followed) outside the project: undo deletes and
+    writes there, so a link planted since the compile must not carry that elsewhere."""
+    root = cfg.root.resolve()
+    return root not in (cfg.root / rel).resolve().parents
+
+
+def _refuse_links_out(cfg: Config, plan: UndoPlan) -> None:
+    from agor_schema.manifest import manifest_path
+
+    rels = [*plan.remove, *plan.restore, _rel(cfg, manifest_path(cfg))]
+    for rel in rels:
+        if _leaves_project(cfg, rel):
+            plan.refusals.append(
+                f"{rel} resolves to {(cfg.root / rel).resolve()}, outside the project (a "
+                "symlink?): undo deletes and writes only inside the project; remove the link")
+
+
 def _plan(cfg: Config, path: Path, record: dict) -> UndoPlan:
+    plan = _read_plan(cfg, path, record)
+    _refuse_links_out(cfg, plan)
+    return plan
+
+
+def _read_plan(cfg: Config, path: Path, record: dict) -> UndoPlan:
     root = cfg.root
     plan = UndoPlan(path, str(record["command"]), dict(record.get("migrations") or {}), [], {},
                     {}, record.get("source_before"))

@@ -1,0 +1,86 @@
+"""Adversarial review of `agorschema undo` (and what it shares with import): through the real
+CLI, each test reproduces something that broke on main and states the exact outcome: exit
+code, one JSON envelope, nothing changed inside or outside the project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hostile_helpers import BASE, make_project, tree_digest
+from test_adversarial import run_json
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DATABASE_URL", "AGORSCHEMA_DATABASE_URL", "AGORSCHEMA_CACHE",
+                 "AGORSCHEMA_CACHE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def _compiled_twice(tmp_path: Path) -> Path:
+    """A project with two compiles: the second (an added column) is what undo reverts."""
+    root = make_project(tmp_path / "project")
+    assert run_json(root, "compile")[0] == 0
+    (root / "schema" / "app.yaml").write_text(BASE + "      extra: {type: text}\n")
+    assert run_json(root, "compile")[0] == 0
+    return root
+
+
+# where a symlink planted after the compile points out of the project: a file undo restores
+# (a generated file, a journal, the checksum file) or a folder holding a file it deletes
+SYMLINKED = [
+    ("generated-file", "generated/sqlite.sql", False),
+    ("journal", "drizzle/postgres/meta/_journal.json", False),
+    ("checksum-file", "drizzle/agorschema.sum", False),
+    ("migration-folder", "drizzle/sqlite", True),
+]
+
+
+@pytest.mark.parametrize("case", SYMLINKED, ids=[c[0] for c in SYMLINKED])
+@pytest.mark.parametrize("force", [False, True], ids=["plain", "force"])
+def test_undo_never_writes_or_deletes_through_a_symlink_leaving_the_project(
+        case, force: bool, tmp_path: Path) -> None:
+    """Before: undo wrote the old bytes of generated/sqlite.sql into the file outside the
+    project the symlink named (and deleted migration files through a symlinked folder)."""
+    _id, rel, is_folder = case
+    root = _compiled_twice(tmp_path)
+    outside = tmp_path / "outside"
+    link = root / rel
+    if is_folder:
+        link.rename(outside)  # the same files, now outside, reached through the link
+    else:
+        outside.write_bytes(link.read_bytes())
+        link.unlink()
+    link.symlink_to(outside, target_is_directory=is_folder)
+    before = tree_digest(tmp_path)
+    code, doc = run_json(root, "undo", *(["--force"] if force else []))
+    assert code == 1, doc
+    assert any("outside the project" in e["message"] and rel in e["message"]
+               for e in doc["errors"]), doc
+    assert doc["result"]["undone"] is False
+    assert tree_digest(tmp_path) == before  # nothing changed, inside or outside
+
+
+@pytest.mark.parametrize("command", ["import", "pull"])
+def test_import_and_pull_never_write_the_schema_through_a_symlink_leaving_the_project(
+        command: str, tmp_path: Path) -> None:
+    """Before: `import --force` (and `pull --force`) wrote the YAML into the file outside
+    the project that schema/schema.yaml linked to (only `--out` itself was checked)."""
+    root = make_project(tmp_path / "project")
+    assert run_json(root, "compile")[0] == 0
+    assert run_json(root, "migrate", "--database", f"sqlite:///{root / 'app.db'}")[0] == 0
+    (root / "schema" / "app.yaml").unlink()
+    outside = tmp_path / "precious.yaml"
+    outside.write_text("keep me\n", encoding="utf-8")
+    (root / "schema" / "schema.yaml").symlink_to(outside)
+    before = tree_digest(tmp_path)
+    args = (["import", "--sqlite", str(root / "drizzle" / "sqlite")] if command == "import"
+            else ["pull", "--database", f"sqlite:///{root / 'app.db'}"])
+    code, doc = run_json(root, *args, "--force")
+    assert code == 2, doc
+    [error] = doc["errors"]
+    assert "outside the project" in error["message"], error
+    assert error["file"] == str(root / "schema" / "schema.yaml"), error
+    assert outside.read_text(encoding="utf-8") == "keep me\n"
+    assert tree_digest(tmp_path) == before
