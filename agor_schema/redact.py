@@ -24,6 +24,11 @@ _KEYWORD = (
     r"(?i)(?P<key>\b(?:password|passwd|pwd|sslpassword)\s*=\s*)"
     r"(?P<value>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\s&;'\"`]+)"
 )
+# A query parameter whose name is percent-encoded: libpq decodes names too, so
+# `?%70assword=secret` and `?pass%77ord=secret` set the password.
+_ENCODED_PARAM = (r"(?P<key>[?&](?P<name>[^=&#\s'\"`]*%[^=&#\s'\"`]*)=)"
+                  r"(?P<value>[^&#\s'\"`]*)")
+_SECRET_NAMES = frozenset({"password", "passwd", "pwd", "sslpassword"})
 
 
 # Passwords of the URLs this process was given (see `remember_secrets`): masked wherever they
@@ -48,6 +53,7 @@ def remember_secrets(url: str) -> None:
         found.append(match.group("auth").split(":", 1)[1])
     for kw in re.finditer(_KEYWORD, url):
         found.append(kw.group("value").strip("'\""))
+    found += [m.group("value") for m in re.finditer(_ENCODED_PARAM, url) if _secret_name(m)]
     for secret in found:
         for form in (secret, unquote(secret)):
             if len(form) >= _KNOWN_MIN:
@@ -63,7 +69,16 @@ def redact_secrets(text: str) -> str:
         return text  # every pattern below needs '=', or a ':' and an '@'
     text = re.sub(_URL, _mask_url, text)
     text = re.sub(_BARE, lambda m: f"{m.group('lead')}{m.group('user')}:{MASK}@", text)
+    if "%" in text:
+        text = re.sub(_ENCODED_PARAM, lambda m: m.group("key") + MASK if _secret_name(m)
+                      else m.group(0), text)
     return re.sub(_KEYWORD, lambda m: m.group("key") + MASK, text)
+
+
+def _secret_name(match: re.Match[str]) -> bool:
+    from urllib.parse import unquote
+
+    return unquote(match.group("name")).lower() in _SECRET_NAMES
 
 
 def _mask_url(match: re.Match[str]) -> str:

@@ -263,6 +263,10 @@ SECRET_URLS = [
     ("backtick", "postgresql://app:Pw{n}`secret@127.0.0.1:1/db"),
     ("double-quote", 'postgresql://app:Pw{n}"secret@127.0.0.1:1/db'),
     ("quoted-keyword", "postgresql://app@127.0.0.1:1/db?password='Pw{n} secret'"),
+    # libpq decodes parameter names too: both set the password (before: printed as given)
+    ("percent-encoded-name", "postgresql://app@127.0.0.1:1/db?%70assword=Pw{n}secret"),
+    ("percent-encoded-name-2", "postgresql://app@127.0.0.1:1/db?sslmode=disable&pass%77ord=Pw{n}"
+                               "secret"),
 ]
 SECRET_COMMANDS = [("migrate", "--database"), ("status", "--database"), ("diff", "--database"),
                    ("undo", "--database"), ("verify", "--pg-url")]
