@@ -61,7 +61,7 @@ def _undo(report: Report, cfg: Any, url: str | None, force: bool) -> int:
         return code
     apply_undo(cfg, plan)
     report.result["undone"] = True
-    tags = ", ".join(f"{d} {t}" for d, t in sorted(plan.migrations.items()))
+    tags = ", ".join(f"{d} {', '.join(plan.tags(d))}" for d in sorted(plan.migrations))
     report.say(f"undid `agorschema {plan.command}`: removed {tags} "
                f"({len(plan.remove)} file(s) removed, {len(plan.restore)} restored)")
     return 0
@@ -98,4 +98,5 @@ def _check_database(cfg: Any, plan: Any, url: str | None, force: bool, report: R
 
 
 def _tags(plan: Any) -> str:
-    return ", ".join(sorted(set(plan.migrations.values()))) or "the migration"
+    return ", ".join(sorted({t for d in plan.migrations for t in plan.tags(d)})) or \
+        "the migration"

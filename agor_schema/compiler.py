@@ -413,6 +413,8 @@ def _write_outputs(cfg: Config, result: CompileResult, command: str) -> list[Pat
             folder = out.folder_state.folder
             if undo:  # (an enum-values file written before the migration goes with it)
                 undo.migrations[out.dialect] = out.migration.tag
+                undo.tags[out.dialect] = [f.tag for _state, f in out.earlier] + \
+                    [f.tag for f in out.migrations]
                 undo.changing(journal_path(folder))
                 for files in [*(f for _state, f in out.earlier), *out.migrations]:
                     for path in files.paths(folder):

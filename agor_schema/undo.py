@@ -70,6 +70,7 @@ class Recorder:
         self.before: dict[str, bytes | None] = {}  # changed files: old bytes (None: absent)
         self.created: list[str] = []
         self.migrations: dict[str, str] = {}
+        self.tags: dict[str, list[str]] = {}  # every migration written, per dialect
 
     def changing(self, path: Path, old: bytes | None | bool = False) -> None:
         """`path` is about to be written; `old` is its current bytes if already read."""
@@ -95,6 +96,7 @@ class Recorder:
             "format": FORMAT,
             "command": self.command,
             "migrations": self.migrations,
+            "tags": self.tags,
             "created": {rel: _sha((root / rel).read_bytes()) for rel in self.created},
             "changed": {
                 rel: {"before": None if old is None else _sha(old),
@@ -195,16 +197,20 @@ class UndoPlan:
     restore: dict[str, bytes | None]  # changed file -> old bytes (None: delete it)
     sum_edit: dict[str, str | None]  # checksum line -> old digest (None: drop the line)
     source_before: str | None
+    all_tags: dict[str, list[str]] = field(default_factory=dict)  # dialect -> every tag
     refusals: list[str] = field(default_factory=list)  # never overridden
     forceable: list[str] = field(default_factory=list)  # overridden by --force
     warnings: list[str] = field(default_factory=list)
 
     def tags(self, dialect: str) -> list[str]:
+        """Every migration the run wrote in `dialect`'s folder (a compile may write an
+        enum-values file or a no-transaction file besides the migration)."""
         tag = self.migrations.get(dialect)
-        return [tag] if tag else []
+        return self.all_tags.get(dialect) or ([tag] if tag else [])
 
     def to_json(self) -> dict[str, Any]:
         return {"command": self.command, "migrations": self.migrations,
+                "tags": {d: self.tags(d) for d in sorted(self.migrations)},
                 "removed": self.remove, "restored": sorted(self.restore)}
 
 
@@ -267,6 +273,8 @@ def _read_plan(cfg: Config, path: Path, record: dict) -> UndoPlan:
     root = cfg.root
     plan = UndoPlan(path, str(record["command"]), dict(record.get("migrations") or {}), [], {},
                     {}, record.get("source_before"))
+    plan.all_tags = {str(d): [str(t) for t in tags]
+                     for d, tags in (record.get("tags") or {}).items()}
     for rel, digest in sorted(record["created"].items()):
         file = root / _inside(rel)
         if not file.is_file():

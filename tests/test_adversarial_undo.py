@@ -84,3 +84,49 @@ def test_import_and_pull_never_write_the_schema_through_a_symlink_leaving_the_pr
     assert error["file"] == str(root / "schema" / "schema.yaml"), error
     assert outside.read_text(encoding="utf-8") == "keep me\n"
     assert tree_digest(tmp_path) == before
+
+
+ENUM_V1 = """\
+enums:
+  status: [a]
+tables:
+  t:
+    columns:
+      id: {type: integer, primary_key: true}
+"""
+# the new value is used in the same change: compile writes it in a file of its own first
+ENUM_V2 = ENUM_V1.replace("[a]", "[a, b]") + "      s: {type: enum(status), default: b}\n"
+
+
+def test_undo_refuses_when_postgres_applied_the_first_file_of_a_two_file_compile(
+        tmp_path: Path, pg_url: str) -> None:
+    """One compile wrote 0001_add_status_b (the new enum value) and 0002_add_t_s. migrate
+    applied 0001, then 0002 failed. Before: undo asked the database about 0002 only, said
+    nothing was applied and deleted both files, leaving PostgreSQL with a recorded
+    migration (and an enum value) its folder no longer had."""
+    from pg_cluster import connect
+
+    pyproject = "[tool.agorschema]\ndialects = [\"postgres\"]\n"
+    root = make_project(tmp_path / "project", ENUM_V1, pyproject=pyproject)
+    assert run_json(root, "compile")[0] == 0
+    assert run_json(root, "migrate", "--database", pg_url)[0] == 0
+    (root / "schema" / "app.yaml").write_text(ENUM_V2, encoding="utf-8")
+    code, doc = run_json(root, "compile")
+    assert code == 0, doc
+    folder = root / "drizzle" / "postgres"
+    assert sorted(p.name for p in folder.glob("000[12]_*.sql")) == \
+        ["0001_add_status_b.sql", "0002_add_t_s.sql"]
+    with connect(pg_url) as conn:  # 0002's ADD COLUMN will fail on this
+        conn.execute("ALTER TABLE t ADD COLUMN s text")
+    code, doc = run_json(root, "migrate", "--database", pg_url)
+    assert code == 1 and doc["errors"][0]["migration"] == "0002_add_t_s", doc
+    before = tree_digest(root)
+    code, doc = run_json(root, "undo", "--database", pg_url)
+    assert code == 1, doc
+    assert doc["result"]["applied"] == ["0001_add_status_b"], doc
+    assert [e.get("migration") for e in doc["errors"]] == ["0001_add_status_b"], doc
+    assert tree_digest(root) == before
+    with connect(pg_url) as conn:  # the database is as migrate left it
+        assert conn.execute("SELECT enum_range(NULL::status)::text").fetchone()[0] == "{a,b}"
+        assert conn.execute("SELECT count(*) FROM drizzle.__drizzle_migrations").fetchone()[0] \
+            == 2
