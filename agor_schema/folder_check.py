@@ -6,7 +6,6 @@ must not build on inconsistent folders) both read these results, so they live be
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 
@@ -134,7 +133,7 @@ def check_folder(cfg: Config, dialect: str, manifest, result: CheckResult,
     for snap in sorted((folder / "meta").glob("*_snapshot.json")):
         try:
             prev = _prev_id(snap, recorded=rel_path(cfg, snap) in manifest.files)
-        except (OSError, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError
+        except (OSError, JournalError) as exc:
             result.problems.append(f"{rel_path(cfg, snap)}: unreadable snapshot ({exc})")
             continue
         if prev in seen:
@@ -170,7 +169,9 @@ def _prev_id(path, recorded: bool):
             match = _HEAD_PREV_ID.match(fh.read(1024).decode("utf-8", "replace"))
         if match:
             return match.group(1)
-    return json.loads(path.read_text(encoding="utf-8")).get("prevId")
+    from agor_schema.journal import read_snapshot
+
+    return read_snapshot(path).get("prevId")
 
 
 def rel_path(cfg: Config, path) -> str:

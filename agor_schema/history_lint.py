@@ -8,11 +8,10 @@ says why it matters, in particular what drizzle-orm's runtime would do with it.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
-from agor_schema.journal import Journal, journal_warnings
+from agor_schema.journal import Journal, JournalError, journal_warnings, read_snapshot
 
 _HEAD_IDS = re.compile(r'"(id|prevId)"\s*:\s*"([^"\\]*)"')
 
@@ -25,9 +24,7 @@ def _snapshot_ids(path: Path) -> tuple[str | None, str | None]:
     found = dict(_HEAD_IDS.findall(head.split('"tables"', 1)[0]))
     if "id" in found and "prevId" in found:
         return found["id"], found["prevId"]
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        return None, None
+    data = read_snapshot(path)
     return data.get("id"), data.get("prevId")
 
 
@@ -66,7 +63,7 @@ def _snapshot_chain(folder: Path, journal: Journal, at: str) -> list[str]:
             continue
         try:
             ident, prev = _snapshot_ids(snap)
-        except (OSError, ValueError) as exc:
+        except (OSError, JournalError) as exc:
             out.append(f"{at}meta/{snap.name} cannot be read ({exc})")
             continue
         if previous is not None and prev != previous[1]:

@@ -119,7 +119,7 @@ def read_source(folder: Path, dialect_name: str) -> Source:
     path = files[-1]
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ImportError_(f"{path}: cannot read snapshot: {exc}") from None
     if not isinstance(document, dict) or not isinstance(document.get("tables"), dict):
         raise ImportError_(f"{path}: not a drizzle-kit snapshot (no 'tables' object)")

@@ -264,6 +264,21 @@ def has_code(text: str) -> bool:
     return False
 
 
+def read_snapshot(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A snapshot file's JSON object; JournalError naming the file when it cannot be read,
+    is not UTF-8 JSON, nests too deep for the parser, or is not an object (a hand edit or a
+    hostile commit must be refused by name, never crash a command)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise JournalError(f"{path}: cannot read snapshot: {exc}") from None
+    if not isinstance(data, dict):
+        raise JournalError(f"{path}: a snapshot must be a JSON object, got "
+                           f"{type(data).__name__}")
+    return data
+
+
 def line_at(text: str, offset: int) -> int:
     """1-based line number of `offset` in `text`."""
     return text.count("\n", 0, offset) + 1

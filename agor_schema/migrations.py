@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agor_schema import ops as o
-from agor_schema.journal import BREAKPOINT, Journal, JournalEntry, JournalError, read_journal
+from agor_schema.journal import (
+    BREAKPOINT,
+    Journal,
+    JournalEntry,
+    JournalError,
+    read_journal,
+    read_snapshot,
+)
 from agor_schema.snapshot import ORIGIN_ID, Snapshot, chain, dump_snapshot_json
 
 CUSTOM_PLACEHOLDER = "-- Custom SQL migration file, put your code below! --"
@@ -74,7 +81,7 @@ def read_folder(folder: Path, journal_dialect: str) -> FolderState:
     meta = folder / "meta"
     files = sorted(p for p in meta.glob("*.json") if not p.name.startswith("_")) \
         if meta.is_dir() else []
-    last = json.loads(files[-1].read_text(encoding="utf-8")) if files else None
+    last = read_snapshot(files[-1]) if files else None
     return FolderState(folder, journal, last, files)
 
 

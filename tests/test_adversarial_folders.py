@@ -1,0 +1,56 @@
+"""Adversarial review of what the commands read from migration folders (a hand edit, a bad
+merge or a hostile commit): each damaged file is refused by name in exactly one JSON
+envelope, no traceback, nothing written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hostile_helpers import make_project, tree_digest
+from test_adversarial import run_json
+
+DEEP = 100_000  # far beyond the JSON parser's recursion limit
+
+DAMAGED = [
+    # (id, bytes of the latest snapshot, words of the message (or of either message))
+    ("truncated", lambda good: good[:50], "cannot read snapshot"),
+    ("not-utf8", lambda good: b'{"x": "\xff"}', "cannot read snapshot"),
+    ("array", lambda good: b"[1]", ("must be a JSON object", "not a drizzle-kit snapshot")),
+    ("deeply-nested", lambda good: b'{"tables": {}, "x": ' + b"[" * DEEP + b"]" * DEEP + b"}",
+     "maximum recursion depth"),
+]
+# what each command must answer: exit code (check, compile and new list the damage among
+# the folder's problems; verify and import cannot read the folder at all)
+COMMANDS = {"check": ("check",), "compile": ("compile",), "new": ("new", "backfill"),
+            "verify": ("verify",), "import": ("import", "--sqlite", "drizzle/sqlite",
+                                              "--out", "schema/imported.yaml")}
+EXIT = {"check": 1, "compile": 1, "new": 1, "verify": 2, "import": 2}
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DATABASE_URL", "AGORSCHEMA_DATABASE_URL", "AGORSCHEMA_VERIFY_PG_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.parametrize("case", DAMAGED, ids=[c[0] for c in DAMAGED])
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_a_damaged_latest_snapshot_is_refused_by_name(case, command: str, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: check, compile and new crashed with a traceback (no envelope) on a snapshot
+    that is a JSON array or nests deeper than the parser's recursion limit; verify also on a
+    truncated or non-UTF-8 one; import on the deeply nested one."""
+    _id, damage, words = case
+    root = make_project(tmp_path / "project")
+    assert run_json(root, "compile")[0] == 0
+    snapshot = root / "drizzle" / "sqlite" / "meta" / "0000_snapshot.json"
+    snapshot.write_bytes(damage(snapshot.read_bytes()))
+    monkeypatch.chdir(root)
+    before = tree_digest(root)
+    code, doc = run_json(root, *COMMANDS[command])
+    assert code == EXIT[command], doc
+    words = (words,) if isinstance(words, str) else words
+    assert any(any(w in e["message"] for w in words) and "0000_snapshot.json" in e["message"]
+               for e in doc["errors"]), doc
+    assert tree_digest(root) == before
