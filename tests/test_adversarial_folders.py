@@ -54,3 +54,32 @@ def test_a_damaged_latest_snapshot_is_refused_by_name(case, command: str, tmp_pa
     assert any(any(w in e["message"] for w in words) and "0000_snapshot.json" in e["message"]
                for e in doc["errors"]), doc
     assert tree_digest(root) == before
+
+
+# --- verify never changes a user's database ------------------------------------------------
+
+
+@pytest.mark.parametrize("spelling", ["dbname", "%64bname"])
+def test_verify_never_replays_into_the_database_a_url_parameter_names(
+        spelling: str, tmp_path: Path, pg_admin_url: str, pg_url: str) -> None:
+    """`--pg-url postgresql://admin@host/postgres?dbname=app` names the server; libpq lets
+    the query's dbname (also percent-encoded) win over the path. Before: verify swapped only
+    the path for its throwaway database's name, so it replayed the whole history into `app`
+    (and compared `app`, not the replay)."""
+    from urllib.parse import urlsplit
+
+    from hostile_helpers import pg_canary, pg_fingerprint
+    from pg_cluster import connect, with_database
+
+    root = make_project(tmp_path / "project")
+    assert run_json(root, "compile")[0] == 0
+    with connect(pg_url) as conn:
+        pg_canary(conn)
+        before = pg_fingerprint(conn)
+    server = with_database(pg_admin_url, "postgres")
+    user_db = urlsplit(pg_url).path.lstrip("/")
+    server += ("&" if "?" in server else "?") + f"{spelling}={user_db}"
+    code, doc = run_json(root, "verify", "--pg-url", server)
+    assert code == 0, doc
+    with connect(pg_url) as conn:
+        assert pg_fingerprint(conn) == before  # no users table, no bookkeeping schema

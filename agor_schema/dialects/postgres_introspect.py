@@ -319,7 +319,6 @@ class PostgresIntrospection:
         """A context manager yielding the URL of a new empty database on `server_url`'s server,
         dropped afterwards. Raises IntrospectionError when no server is given."""
         import contextlib
-        from urllib.parse import urlsplit, urlunsplit
 
         if not server_url:
             raise IntrospectionError(
@@ -331,9 +330,7 @@ class PostgresIntrospection:
             admin = self.connect(server_url)
             try:
                 admin.execute(f"CREATE DATABASE {self.quote(name)}")
-                parts = urlsplit(server_url)
-                yield urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query,
-                                  parts.fragment))
+                yield _database_url(server_url, name)
             finally:
                 try:
                     admin.execute(f"DROP DATABASE IF EXISTS {self.quote(name)} WITH (FORCE)")
@@ -343,6 +340,18 @@ class PostgresIntrospection:
                     admin.close()
 
         return scope()
+
+
+def _database_url(server_url: str, name: str) -> str:
+    """`server_url` pointed at database `name`: the path replaced and every `dbname` query
+    parameter dropped (libpq decodes parameter names and lets the query win over the path,
+    so `?dbname=app` or `?%64bname=app` would otherwise name the user's database)."""
+    from urllib.parse import unquote, urlsplit, urlunsplit
+
+    parts = urlsplit(server_url)
+    query = "&".join(p for p in parts.query.split("&")
+                     if p and unquote(p.split("=", 1)[0]) != "dbname")
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, query, parts.fragment))
 
 
 _PUBLIC = re.compile(r'"public"\.|\bpublic\.(?=["A-Za-z_])')
