@@ -38,12 +38,14 @@ def data_digest(blob: bytes) -> str:
     return hashlib.sha256(blob).hexdigest()
 
 
-def meaning_of(cfg: Config, store: Any, *, parse: bool) -> str | None:
-    """The meaning hash of the schema as it is now; None when a file's data is unknown and
-    `parse` is False, or a file cannot be read or parsed cleanly."""
+def meaning_of(cfg: Config, store: Any, *, parse: bool,
+               sources: list[tuple[str, bytes | None]] | None = None) -> str | None:
+    """The meaning hash of the schema as it is now (`sources`: `_sources(cfg)` when read
+    already); None when a file's data is unknown and `parse` is False, or a file cannot be
+    read or parsed cleanly."""
     h = hashlib.sha256(f"agorschema {__version__}\n".encode())
     h.update(repr((cfg.dialects, _rel(cfg, cfg.generated), _rel(cfg, cfg.migrations))).encode())
-    for display, raw in _sources(cfg):
+    for display, raw in _sources(cfg) if sources is None else sources:
         if raw is None:
             return None
         key = (display, hashlib.sha256(raw).hexdigest())
@@ -129,17 +131,13 @@ def record(cfg: Config, store: Any) -> None:
     from agor_schema.manifest import read_manifest
 
     manifest = read_manifest(cfg)
-    meaning = meaning_of(cfg, store, parse=False)
+    sources = _sources(cfg)
+    meaning = meaning_of(cfg, store, parse=False, sources=sources)
     if manifest is not None and manifest.source and meaning is not None:
         store.put(MEANING_KIND, manifest.source, meaning)
-        _record_texts(cfg, store)
-
-
-def _record_texts(cfg: Config, store: Any) -> None:
-    """Keep the text of each compiled file, for `check` to compare an edited one with."""
-    for display, raw in _sources(cfg):
-        if raw is not None and store.get(TEXT_KIND, display) != raw:
-            store.put(TEXT_KIND, display, raw)
+        for display, raw in sources:  # the texts, for `check` to compare an edited file with
+            if raw is not None and store.get(TEXT_KIND, display) != raw:
+                store.put(TEXT_KIND, display, raw)
 
 
 def unchanged_since(cfg: Config, recorded_source: str) -> bool:
