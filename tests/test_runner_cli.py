@@ -128,3 +128,32 @@ def test_project_option_reads_its_settings(tmp_path: Path) -> None:
     assert (project / "app.db").exists()
     assert "0 pending" in run(status_command, "--project", str(project)).stdout
 
+
+
+def test_json_records_are_objects_in_field_order(sqlite_url: str, folder: Path) -> None:
+    """The results are NamedTuples and plain classes (no dataclasses on the start-up path):
+    `--format json` still shows every record as an object with its fields in order."""
+    applied = parse_envelope(run(migrate_command, "--database", sqlite_url, "--migrations",
+                                 str(folder), "--format", "json").stdout, "migrate", 0)
+    assert list(applied["result"]) == [
+        "database", "dialect", "migrations_dir", "applied", "baselined", "accepted", "skipped",
+        "planned", "warnings", "notices", "dry_run", "baseline", "seconds"]
+    assert list(applied["result"]["applied"][0]) == [
+        "tag", "when", "hash", "statements", "seconds", "mode", "notes"]
+    assert applied["result"]["applied"][0]["notes"] == []
+    gone = write_folder(folder.parent / "other", [("0000_other", "CREATE TABLE b (y text);")],
+                        whens=[1])
+    status = parse_envelope(run(status_command, "--database", sqlite_url, "--migrations",
+                                str(gone), "--format", "json").stdout, "status", 0)
+    result = status["result"]
+    assert [list(r) for r in result["unknown_records"]] == [["id", "hash", "created_at"]]
+    assert list(result["migrations"][0]) == [
+        "tag", "when", "hash", "state", "recorded_hash", "recorded_created_at", "record_id"]
+    kinds = {p["kind"]: list(p) for p in result["problems"]}
+    assert kinds["unknown_record"] == ["kind", "tag", "message", "blocking"]
+    assert kinds["out_of_order"] == ["kind", "tag", "message", "blocking"]
+    refused = parse_envelope(run(migrate_command, "--database", sqlite_url, "--migrations",
+                                 str(gone), "--format", "json").stdout, "migrate", 1)
+    problems = refused["result"]["error"]["problems"]
+    assert [p["kind"] for p in problems] == ["out_of_order"]
+    assert problems[0]["blocking"] is True and problems[0]["tag"] == "0000_other"
