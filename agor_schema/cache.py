@@ -63,7 +63,9 @@ def code_fingerprint() -> str:
 
     package = Path(__file__).parent
     parts = [f"agorschema {version.__version__}", f"format {_FORMAT}", sys.version]
-    for path in sorted(package.rglob("*.py")):
+    for path in sorted(package.rglob("*")):  # code, templates and data files
+        if "__pycache__" in path.parts or not path.is_file():
+            continue
         try:
             st = path.stat()
         except OSError:

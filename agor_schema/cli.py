@@ -47,6 +47,13 @@ def main() -> None:
     gc.set_threshold(100_000, 50, 100)
 
 
+def _compiling() -> None:
+    """The compile pipeline makes no cyclic garbage worth collecting (peak memory at 1000
+    tables is the same without the cyclic GC) while every collection re-scans its
+    long-lived objects (~7% of a compile): switch the cyclic GC off for its process."""
+    gc.disable()
+
+
 @envelope_command("compile", short_help="Validate the schema; write generated/ and new migrations.")
 @click.option("--name", default=None, callback=_slug,
               help="Slug of the new migration: letters, digits, _ and -, at most 64 "
@@ -56,6 +63,7 @@ def main() -> None:
 def compile_command(report: Report, name: str | None, allow_destructive: bool,
                     project: Path | None) -> int:
     """Validate the schema, rewrite generated/ and write the next migration per dialect."""
+    _compiling()
     from agor_schema.compiler import DestructiveChange, InconsistentFolder, compile_project
     from agor_schema.locking import project_lock
 
@@ -105,6 +113,7 @@ def compile_command(report: Report, name: str | None, allow_destructive: bool,
 @PROJECT_OPTION
 def new_command(report: Report, name: str, project: Path | None) -> int:
     """Add a custom migration NAME to every dialect folder for hand-written SQL (backfills)."""
+    _compiling()
     from agor_schema.compiler import InconsistentFolder, compile_project
     from agor_schema.locking import project_lock
 

@@ -188,11 +188,12 @@ def migration_sequence(dialect, state: FolderState, steps: list) -> list[Migrati
                       version=state.journal.version)
     last = state.last_snapshot
     out: list[MigrationFiles] = []
-    for snapshot, statements, slug, renames in steps:
+    for i, (snapshot, statements, slug, renames) in enumerate(steps):
         files = migration_files(dialect, FolderState(state.folder, journal, last), snapshot,
                                 statements, slug, renames=renames)
         journal.entries.append(files.entry)
-        last = json.loads(files.snapshot)
+        if i + 1 < len(steps):  # the next file chains to this one (parsing is not free)
+            last = json.loads(files.snapshot)
         out.append(files)
     return out
 

@@ -41,15 +41,19 @@ _LINE_BREAKS = re.compile("\r\n|[\n\r\u2028\u2029\x85]")
 _CONSTS: dict[str, str] = {}  # table name -> its export const, for the schema being rendered
 
 
-def _template():
+MODULE_TEMPLATE = "drizzle_schema.ts.j2"
+TABLE_TEMPLATE = "drizzle_table.ts.j2"  # one table's declaration, memoized per table
+
+
+def _template(name: str = MODULE_TEMPLATE):
     from agor_schema import cache
 
     folder = cache.active().folder
-    return _load_template(str(folder / "jinja2") if folder is not None else None)
+    return _load_template(str(folder / "jinja2") if folder is not None else None, name)
 
 
 @cache
-def _load_template(bytecode_dir: str | None):
+def _load_template(bytecode_dir: str | None, name: str = MODULE_TEMPLATE):
     """The template; its compiled code is kept in `bytecode_dir` (jinja2's bytecode cache, keyed
     by the template source and jinja2/Python versions), so a warm process skips compiling it."""
     import jinja2
@@ -76,7 +80,7 @@ def _load_template(bytecode_dir: str | None):
         autoescape=False,
         bytecode_cache=SafeBytecodeCache(bytecode_dir) if bytecode_dir else None,
     )
-    return env.get_template("drizzle_schema.ts.j2")
+    return env.get_template(name)
 
 
 def ts_doc(text: str) -> str:
@@ -133,7 +137,7 @@ def _table_consts(names: list[str], reserved: set[str] | None = None) -> dict[st
 def typescript_schema(spec: SchemaSpec, snapshot: Snapshot, dialect, source: str,
                       raw: dict | None = None) -> str:
     """The drizzle-orm schema module for one dialect. `raw`, the schema's data as read from
-    the YAML files, lets each table's part be taken from the project cache (`_contexts`)."""
+    the YAML files, lets each table's part be taken from the project cache (`_tables`)."""
     _CONSTS.clear()
     _CONSTS.update(_table_consts(list(snapshot.tables), type_consts(spec)))
     try:
@@ -142,47 +146,63 @@ def typescript_schema(spec: SchemaSpec, snapshot: Snapshot, dialect, source: str
         _CONSTS.clear()
 
 
-def _contexts(spec: SchemaSpec, snapshot: Snapshot, dialect, raw: dict | None) -> list[dict]:
-    """Every table's template context. With `raw`, memoized in the project cache by what
-    determines it: the dialect, the table's YAML data, that of the tables its foreign keys
-    name and every top-level setting (pickled, so types and order count), and the consts of
-    those tables. A compile that changes one table rebuilds that table's context only."""
-    tables = raw.get("tables") if isinstance(raw, dict) else None
-    if not isinstance(tables, dict):
-        return [_table_context(spec, snapshot.tables[name], dialect) for name in snapshot.tables]
-    import pickle
+def _tables(spec: SchemaSpec, snapshot: Snapshot, dialect, raw: dict | None
+            ) -> list[tuple[dict, str, tuple[str, ...]]]:
+    """Every table's `_table_part`. With `raw`, memoized in the
+    project cache by what determines them: the dialect, the table's YAML data, that of the
+    tables its foreign keys name and every top-level setting (pickled, so types and order
+    count), and the consts of those tables. A compile that changes one table renders that
+    table only."""
+    from agor_schema.spec import TableKeys
 
+    if not TableKeys.usable(raw):
+        return [_table_part(spec, snapshot.tables[name], dialect) for name in snapshot.tables]
     from agor_schema import cache
 
     store = cache.active()
-    settings = pickle.dumps([(k, v) for k, v in raw.items() if k != "tables"], protocol=5)
+    keys = TableKeys(raw, dialect.name)
     out = []
     for name, table in snapshot.tables.items():
-        related = sorted({name, *(fk.table_to for fk in table.foreign_keys.values())})
-        key = hashlib.sha1(pickle.dumps(
-            (dialect.name, settings, [(n, tables.get(n), table_const(n)) for n in related]),
-            protocol=5)).digest()
-        out.append(store.memo(f"tscontext{key[0] >> 5:x}", key,  # 8 files: few rewritten
-                              lambda t=table: _table_context(spec, t, dialect)))
+        related = {fk.table_to for fk in table.foreign_keys.values()}
+        key = keys.key(name, related, *(table_const(n) for n in sorted({name, *related})))
+        out.append(store.memo(f"tstable{key[0] >> 5:x}", key,  # 8 files: few rewritten
+                              lambda t=table: _table_part(spec, t, dialect)))
     return out
 
 
 def _typescript_schema(spec: SchemaSpec, snapshot: Snapshot, dialect, source: str,
                        raw: dict | None = None) -> str:
-    tables = _contexts(spec, snapshot, dialect, raw)
+    parts = _tables(spec, snapshot, dialect, raw)
+    tables = [context for context, _text, _called in parts]
     builders = " ".join(c["builder"] for t in tables for c in t["columns"]) + " " + \
         " ".join(e for t in tables for e in t["extras"])
     declarations = dialect.ts_declarations(spec, snapshot)
     preamble = "".join(line + "\n" for line in declarations) + dialect.ts_preamble(builders)
-    used = builders + " " + preamble
-    called = set(re.findall(r"\b([A-Za-z_]\w*)[(<]", used))  # one scan, not one per name
+    called = set(_called(preamble)).union(*(names for _c, _t, names in parts))
     imports = [name for name in dialect.ts_imports() if name in called]
     imports.insert(0, dialect.ts_table_fn)
     return _template().render(
         source=ts_line_comment(source), dialect=dialect.name, folder=dialect.name, module=dialect.ts_module,
-        imports=sorted(set(imports), key=imports.index), table_fn=dialect.ts_table_fn,
-        preamble=preamble, tables=tables,
+        imports=sorted(set(imports), key=imports.index), preamble=preamble,
+        tables="\n".join(text for _context, text, _called in parts),
     )
+
+
+def _table_part(spec: SchemaSpec, table: Table, dialect) -> tuple[dict, str, tuple[str, ...]]:
+    """A table's template context, its rendered `export const` declaration and the functions
+    its builders call (they decide the module's imports)."""
+    context = _table_context(spec, table, dialect)
+    text = _template(TABLE_TEMPLATE).render(table=context, table_fn=dialect.ts_table_fn)
+    code = " ".join(c["builder"] for c in context["columns"]) + " " + " ".join(context["extras"])
+    return context, text, _called(code)
+
+
+_CALL = re.compile(r"\b([A-Za-z_]\w*)[(<]")
+
+
+def _called(code: str) -> tuple[str, ...]:
+    """Names called (or instantiated with type arguments) in TypeScript code, sorted."""
+    return tuple(sorted(set(_CALL.findall(code))))
 
 
 def _table_context(spec: SchemaSpec, table: Table, dialect) -> dict:

@@ -34,7 +34,8 @@ import gen  # noqa: E402
 WORK = HERE / "work"
 NODE = WORK / "node"
 NODE_PACKAGES = ["drizzle-kit@0.31", "drizzle-orm", "better-sqlite3"]
-PY = sys.executable
+PY = sys.executable  # runs the peers' Python side (Alembic); agorschema gets its own venv
+VENV = WORK / "venv"
 
 
 # --- measuring --------------------------------------------------------------------------
@@ -136,6 +137,18 @@ def machine_info() -> dict:
             "load": " ".join(f"{x:.2f}" for x in load)}
 
 
+def _agor_versions() -> str:
+    """agorschema and its libraries as installed where agorschema is measured."""
+    names = ("agorschema", "pydantic", "sqlglot", "PyYAML")
+    script = ("import importlib.metadata as m, sys\n"
+              "for n in sys.argv[1:]:\n"
+              "    try: print(n, m.version(n))\n"
+              "    except m.PackageNotFoundError: print(n, '-')")
+    proc = subprocess.run([AGOR_PY, "-c", script, *names], capture_output=True, text=True)
+    found = dict(line.split(" ", 1) for line in proc.stdout.splitlines() if " " in line)
+    return ", ".join(f"{n} {found.get(n, '?')}" for n in names)
+
+
 def pkg_version(name: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -214,20 +227,37 @@ print(json.dumps({"import": t_import, "connect": statistics.median(connect() for
 
 
 def agorschema_exe() -> str:
-    """The console script pip installed beside this Python (not a PATH shim such as pyenv's,
-    whose bash + `pyenv exec` would add ~70 ms that is no part of agorschema)."""
-    beside = Path(sys.executable).parent / "agorschema"
-    return str(beside) if beside.is_file() else (shutil.which("agorschema") or "agorschema")
+    """The console script pip installed into the benchmark venv (not a PATH shim such as
+    pyenv's, whose bash + `pyenv exec` would add ~70 ms that is no part of agorschema)."""
+    return str(Path(AGOR_PY).parent / "agorschema")
 
 
-def byte_compile() -> None:
-    """Write agorschema's bytecode as `pip install` does for a regular install; an editable
-    install under PYTHONDONTWRITEBYTECODE=1 would otherwise recompile every module in every
-    process."""
-    import agor_schema
+AGOR_PY = PY  # the Python agorschema is measured with: the benchmark venv's, once set up
 
-    subprocess.run([PY, "-m", "compileall", "-q", str(Path(agor_schema.__file__).parent)],
-                   capture_output=True)
+
+def setup_agorschema_venv(log) -> str:
+    """Install this checkout into a venv of its own, as a user's `pip install` would: a
+    regular (not editable) install with its bytecode compiled, and no system site-packages,
+    so that a development machine's extras (an editable-install finder, `.pth` hooks of other
+    packages) are not counted as agorschema's startup. Returns how it was installed."""
+    global AGOR_PY
+    python = VENV / "bin" / "python"
+    repo = HERE.parent
+    steps = []
+    if not python.is_file():
+        steps.append([sys.executable, "-m", "venv", str(VENV)])
+        steps.append([str(python), "-m", "pip", "install", "-q", str(repo)])
+    steps.append([str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall",
+                  str(repo)])
+    for cmd in steps:
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            log(f"  benchmark venv: {' '.join(cmd[:4])} failed; measuring agorschema in "
+                f"this Python instead\n{proc.stderr[-400:]}")
+            return f"in the running Python ({sys.executable}): the benchmark venv failed"
+    AGOR_PY = str(python)
+    return (f"pip-installed (regular install, bytecode compiled) into {VENV.relative_to(HERE)}, "
+            "a venv without system site-packages")
 
 
 def agorschema_size(bench: Bench, n: int, tables: list, log) -> dict:
@@ -290,15 +320,15 @@ def agorschema_size(bench: Bench, n: int, tables: list, log) -> dict:
     folder = root / "drizzle" / "sqlite"
     out["migrate_api_proc"] = bench.time(
         "python: import agor_schema + migrate(), up to date",
-        [PY, "-c", "import sys, agor_schema; agor_schema.migrate(sys.argv[1], sys.argv[2])",
+        [AGOR_PY, "-c", "import sys, agor_schema; agor_schema.migrate(sys.argv[1], sys.argv[2])",
          f"sqlite:///{db}", str(folder)], root)
-    out["python_pass"] = bench.time("python -c pass (process floor)", [PY, "-c", "pass"], root)
+    out["python_pass"] = bench.time("python -c pass (process floor)", [AGOR_PY, "-c", "pass"], root)
     out["help"] = bench.time("agorschema --help", [exe, "--help"], root)
     out["sqlite_connect_proc"] = bench.time(
         "python: open SQLite + select 1 (process floor)",
-        [PY, "-c", "import sqlite3,sys; sqlite3.connect(sys.argv[1]).execute('select 1').fetchall()",
+        [AGOR_PY, "-c", "import sqlite3,sys; sqlite3.connect(sys.argv[1]).execute('select 1').fetchall()",
          str(db)], root)
-    proc = subprocess.run([PY, "-c", MIGRATE_INPROC, str(db), str(root / "drizzle" / "sqlite")],
+    proc = subprocess.run([AGOR_PY, "-c", MIGRATE_INPROC, str(db), str(root / "drizzle" / "sqlite")],
                           capture_output=True, text=True)
     if proc.returncode == 0:
         out["migrate_inproc"] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -486,7 +516,7 @@ def rebuild(bench: Bench, rows: int, runs: int, log) -> dict:
         stat = Stat()
         for i in range(runs + 1):
             fresh()
-            proc = subprocess.run([PY, "-c", script, str(db), *args], capture_output=True, text=True)
+            proc = subprocess.run([AGOR_PY, "-c", script, str(db), *args], capture_output=True, text=True)
             if proc.returncode != 0:
                 stat.error = proc.stderr[-600:]
                 return stat
@@ -528,8 +558,7 @@ def report(args, info: dict, sizes: list[int], agor: dict, drz: dict, alb: dict,
              f"- Machine: {info['cpu']}, {info['cores']} cores, {info['ram']} RAM, {info['os']}; "
              f"load average at start {info['load']} (other work on the machine adds noise).",
              f"- Versions: Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
-             f"agorschema {pkg_version('agorschema')}, pydantic {pkg_version('pydantic')}, "
-             f"sqlglot {pkg_version('sqlglot')}, PyYAML {pkg_version('PyYAML')}; "
+             f"{_agor_versions()}; "
              f"node {_node_v()}, drizzle-kit {node_version('drizzle-kit')}, "
              f"drizzle-orm {node_version('drizzle-orm')}, better-sqlite3 {node_version('better-sqlite3')}; "
              f"alembic {pkg_version('alembic')}, SQLAlchemy {pkg_version('SQLAlchemy')}.",
@@ -537,8 +566,8 @@ def report(args, info: dict, sizes: list[int], agor: dict, drz: dict, alb: dict,
              "median (min-max, n runs) after one discarded warm-up run. Schemas are synthetic and "
              "deterministic (seed 20240): 8-15 columns per table cycling through all 13 logical "
              "types, 1-2 foreign keys to earlier tables, 2-3 indexes. \"One change\" adds a nullable "
-             "text column to the middle table. agorschema runs as the console script beside the "
-             "Python (no PATH shim) with its bytecode compiled, as after `pip install`; compile "
+             "text column to the middle table. agorschema is "
+             f"{info['install']}, and runs as that venv's console script (no PATH shim); compile "
              "keeps its cache (`.agorschema-cache/`) between runs, as on a developer's machine, "
              "except in the \"cold\" row.", ""]
     cols = [f"{n} tables" for n in sizes]
@@ -771,7 +800,7 @@ def main(argv: list[str] | None = None) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     info = machine_info()
-    byte_compile()
+    info["install"] = setup_agorschema_venv(log)
     bench = Bench(runs, log)
     skipped: list[str] = []
     node_skip = alembic_skip = "--no-peers given" if args.no_peers else None

@@ -201,7 +201,10 @@ class _Checker:
     """Checks that need the whole schema: references, names, expressions, defaults."""
 
     def __init__(self, spec: SchemaSpec, doc: Document, dialect: str):
+        from agor_schema.dialects import get_dialect
+
         self.spec, self.doc, self.dialect = spec, doc, dialect
+        self.dialect_rules = get_dialect(dialect)
         self.errors: list[SchemaError] = []
         self.index_owner: dict[str, str] = {}
 
@@ -337,8 +340,6 @@ class _Checker:
     def check_column_type(self, table: str, name: str, col: ColumnSpec, path: Path_,
                           ctx: dict) -> None:
         """Enum and custom types must be declared for this dialect; serial rules."""
-        from agor_schema.dialects import get_dialect
-
         lt = col.logical_type
         base = lt.element if lt.name == "array" and lt.element is not None else lt
         if base.name == "enum" and base.ref not in self.spec.enums:
@@ -368,7 +369,7 @@ class _Checker:
         if lt.is_serial and col.autoincrement:
             self.error(f"{lt} already generates its values; drop autoincrement",
                        (*path, "autoincrement"), field="autoincrement", **ctx)
-        problem = get_dialect(self.dialect).column_type_problem(lt, col.primary_key)
+        problem = self.dialect_rules.column_type_problem(lt, col.primary_key)
         if problem:
             self.error(problem, (*path, "type"), field="type", **ctx)
 
@@ -378,7 +379,7 @@ class _Checker:
                 f"name '{ident}' is longer than {NAME_MAX} bytes; {NAME_CUTTER} would "
                 "truncate it", path, key=True, **ctx,
             )
-        if not ident or any(ch in ident for ch in '`"\x00'):
+        if not ident or "`" in ident or '"' in ident or "\x00" in ident:
             self.error(f"name {ident!r} must not be empty or contain quotes", path, key=True,
                        **ctx)
 
