@@ -7,7 +7,6 @@ files reports no change). Builders differ per dialect: `Dialect.ts_column` and f
 
 from __future__ import annotations
 
-import hashlib
 import re
 from functools import cache
 from pathlib import Path
