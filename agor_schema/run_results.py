@@ -23,6 +23,11 @@ class RunnerError(Exception):
     kind = "error"
 
     def __init__(self, message: str, result: MigrateResult | None = None) -> None:
+        # the Python API's callers log these: no password may reach them (a driver's own
+        # text may echo the URL it could not parse)
+        from agor_schema.redact import redact_secrets
+
+        message = redact_secrets(message)
         super().__init__(message)
         self.message = message
         self.result = result

@@ -205,6 +205,9 @@ def resolve(
 
     from_config = url is None
     url = url if url is not None else cfg.database
+    from agor_schema.redact import remember_secrets
+
+    remember_secrets(url)  # its password stays out of every message (RunnerError masks it)
     try:
         runtime: Runtime = runtime_for_url(url)  # type: ignore[assignment]
         if from_config:

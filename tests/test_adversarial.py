@@ -420,3 +420,30 @@ def test_a_sqlite_url_without_a_file_is_refused(url: str, command: str, tmp_path
     assert code == 2, doc
     assert "names no file" in doc["errors"][0]["message"], doc
     assert tree_digest(tmp_path) == before
+
+
+# the Python API: an app logs the exception of a failed start-up migrate; its message must not
+# carry the password either (before: libpq's own text and the unsupported-URL messages did)
+API_SECRET_URLS = [
+    ("unsupported-scheme", "mysql://app:Pw{n}secret@127.0.0.1/db"),
+    ("one-slash", "postgresql:/app:Pw{n}secret@127.0.0.1/db"),
+    ("space-echoed-by-libpq", "postgresql://app:Pw{n} secret@127.0.0.1:1/db"),
+    ("bracket-echoed-by-libpq", "postgresql://app:Pw{n}secret@[::1/db"),
+    ("percent-encoded-name", "postgresql://app@127.0.0.1:1/db?%70assword=Pw{n}secret"),
+]
+
+
+@pytest.mark.parametrize("call", ["migrate", "status"])
+@pytest.mark.parametrize("case", API_SECRET_URLS, ids=[c[0] for c in API_SECRET_URLS])
+def test_no_password_in_python_api_errors(case, call: str, tmp_path: Path) -> None:
+    import agor_schema
+
+    n = 2 * 10**7 + 2 * API_SECRET_URLS.index(case) + (call == "status")
+    url = case[1].format(n=n)
+    root = make_project(tmp_path / "project")
+    assert run_json(root, "compile")[0] == 0
+    with pytest.raises(agor_schema.RunnerError) as info:
+        getattr(agor_schema, call)(url, root / "drizzle" / "postgres")
+    exc = info.value
+    for shown in (str(exc), repr(exc), exc.message, str(exc.to_dict())):
+        assert f"Pw{n}" not in shown and "secret" not in shown, shown
