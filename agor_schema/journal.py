@@ -113,6 +113,10 @@ def _entry(raw: Any, position: int, path: Path) -> JournalEntry:
     if "/" in tag or "\\" in tag or tag.startswith(".") or "\x00" in tag:
         raise JournalError(
             f"{path}: entries[{position}].tag {tag!r} is not a file name in this folder")
+    if not tag.isprintable():  # a newline, an escape, a bidi override: forged output lines
+        raise JournalError(
+            f"{path}: entries[{position}].tag {tag!r} holds a control or invisible character; "
+            "every message naming the migration would print it: rename the file and the tag")
     version = raw.get("version", "")
     if not isinstance(version, str):
         raise JournalError(f"{path}: entries[{position}].version must be a string, got "

@@ -89,6 +89,13 @@ MALFORMED = [
     ("tag-number", set_entry(0, "tag", 5), "entries[0].tag must be a non-empty string, got 5"),
     ("tag-empty", set_entry(0, "tag", ""), 'entries[0].tag must be a non-empty string, got ""'),
     ("tag-path", set_entry(0, "tag", "../../etc/x"), "is not a file name in this folder"),
+    # printed by every message naming the migration: a newline forged whole lines such as
+    # "applied 0001_x" or "up to date" in migrate's output
+    ("tag-newline", set_entry(0, "tag", "0000_a\nup to date: 0 migration(s) applied"),
+     "holds a control or invisible character"),
+    ("tag-escape", set_entry(0, "tag", "0000_a\x1b[2K"), "holds a control or invisible character"),
+    ("tag-bidi", set_entry(0, "tag", "0000_a\u202etxt.lmth"),
+     "holds a control or invisible character"),
     ("breakpoints-text", set_entry(0, "breakpoints", "yes"),
      'entries[0].breakpoints must be true or false, got "yes"'),
     ("version-number", set_entry(0, "version", 6), "entries[0].version must be a string, got 6"),
