@@ -346,6 +346,7 @@ def write_outputs(cfg: Config, result: CompileResult, command: str = "compile") 
             folder = out.folder_state.folder
             targets.append(journal_path(folder))
             for files in [*(f for _state, f in out.earlier), *out.migrations]:
+                _refuse_existing(cfg, list(files.paths(folder)), files.tag)
                 targets.extend(files.paths(folder))
     targets.append(cfg.manifest_path)
     saved = _save_before_writing(cfg, targets)
@@ -354,6 +355,18 @@ def write_outputs(cfg: Config, result: CompileResult, command: str = "compile") 
     except BaseException:
         _put_back(saved)
         raise
+
+
+def _refuse_existing(cfg: Config, paths: list[Path], tag: str) -> None:
+    """A new migration's file that already exists is someone's work (a hand-written SQL file
+    no journal entry names yet): never overwrite it (exit 1, nothing written)."""
+    for path in paths:
+        if path.exists() or path.is_symlink():
+            raise InputError(
+                f"{_relative(path, cfg.root)} already exists but no journal entry names it; "
+                f"writing migration {tag} would overwrite it: move it out of the folder (or "
+                "delete it), then run the command again; nothing was written",
+                exit_code=1, file=str(path), migration=tag)
 
 
 def _save_before_writing(cfg: Config, targets: list[Path]) -> dict[Path, bytes | None]:

@@ -83,3 +83,37 @@ def test_verify_never_replays_into_the_database_a_url_parameter_names(
     assert code == 0, doc
     with connect(pg_url) as conn:
         assert pg_fingerprint(conn) == before  # no users table, no bookkeeping schema
+
+
+# --- a new migration never overwrites a file that is already there ---------------------------
+
+IN_THE_WAY = [
+    # (command, the file a user wrote by hand before running it)
+    (("new", "backfill"), "drizzle/sqlite/0001_backfill.sql"),
+    (("compile",), "drizzle/postgres/0001_add_users_extra.sql"),
+]
+
+
+@pytest.mark.parametrize("command, rel", IN_THE_WAY, ids=["new", "compile"])
+def test_a_hand_written_file_in_the_way_of_a_new_migration_is_never_overwritten(
+        command: tuple[str, ...], rel: str, tmp_path: Path) -> None:
+    """Before: `new backfill` replaced a hand-written drizzle/sqlite/0001_backfill.sql (not
+    yet in the journal) with the empty template, and compile replaced a file of the same
+    name with its generated SQL, both saying only `wrote ...`."""
+    from hostile_helpers import BASE
+
+    root = make_project(tmp_path / "project")
+    assert run_json(root, "compile")[0] == 0
+    (root / "schema" / "app.yaml").write_text(
+        BASE + ("      extra: {type: text}\n" if command == ("compile",) else ""))
+    mine = root / rel
+    mine.write_text("UPDATE users SET n = 42;  -- my backfill\n", encoding="utf-8")
+    before = tree_digest(root)
+    code, doc = run_json(root, *command)
+    assert code == 1, doc
+    [error] = doc["errors"]
+    assert "already exists but no journal entry names it" in error["message"], error
+    assert error["file"] == str(mine) and error["migration"] == mine.stem, error
+    assert tree_digest(root) == before
+    mine.unlink()  # moved away: the command works
+    assert run_json(root, *command)[0] == 0
