@@ -8,9 +8,7 @@ The small records are NamedTuples: every app start-up imports this module (see j
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import NamedTuple
-from urllib.parse import unquote
 
 MEMORY = ":memory:"
 
@@ -91,47 +89,6 @@ def scheme_of(url: str) -> str:
     if "://" not in url:
         raise DatabaseURLError(f"not a database URL: {url!r}; use one of: {_SCHEMES}")
     return url.split("://", 1)[0].lower().split("+", 1)[0]
-
-
-def sqlite_path(url: str) -> str:
-    """The file path (or ':memory:') a sqlite:// URL names; the query string is ignored."""
-    if scheme_of(url) != "sqlite":
-        raise DatabaseURLError(f"not a sqlite URL: {url!r}")
-    rest = url.split("://", 1)[1].split("?", 1)[0]
-    if rest in (MEMORY, "/" + MEMORY):
-        return MEMORY
-    if not rest.lstrip("/").strip():  # also blanks: a file named "   " is no database
-        raise DatabaseURLError(
-            f"sqlite URL {url!r} names no file (SQLite would use a temporary database that "
-            "vanishes when the connection closes): use sqlite:///app.db, "
-            "sqlite:////absolute/app.db, or sqlite://:memory: for a deliberate in-memory one"
-        )
-    if not rest.startswith("/"):
-        raise DatabaseURLError(
-            f"bad sqlite URL {url!r}: use sqlite:///relative.db (three slashes), "
-            "sqlite:////absolute.db (four) or sqlite://:memory:"
-        )
-    return unquote(rest[1:])
-
-
-def anchor_sqlite_url(url: str, root: Path) -> str:
-    """Make a relative sqlite:/// URL absolute against `root` (settings are project-relative)."""
-    path = sqlite_path(url)
-    if path == MEMORY or Path(path).is_absolute():
-        return url
-    return "sqlite:///" + str((root / path).resolve())
-
-
-def postgres_conninfo(url: str) -> str:
-    """A libpq URL for psycopg: any postgres/postgresql[+driver] scheme → postgresql://."""
-    if scheme_of(url) not in ("postgres", "postgresql"):
-        raise DatabaseURLError(f"not a PostgreSQL URL: {url!r}")
-    rest = url.split("://", 1)[1]
-    if "?" in rest:  # `pgbouncer=true` (a pooler hint, see looks_pooled) is not for libpq
-        base, query = rest.split("?", 1)
-        kept = [p for p in query.split("&") if p.split("=", 1)[0].lower() != "pgbouncer"]
-        rest = base + ("?" + "&".join(kept) if kept else "")
-    return "postgresql://" + rest
 
 
 def redact(url: str) -> str:

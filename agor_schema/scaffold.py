@@ -109,24 +109,25 @@ def _starter_schema(cfg, result: InitResult) -> None:
 
 
 def gitignore_entries(cfg) -> list[str]:
-    """The cache, the lock file and the default SQLite database (with its journal files)."""
+    """The cache, the lock file and the default database's files (SQLite: the file and its
+    journal files) where they lie inside the project."""
+    from agor_schema.db import DatabaseURLError
+    from agor_schema.dialects import runtime_for_url
+
     entries = ["/.agorschema-cache/", f"/{LOCK_NAME}"]
-    db = _sqlite_file(cfg.database, cfg.root)
+    try:
+        runtime = runtime_for_url(cfg.database)
+        path = runtime.database_file(cfg.database)
+    except (DatabaseURLError, ValueError):
+        return entries
+    db = _inside(path, cfg.root) if path is not None else None
     if db is not None:
-        entries += [f"/{db}", f"/{db}-journal", f"/{db}-wal", f"/{db}-shm"]
+        entries += [f"/{db}{suffix}" for suffix in ("", *runtime.companion_suffixes)]
     return entries
 
 
-def _sqlite_file(url: str, root: Path) -> str | None:
-    """The project-relative path of a sqlite:/// setting inside the project, else None."""
-    from agor_schema.db import DatabaseURLError, sqlite_path
-
-    try:
-        path = sqlite_path(url)
-    except DatabaseURLError:
-        return None
-    if path == ":memory:":
-        return None
+def _inside(path: str, root: Path) -> str | None:
+    """The project-relative path of a database file inside the project, else None."""
     full = (root / path).resolve()
     try:
         return full.relative_to(root).as_posix()

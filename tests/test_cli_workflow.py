@@ -51,7 +51,8 @@ def test_init_in_an_empty_folder_then_compile_and_migrate(tmp_path: Path) -> Non
     starter = (tmp_path / "schema" / "app.yaml").read_text()
     assert starter.startswith("# yaml-language-server: $schema=../generated/agorschema.schema.json")
     ignored = (tmp_path / ".gitignore").read_text().splitlines()
-    for entry in ("/.agorschema-cache/", "/.agorschema.lock", "/app.db"):
+    for entry in ("/.agorschema-cache/", "/.agorschema.lock", "/app.db", "/app.db-journal",
+                  "/app.db-wal", "/app.db-shm"):
         assert entry in ignored
     assert "[tool.agorschema]" in (tmp_path / "pyproject.toml").read_text()
     before = files(tmp_path)
@@ -67,6 +68,24 @@ def test_init_in_an_empty_folder_then_compile_and_migrate(tmp_path: Path) -> Non
     assert columns == ["id", "email", "created_at"]
     # the editor schema the starter file points at exists after compile
     assert (tmp_path / "generated" / "agorschema.schema.json").is_file()
+
+
+def test_init_ignores_only_a_database_file_inside_the_project(tmp_path: Path) -> None:
+    """The runtime of the `database` URL names its files: a SQLite file (and its journal
+    files) inside the project; nothing for a server, memory, a file elsewhere or a bad URL."""
+    from types import SimpleNamespace
+
+    from agor_schema.scaffold import gitignore_entries
+
+    def entries(url: str) -> list[str]:
+        return gitignore_entries(SimpleNamespace(database=url, root=tmp_path.resolve()))
+
+    base = ["/.agorschema-cache/", "/.agorschema.lock"]
+    assert entries("sqlite:///data/app.db") == [*base, "/data/app.db", "/data/app.db-journal",
+                                                "/data/app.db-wal", "/data/app.db-shm"]
+    for url in ("postgresql://u@h/db", "sqlite://:memory:", "sqlite:////elsewhere/app.db",
+                "sqlite:///", "mysql://x/y"):
+        assert entries(url) == base, url
 
 
 def test_init_appends_to_an_existing_pyproject_and_gitignore(tmp_path: Path) -> None:

@@ -242,8 +242,8 @@ def test_a_lease_left_by_a_dead_run_is_taken_over_when_it_expires(
     ("postgresql://u@db.example.com/app?pgbouncer=true&sslmode=require", "lease"),
 ])
 def test_auto_lock_kind_from_the_url(url: str, kind: str) -> None:
-    from agor_schema.db import postgres_conninfo
     from agor_schema.dialects import runtime_for_url
+    from agor_schema.dialects.postgres_runtime import postgres_conninfo
 
     assert runtime_for_url(url).lock_kind("auto", url) == kind
     assert runtime_for_url(url).lock_kind("session", url) == "session_advisory"

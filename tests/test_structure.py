@@ -24,9 +24,6 @@ ALLOWED_CYCLES: set[tuple[str, ...]] = set()
 # Comparisons with a dialect name outside dialects/ that are accepted, as (file, code), and
 # why: each names a dialect the user chose, none asks which engine the code talks to.
 DIALECT_NAME_ALLOWED = {
-    # a URL's scheme (sqlite:// / postgresql://) is what picks the dialect
-    ("db.py", "scheme_of(url) != 'sqlite'"),
-    ("db.py", "scheme_of(url) not in ('postgres', 'postgresql')"),
     # `verify --require-postgres` names the dialect in the option itself
     ("cli_verify.py", "'postgres' not in cfg.dialects"),
     ("cli_verify.py", "r.dialect == 'postgres'"),

@@ -32,10 +32,11 @@ from typing import TYPE_CHECKING, Any
 
 from agor_schema.db import (
     ConnectError,
+    DatabaseURLError,
     Record,
     Statement,
     TxLimits,
-    postgres_conninfo,
+    scheme_of,
 )
 from agor_schema.dialects.capabilities import (
     LEASE,
@@ -55,6 +56,18 @@ from agor_schema.dialects.postgres_locks import (
 if TYPE_CHECKING:
     from agor_schema.journal import MigrationFile
 
+
+
+def postgres_conninfo(url: str) -> str:
+    """A libpq URL for psycopg: any postgres/postgresql[+driver] scheme → postgresql://."""
+    if scheme_of(url) not in ("postgres", "postgresql"):
+        raise DatabaseURLError(f"not a PostgreSQL URL: {url!r}")
+    rest = url.split("://", 1)[1]
+    if "?" in rest:  # `pgbouncer=true` (a pooler hint, see looks_pooled) is not for libpq
+        base, query = rest.split("?", 1)
+        kept = [p for p in query.split("&") if p.split("=", 1)[0].lower() != "pgbouncer"]
+        rest = base + ("?" + "&".join(kept) if kept else "")
+    return "postgresql://" + rest
 
 
 def looks_pooled(url: str) -> bool:
@@ -94,6 +107,12 @@ class PostgresRuntime:
     def anchor_url(self, url: str, root: Path) -> str:
         """Server URLs are not file paths: nothing to anchor."""
         return url
+
+    companion_suffixes: tuple[str, ...] = ()
+
+    def database_file(self, url: str) -> str | None:
+        """A server's database is no file of the project."""
+        return None
 
     def connect(self, url: str, *, timeout: float = 60.0, create: bool = True) -> Any:
         """An autocommit psycopg 3 connection (no server-side prepares: chunks are raw SQL)."""

@@ -14,7 +14,8 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from agor_schema.db import MEMORY, DatabaseURLError, sqlite_path
+from agor_schema.db import MEMORY, DatabaseURLError
+from agor_schema.dialects.sqlite_runtime import sqlite_path
 from agor_schema.introspect import (
     BOOKKEEPING_TABLE,
     IntrospectionError,

@@ -27,16 +27,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from agor_schema.db import (
     MEMORY,
     CommitCheckFailed,
     ConnectError,
+    DatabaseURLError,
     LockTimeout,
     Record,
     Statement,
-    anchor_sqlite_url,
-    sqlite_path,
+    scheme_of,
 )
 from agor_schema.dialects.capabilities import SQLITE, Capabilities
 from agor_schema.journal import skip_space_and_comments
@@ -50,6 +51,27 @@ _FK_ON = r"(?i)=\s*(on|1|true|yes)\b"
 _REBUILD = r"(?i)__new_"
 FK_NOTE = "not sent: foreign keys are switched off before BEGIN for this migration"
 FK_ON_NOTE = "not sent: foreign keys are restored after COMMIT"
+
+
+def sqlite_path(url: str) -> str:
+    """The file path (or ':memory:') a sqlite:// URL names; the query string is ignored."""
+    if scheme_of(url) != "sqlite":
+        raise DatabaseURLError(f"not a sqlite URL: {url!r}")
+    rest = url.split("://", 1)[1].split("?", 1)[0]
+    if rest in (MEMORY, "/" + MEMORY):
+        return MEMORY
+    if not rest.lstrip("/").strip():  # also blanks: a file named "   " is no database
+        raise DatabaseURLError(
+            f"sqlite URL {url!r} names no file (SQLite would use a temporary database that "
+            "vanishes when the connection closes): use sqlite:///app.db, "
+            "sqlite:////absolute/app.db, or sqlite://:memory: for a deliberate in-memory one"
+        )
+    if not rest.startswith("/"):
+        raise DatabaseURLError(
+            f"bad sqlite URL {url!r}: use sqlite:///relative.db (three slashes), "
+            "sqlite:////absolute.db (four) or sqlite://:memory:"
+        )
+    return unquote(rest[1:])
 
 
 def _lock_timeout(exc: sqlite3.OperationalError) -> LockTimeout | None:
@@ -106,7 +128,19 @@ class SQLiteRuntime:
 
     def anchor_url(self, url: str, root: Path) -> str:
         """Relative file URLs from settings are relative to the project root, not the cwd."""
-        return anchor_sqlite_url(url, root)
+        path = sqlite_path(url)
+        if path == MEMORY or Path(path).is_absolute():
+            return url
+        return "sqlite:///" + str((root / path).resolve())
+
+    # the files beside the database file that SQLite writes (rollback journal, WAL, its index)
+    companion_suffixes = ("-journal", "-wal", "-shm")
+
+    def database_file(self, url: str) -> str | None:
+        """The file the URL's database lives in (None: in memory); DatabaseURLError when
+        the URL names none."""
+        path = sqlite_path(url)
+        return None if path == MEMORY else path
 
     def connect(
         self, url: str, *, timeout: float = 60.0, create: bool = True
