@@ -10,7 +10,10 @@ sqlglot nor re-parses an unchanged file, and its output is byte-identical to a c
 
 Every cache file is named after a fingerprint of the code: agorschema's version and the
 size/mtime of its source files, and the installed sqlglot, PyYAML and Python versions. A
-missing, unreadable or corrupt file is simply recomputed. Entries not used by a run are
+missing, unreadable or corrupt file is simply recomputed. Every file is sealed with the
+user's key (agor_schema.sealed) and unpickled only after its seal verifies: a pickle runs
+code, and a cloned repository can commit files into this folder. Without a key there is no
+cache. Entries not used by a run are
 dropped when the file is rewritten, so the cache does not grow with history.
 `AGORSCHEMA_CACHE=0` turns it off; `AGORSCHEMA_CACHE_DIR` moves it.
 """
@@ -32,8 +35,15 @@ def cache_dir(root: Path) -> Path | None:
     """Where a project's cache lives, or None when caching is switched off."""
     if os.environ.get("AGORSCHEMA_CACHE", "1").strip().lower() in ("0", "false", "no", "off"):
         return None
+    from agor_schema import sealed
+
+    if not sealed.available():  # nothing could be verified: run without cache
+        return None
     override = os.environ.get("AGORSCHEMA_CACHE_DIR")
-    return Path(override) if override else Path(root) / CACHE_DIRNAME
+    if override:
+        return Path(override)
+    folder = Path(root) / CACHE_DIRNAME
+    return folder if sealed.no_symlink_below(Path(root), folder) else None
 
 
 def _package_stamp(module: str) -> str:
@@ -95,6 +105,9 @@ class Store:
         assert self.folder is not None
         return self.folder / f"{kind}-{self.fingerprint}.pickle"
 
+    def _purpose(self, kind: str) -> str:
+        return f"cache {kind} {self.fingerprint}"
+
     def _table(self, kind: str) -> dict:
         if kind not in self._old:
             self._old[kind] = self._read(kind)
@@ -102,12 +115,16 @@ class Store:
         return self._old[kind]
 
     def _read(self, kind: str) -> dict:
+        from agor_schema import sealed
+
         if self.folder is None:
             return {}
+        data = sealed.read(self._purpose(kind), self._path(kind))
+        if data is None:  # missing, unreadable, or not written by this user: never unpickled
+            return {}
         try:
-            with open(self._path(kind), "rb") as fh:
-                value = pickle.load(fh)
-        except Exception:  # missing, truncated, corrupt or from another Python: recompute
+            value = pickle.loads(data)
+        except Exception:  # our own file, but from another Python: recompute
             return {}
         if not isinstance(value, dict) or value.get("__fingerprint__") != self.fingerprint:
             return {}
@@ -142,6 +159,8 @@ class Store:
 
     def save(self) -> None:
         """Write every kind that gained or lost entries; errors are ignored (it is a cache)."""
+        from agor_schema import sealed
+
         if self.folder is None:
             return
         for kind, used in self._used.items():
@@ -152,14 +171,11 @@ class Store:
             data["__fingerprint__"] = self.fingerprint
             try:
                 self.folder.mkdir(parents=True, exist_ok=True)
-                gitignore = self.folder / ".gitignore"
-                if not gitignore.exists():
-                    gitignore.write_text("*\n")
+                sealed.ignore_folder(self.folder)
                 target = self._path(kind)
-                tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-                with open(tmp, "wb") as fh:
-                    pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(tmp, target)
+                blob = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+                if not sealed.write(self._purpose(kind), target, blob):
+                    continue
                 for stale in self.folder.glob(f"{kind}-*.pickle"):
                     if stale != target:
                         stale.unlink(missing_ok=True)

@@ -48,26 +48,40 @@ def _template(name: str = MODULE_TEMPLATE):
     from agor_schema import cache
 
     folder = cache.active().folder
+    if folder is not None and (folder / "jinja2").is_symlink():
+        folder = None  # a planted link: keep compiled code out of wherever it leads
     return _load_template(str(folder / "jinja2") if folder is not None else None, name)
 
 
 @cache
 def _load_template(bytecode_dir: str | None, name: str = MODULE_TEMPLATE):
-    """The template; its compiled code is kept in `bytecode_dir` (jinja2's bytecode cache, keyed
-    by the template source and jinja2/Python versions), so a warm process skips compiling it."""
+    """The template; its compiled code is kept in `bytecode_dir` (keyed by the template
+    source and jinja2/Python versions), so a warm process skips compiling it. Compiled code
+    is code: a file there is loaded only when sealed by this user (agor_schema.sealed)."""
     import jinja2
 
-    class SafeBytecodeCache(jinja2.FileSystemBytecodeCache):
+    from agor_schema import sealed
+
+    class SealedBytecodeCache(jinja2.BytecodeCache):
+        def __init__(self, directory: str) -> None:
+            self.directory = Path(directory)
+
+        def _file(self, bucket) -> Path:
+            return self.directory / f"__jinja2_{bucket.key}.cache"
+
         def load_bytecode(self, bucket) -> None:
+            data = sealed.read("jinja2 bytecode", self._file(bucket))
+            if data is None:  # missing, or not written by this user: compile again
+                return
             try:
-                super().load_bytecode(bucket)
-            except Exception:  # unreadable or corrupt: compile again
+                bucket.bytecode_from_string(data)
+            except Exception:  # our own file from another jinja2/Python: compile again
                 bucket.reset()
 
         def dump_bytecode(self, bucket) -> None:
             try:
-                Path(self.directory).mkdir(parents=True, exist_ok=True)
-                super().dump_bytecode(bucket)
+                self.directory.mkdir(parents=True, exist_ok=True)
+                sealed.write("jinja2 bytecode", self._file(bucket), bucket.bytecode_to_string())
             except OSError:
                 pass
 
@@ -77,7 +91,7 @@ def _load_template(bytecode_dir: str | None, name: str = MODULE_TEMPLATE):
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
-        bytecode_cache=SafeBytecodeCache(bytecode_dir) if bytecode_dir else None,
+        bytecode_cache=SealedBytecodeCache(bytecode_dir) if bytecode_dir else None,
     )
     return env.get_template(name)
 

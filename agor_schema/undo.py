@@ -4,7 +4,9 @@ How undo knows what that was: each such run leaves an *undo record* in
 `<project>/.agorschema-cache/undo/NNNNNN.json`: the files it created (with their sha256)
 and, for each file it changed (journals, generated files), the bytes from before and the
 sha256 it wrote (the old bytes themselves are kept once per content in `undo/blobs/`), plus
-the schema hash the checksum file held before. The record is local
+the schema hash the checksum file held before. Each record is sealed with the user's key
+(agor_schema.sealed): one committed by a repository, or edited, is refused unread, since it
+would name files to delete and bytes to write. The record is local
 and git-ignored on purpose: it describes what *this checkout* wrote. A committed record
 would let a teammate's `undo` revert your migration after a pull, and would conflict on
 every merge. Losing it (deleting the cache folder) only loses the ability to undo; the
@@ -26,15 +28,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agor_schema import sealed
 from agor_schema.config import Config
 
 RECORD_DIR = Path(".agorschema-cache") / "undo"
-FORMAT = 2  # 2: previous bytes in blobs/<sha256>
+FORMAT = 3  # 2: previous bytes in blobs/<sha256>; 3: sealed records
+SEAL = "undo record"
+_BLOB_NAME = re.compile(r"[0-9a-f]{64}")
 KEEP = 20  # records kept (undo can step back this many compiles)
 
 
@@ -42,6 +47,12 @@ def record_dir(cfg: Config) -> Path:
     """Where the records live: always the project's own cache folder (not
     AGORSCHEMA_CACHE_DIR, which may be shared by projects, nor off with AGORSCHEMA_CACHE=0)."""
     return cfg.root / RECORD_DIR
+
+
+def _usable(cfg: Config) -> bool:
+    """Records can be kept: there is a key to seal them, and no folder on the way to them
+    is a symlink (which would send writes and blob deletions out of the project)."""
+    return sealed.available() and sealed.no_symlink_below(cfg.root, record_dir(cfg) / "blobs")
 
 
 def _sha(data: bytes) -> str:
@@ -110,20 +121,18 @@ class Recorder:
             "sum_before": {rel: self.sum_before.get(rel) for rel in [*self.created, *self.before]},
         }
         folder = record_dir(self.cfg)
+        if not _usable(self.cfg):
+            return None
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            ignore = folder.parent / ".gitignore"
-            if not ignore.exists():
-                ignore.write_text("*\n")
+            sealed.ignore_folder(folder.parent)
             for old in self.before.values():
                 if old is not None:
                     _write_blob(folder, old)
             existing = _records(self.cfg)
             number = int(existing[-1].stem) + 1 if existing else 1
             path = folder / f"{number:06d}.json"
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
-            os.replace(tmp, path)
+            sealed.write(SEAL, path, json.dumps(record, ensure_ascii=False).encode("utf-8"))
             for old in existing[:-KEEP + 1] if len(existing) >= KEEP else []:
                 old.unlink(missing_ok=True)
             _drop_unused_blobs(self.cfg)
@@ -142,9 +151,7 @@ def _write_blob(folder: Path, data: bytes) -> None:
     if blob.is_file():
         return
     blob.parent.mkdir(exist_ok=True)
-    tmp = blob.with_name(f"{blob.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, blob)
+    sealed.replace_file(blob, data)
 
 
 def _read_blob(cfg: Config, digest: str) -> bytes:
@@ -155,25 +162,40 @@ def _read_blob(cfg: Config, digest: str) -> bytes:
 
 
 def _drop_unused_blobs(cfg: Config) -> None:
-    """Delete blobs no kept record names (records are small: their `before` digests)."""
+    """Delete blobs no kept record names (records are small: their `before` digests); only
+    files named like a blob, in a blobs folder that is no planted symlink."""
     blobs = record_dir(cfg) / "blobs"
-    if not blobs.is_dir():
+    if not blobs.is_dir() or not _usable(cfg):
         return
     used: set[str] = set()
     for path in _records(cfg):
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-            used.update(c.get("before") for c in record.get("changed", {}).values())
-        except (OSError, ValueError, AttributeError):
+        record = _load(path)
+        if record is None:
             return  # unsure what is used: keep everything
+        try:
+            used.update(c.get("before") for c in record.get("changed", {}).values())
+        except AttributeError:
+            return
     for blob in blobs.iterdir():
-        if blob.name not in used:
+        if _BLOB_NAME.fullmatch(blob.name) and blob.name not in used:
             blob.unlink(missing_ok=True)
+
+
+def _load(path: Path) -> dict | None:
+    """A record's content; None when unreadable, not JSON or not sealed by this user."""
+    data = sealed.read(SEAL, path)
+    if data is None:
+        return None
+    try:
+        record = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return record if isinstance(record, dict) and record.get("format") == FORMAT else None
 
 
 def _records(cfg: Config) -> list[Path]:
     folder = record_dir(cfg)
-    if not folder.is_dir():
+    if not folder.is_dir() or not sealed.no_symlink_below(cfg.root, folder):
         return []
     return sorted((p for p in folder.glob("*.json") if p.stem.isdigit()),
                   key=lambda p: int(p.stem))
@@ -223,13 +245,13 @@ def plan_undo(cfg: Config) -> UndoPlan:
             f"migration in this checkout since its undo records ({RECORD_DIR.as_posix()}/) "
             "began; remove a migration by hand (its SQL file, snapshot and journal entry)")
     path = records[-1]
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-        if record.get("format") != FORMAT:
-            raise ValueError("unknown format")
-    except (OSError, ValueError) as exc:
-        raise NothingToUndo(f"{_rel(cfg, path)}: unreadable undo record ({exc}); delete it "
-                            "and remove the migration by hand") from None
+    record = _load(path)
+    if record is None:
+        why = ("no key to verify it: see agor_schema.sealed" if not sealed.available() else
+               "damaged, from another agorschema version, or not written by agorschema for "
+               "this user: it is not sealed with this user's key")
+        raise NothingToUndo(f"{_rel(cfg, path)}: unreadable undo record ({why}); delete it "
+                            "and remove the migration by hand")
     try:
         return _plan(cfg, path, record)
     except (KeyError, TypeError, AttributeError, ValueError, OSError) as exc:
