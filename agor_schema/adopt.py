@@ -52,29 +52,24 @@ def check_writable(root: Path, out: Path, force: bool) -> None:
 
 
 def write_schema(out: Path, text: str) -> Path:
+    from agor_schema.writes import write_file
+
     target = schema_target(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(text.encode("utf-8"))
+    write_file(target, text.encode("utf-8"))
     return target
 
 
 def adopt_files(root: Path, out: Path, text: str, settings: Mapping[str, str] | None
                 ) -> list[Path]:
-    """Write the schema and (for import) the settings; if the settings do not load, the
-    schema file is put back as it was, so a failure writes nothing."""
-    target = schema_target(out)
-    before = target.read_bytes() if target.is_file() else None
-    written = [write_schema(out, text)]
-    if settings is None:
-        return written
-    try:
-        written.append(write_settings(root, settings))
-    except ConfigError:
-        if before is None:
-            target.unlink()
-        else:
-            target.write_bytes(before)
-        raise
+    """Write the schema and (for import) the settings, all or nothing (agor_schema.writes):
+    if a write fails or the settings do not load, every file is put back as it was."""
+    from agor_schema.writes import all_or_nothing
+
+    targets = [schema_target(out)] + ([root / "pyproject.toml"] if settings is not None else [])
+    with all_or_nothing(root, targets):
+        written = [write_schema(out, text)]
+        if settings is not None:
+            written.append(write_settings(root, settings))
     return written
 
 
@@ -97,19 +92,13 @@ def write_settings(root: Path, lines: Mapping[str, str]) -> Path:
     """Set these keys in pyproject.toml's [tool.agorschema] (created when missing); the file
     is restored if the result does not load."""
     from agor_schema.config import load_config
+    from agor_schema.writes import all_or_nothing, replace_file
 
     path = root / "pyproject.toml"
     original = path.read_text(encoding="utf-8") if path.is_file() else None
-    text = _with_settings(original or "", lines)
-    path.write_text(text, encoding="utf-8")
-    try:
+    with all_or_nothing(root, [path]):
+        replace_file(path, _with_settings(original or "", lines).encode("utf-8"))
         load_config(root)
-    except ConfigError:
-        if original is None:
-            path.unlink()
-        else:
-            path.write_text(original, encoding="utf-8")
-        raise
     return path
 
 

@@ -57,6 +57,10 @@ def _write_schema(report: Report, work, settings: bool) -> int:
     except ImportError_ as exc:
         report.error(f"{exc}; nothing was written")
         return 2
+    except OSError as exc:  # a write failed part way: agor_schema.writes put everything back
+        report.error(_cannot_write(exc, "nothing was written"),
+                     file=None if exc.filename is None else str(exc.filename))
+        return 2
     _report(report, result, written, settings=settings)
     return 0
 
@@ -138,3 +142,8 @@ def _rel(path: Path, root: Path) -> str:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return str(path)
+
+
+def _cannot_write(exc: OSError, outcome: str) -> str:
+    name = exc.filename if exc.filename is not None else ""
+    return f"cannot read or write {name}: {exc.strerror or exc}; {outcome}"

@@ -59,7 +59,13 @@ def _undo(report: Report, cfg: Any, url: str | None, force: bool) -> int:
     if report.errors:
         report.say("nothing was changed", err=True)
         return code
-    apply_undo(cfg, plan)
+    try:
+        apply_undo(cfg, plan)
+    except OSError as exc:  # part way: agor_schema.writes put every file back
+        name = exc.filename if exc.filename is not None else ""
+        report.error(f"cannot read or write {name}: {exc.strerror or exc}; every file was put "
+                     "back, nothing was changed", file=None if not name else str(name))
+        return 2
     report.result["undone"] = True
     tags = ", ".join(f"{d} {', '.join(plan.tags(d))}" for d in sorted(plan.migrations))
     report.say(f"undid `agorschema {plan.command}`: removed {tags} "

@@ -339,6 +339,7 @@ def write_outputs(cfg: Config, result: CompileResult, command: str = "compile") 
     way (a folder where a file should be, a full disk) the files already written are put
     back as they were before the error is raised."""
     from agor_schema.journal import journal_path
+    from agor_schema.writes import all_or_nothing
 
     targets = list(result.files)
     for out in result.outputs.values():
@@ -349,12 +350,8 @@ def write_outputs(cfg: Config, result: CompileResult, command: str = "compile") 
                 _refuse_existing(cfg, list(files.paths(folder)), files.tag)
                 targets.extend(files.paths(folder))
     targets.append(cfg.manifest_path)
-    saved = _save_before_writing(cfg, targets)
-    try:
+    with all_or_nothing(cfg.root, targets):
         return _write_outputs(cfg, result, command)
-    except BaseException:
-        _put_back(saved)
-        raise
 
 
 def _refuse_existing(cfg: Config, paths: list[Path], tag: str) -> None:
@@ -367,41 +364,6 @@ def _refuse_existing(cfg: Config, paths: list[Path], tag: str) -> None:
                 f"writing migration {tag} would overwrite it: move it out of the folder (or "
                 "delete it), then run the command again; nothing was written",
                 exit_code=1, file=str(path), migration=tag)
-
-
-def _save_before_writing(cfg: Config, targets: list[Path]) -> dict[Path, bytes | None]:
-    """The bytes each target holds now (None: absent, with the folders that would be made);
-    refuses a target that resolves outside the project."""
-    from agor_schema.config import ConfigError
-
-    root = cfg.root.resolve()
-    saved: dict[Path, bytes | None] = {}
-    for path in targets:
-        resolved = path.resolve()
-        if root not in resolved.parents:
-            raise ConfigError(f"{path} resolves to {resolved}, outside the project {cfg.root} "
-                              "(a symlink?): agorschema writes only inside the project; "
-                              "nothing was written", path)
-        saved[path] = path.read_bytes() if path.is_file() else None
-        for parent in path.parents:
-            if parent.exists() or parent in saved:
-                break
-            saved[parent] = None
-    return saved
-
-
-def _put_back(saved: dict[Path, bytes | None]) -> None:
-    """Undo a failed write: restore saved bytes, remove created files and empty folders."""
-    import contextlib
-
-    for path in sorted(saved, key=lambda p: len(p.parts), reverse=True):
-        with contextlib.suppress(OSError):
-            if saved[path] is not None:
-                path.write_bytes(saved[path])  # type: ignore[arg-type]
-            elif path.is_dir() and not path.is_symlink():
-                path.rmdir()
-            elif path.is_file():
-                path.unlink()
 
 
 def _write_outputs(cfg: Config, result: CompileResult, command: str) -> list[Path]:

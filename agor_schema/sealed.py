@@ -133,27 +133,13 @@ def read(purpose: str, path: Path) -> bytes | None:
 
 def write(purpose: str, path: Path, data: bytes) -> bool:
     """Seal `data` into `path` (temp file + replace); False when there is no key."""
+    from agor_schema.writes import replace_file
+
     blob = seal(purpose, data)
     if blob is None:
         return False
     replace_file(path, blob)
     return True
-
-
-def replace_file(path: Path, data: bytes) -> None:
-    """Write `path` through a fresh temp file and a rename: a reader never sees half a file,
-    and nothing planted under the temp name (a symlink) is written through."""
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
-                 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def ignore_folder(folder: Path) -> None:

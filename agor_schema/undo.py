@@ -35,6 +35,7 @@ from typing import Any
 
 from agor_schema import sealed
 from agor_schema.config import Config
+from agor_schema.writes import all_or_nothing, replace_file, write_file
 
 RECORD_DIR = Path(".agorschema-cache") / "undo"
 FORMAT = 3  # 2: previous bytes in blobs/<sha256>; 3: sealed records
@@ -151,7 +152,7 @@ def _write_blob(folder: Path, data: bytes) -> None:
     if blob.is_file():
         return
     blob.parent.mkdir(exist_ok=True)
-    sealed.replace_file(blob, data)
+    replace_file(blob, data)
 
 
 def _read_blob(cfg: Config, digest: str) -> bytes:
@@ -346,35 +347,39 @@ def applied_here(cfg: Config, plan: UndoPlan, url: str | None) -> tuple[str, lis
 
 def apply_undo(cfg: Config, plan: UndoPlan) -> None:
     """Delete the created files, write the old bytes back, edit the checksum file, and
-    drop the record. Folders left empty by the deletions go too."""
+    drop the record. Folders left empty by the deletions go too.
+
+    All or nothing (agor_schema.writes): when a deletion or write fails part way, every
+    file is put back as it was and the error is raised; the record stays."""
     from agor_schema.manifest import manifest_path, read_manifest
 
     root = cfg.root
     emptied: set[Path] = set()
-    for rel in plan.remove:
-        (root / rel).unlink(missing_ok=True)
-        emptied.add((root / rel).parent)
-    for rel, data in plan.restore.items():
-        path = root / rel
-        if data is None:
-            path.unlink(missing_ok=True)
-            emptied.add(path.parent)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-    manifest = read_manifest(cfg)
-    if manifest is not None:
-        if plan.source_before is None:  # the record's compile wrote the first checksum file
-            manifest_path(cfg).unlink(missing_ok=True)
-            emptied.add(manifest_path(cfg).parent)
-        else:
-            for rel, digest in plan.sum_edit.items():
-                if digest is None:
-                    manifest.files.pop(rel, None)
-                else:
-                    manifest.files[rel] = digest
-            manifest.source = plan.source_before
-            manifest_path(cfg).write_bytes(manifest.text().encode("utf-8"))
+    targets = [root / rel for rel in [*plan.remove, *plan.restore]] + [manifest_path(cfg)]
+    with all_or_nothing(root, targets):
+        for rel in plan.remove:
+            (root / rel).unlink(missing_ok=True)
+            emptied.add((root / rel).parent)
+        for rel, data in plan.restore.items():
+            path = root / rel
+            if data is None:
+                path.unlink(missing_ok=True)
+                emptied.add(path.parent)
+            else:
+                write_file(path, data)
+        manifest = read_manifest(cfg)
+        if manifest is not None:
+            if plan.source_before is None:  # the record's compile wrote the first checksums
+                manifest_path(cfg).unlink(missing_ok=True)
+                emptied.add(manifest_path(cfg).parent)
+            else:
+                for rel, digest in plan.sum_edit.items():
+                    if digest is None:
+                        manifest.files.pop(rel, None)
+                    else:
+                        manifest.files[rel] = digest
+                manifest.source = plan.source_before
+                replace_file(manifest_path(cfg), manifest.text().encode("utf-8"))
     for folder in sorted(emptied, key=lambda p: len(p.parts), reverse=True):
         _remove_empty(folder, root)
     plan.record_path.unlink(missing_ok=True)
