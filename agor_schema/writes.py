@@ -48,16 +48,16 @@ def save_before_writing(root: Path, targets: Iterable[Path]) -> dict[Path, bytes
     """The bytes each target holds now (None: absent, with the folders that would be made);
     refuses a target that resolves outside the project. A target that is something else
     than a file (a folder) is left alone: writing it fails, putting back has nothing to do."""
-    from agor_schema.config import ConfigError
+    from agor_schema.errors import InputError
 
     base = root.resolve()
     saved: dict[Path, bytes | None] = {}
     for path in targets:
         resolved = path.resolve()
         if base not in resolved.parents:
-            raise ConfigError(f"{path} resolves to {resolved}, outside the project {root} "
-                              "(a symlink?): agorschema writes only inside the project; "
-                              "nothing was written", path)
+            raise InputError(f"{path} resolves to {resolved}, outside the project {root} "
+                             "(a symlink?): agorschema writes only inside the project; "
+                             "nothing was written", file=str(path))
         if path.is_file():
             saved[path] = path.read_bytes()
         elif not path.exists() and not path.is_symlink():
