@@ -123,7 +123,8 @@ def build_index(name: str, index: IndexSpec, types: dict[str, LogicalType],
     where = expr.render(index.where, dialect, types) if index.where is not None else None
     return Index(name, parts, unique=index.unique, where=where,
                  method=(index.method or "btree").lower(), with_=dict(index.with_),
-                 concurrently=index.concurrently)
+                 concurrently=index.concurrently,
+                 extension=index.extension if dialect.has_extensions else None)
 
 
 def build_column(

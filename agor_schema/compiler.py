@@ -304,6 +304,7 @@ def _folders_to_build_on(cfg: Config):
     from agor_schema.folder_check import migration_problems
     from agor_schema.manifest import read_manifest
 
+    _refuse_unsafe_when(cfg)
     manifest = read_manifest(cfg)
     if manifest is None:
         return None, []
@@ -311,6 +312,23 @@ def _folders_to_build_on(cfg: Config):
     if problems:
         raise InconsistentFolder(problems)
     return manifest, notes
+
+
+def _refuse_unsafe_when(cfg: Config) -> None:
+    """A journal `when` drizzle-orm cannot compare exactly (negative, beyond 2^53) is an
+    input error at its file:line:col (JournalWhenError), not just an inconsistent folder:
+    a migration built on it could be skipped by drizzle-orm's runtime."""
+    from agor_schema.journal import JournalError, JournalWhenError, journal_path, read_journal
+
+    for dialect in cfg.dialects:
+        folder = cfg.migrations_dir(dialect)
+        if journal_path(folder).exists():
+            try:
+                read_journal(folder)
+            except JournalWhenError:
+                raise
+            except JournalError:
+                pass  # `check`'s report of the folder says what is wrong
 
 
 def _refuse_drizzle_v1_folders(cfg: Config) -> None:

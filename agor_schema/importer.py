@@ -563,6 +563,10 @@ class _Converter:
             else:
                 self.note(f"index option {key}: {value!r} is not accepted by this version of "
                           "the DSL", dialect, tname, ix.name)
+        if "method" in spec:  # a method from an extension says which (compile requires it)
+            extension = self.dialects[dialect].index_method_extension(spec["method"])
+            if extension is not None:
+                spec["extension"] = extension
         return spec
 
     def _expression(self, tname: str, dialect: str, types: Mapping[str, Any], text: str,

@@ -16,6 +16,8 @@ import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from agor_schema.errors import InputError
+
 BREAKPOINT = "--> statement-breakpoint"
 JOURNAL_VERSION = "7"
 JOURNAL_PATH = Path("meta") / "_journal.json"
@@ -23,6 +25,11 @@ JOURNAL_PATH = Path("meta") / "_journal.json"
 
 class JournalError(Exception):
     """The folder's journal or a file it names is missing or malformed."""
+
+
+class JournalWhenError(JournalError, InputError):
+    """A `when` drizzle-orm cannot compare exactly (negative, beyond 2^53), or no room above
+    the newest one: an input error at the value's file:line:col (exit 2)."""
 
 
 class JournalEntry(NamedTuple):
@@ -93,7 +100,30 @@ def _int_field(raw: dict, key: str, position: int, path: Path) -> int:
     return value
 
 
-def _entry(raw: Any, position: int, path: Path) -> JournalEntry:
+def when_location(path: Path, position: int, text: str | None = None) -> dict[str, Any]:
+    """file, line and col of entries[position].when in the journal text (1-based), as far as
+    they can be found (the n-th `"when":` key; entries hold one each)."""
+    import re
+
+    where: dict[str, Any] = {"file": str(path), "field": "when"}
+    try:
+        text = text if text is not None else path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return where
+    found = list(re.finditer(r'(?<!\\)"when"\s*:\s*', text))
+    if position < len(found):
+        offset = found[position].end()
+        where["line"] = text.count("\n", 0, offset) + 1
+        where["col"] = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return where
+
+
+def located(where: dict[str, Any]) -> str:
+    """`file:line:col` (or as much of it as is known)."""
+    return ":".join(str(where[k]) for k in ("file", "line", "col") if k in where)
+
+
+def _entry(raw: Any, position: int, path: Path, text: str | None = None) -> JournalEntry:
     """One entry, checked field by field: a wrong type anywhere is refused by name."""
     if not isinstance(raw, dict):
         raise JournalError(f"{path}: entries[{position}] is not an object")
@@ -102,9 +132,12 @@ def _entry(raw: Any, position: int, path: Path) -> JournalEntry:
             raise JournalError(f"{path}: entries[{position}] has no {key!r}")
     when = _int_field(raw, "when", position, path)
     if not 0 <= when <= MAX_WHEN:
-        raise JournalError(
-            f"{path}: entries[{position}].when is {when}: it must be between 0 and 2^53 "
-            "(milliseconds since 1970; drizzle-orm reads it as a JavaScript number)")
+        tag = raw.get("tag") if isinstance(raw.get("tag"), str) else None
+        where = when_location(path, position, text)
+        raise JournalWhenError(
+            f"{located(where)}: entries[{position}].when is {when}: it must be between 0 and "
+            "2^53 (milliseconds since 1970; drizzle-orm reads it as a JavaScript number and "
+            "compares it with the newest applied one)", migration=tag, **where)
     idx = _int_field(raw, "idx", position, path) if "idx" in raw else position
     tag = raw["tag"]
     if not isinstance(tag, str) or not tag.strip():
@@ -144,7 +177,8 @@ def read_journal(folder: str | os.PathLike[str]) -> Journal:
     """
     path = journal_path(folder)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_unique_keys)
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text, object_pairs_hook=_unique_keys)
     except FileNotFoundError:
         raise JournalError(
             f"{path}: not found (is {folder} a drizzle migrations folder?)"
@@ -158,7 +192,7 @@ def read_journal(folder: str | os.PathLike[str]) -> Journal:
     for key in ("version", "dialect"):
         if key in data and not isinstance(data[key], str):
             raise JournalError(f"{path}: {key} must be a string, got {json.dumps(data[key])}")
-    entries = [_entry(raw, i, path) for i, raw in enumerate(data["entries"])]
+    entries = [_entry(raw, i, path, text) for i, raw in enumerate(data["entries"])]
     first: dict[str, int] = {}
     for n, entry in enumerate(entries):
         if entry.tag in first:

@@ -17,11 +17,16 @@ from pathlib import Path
 from agor_schema import ops as o
 from agor_schema.journal import (
     BREAKPOINT,
+    MAX_WHEN,
     Journal,
     JournalEntry,
     JournalError,
+    JournalWhenError,
+    journal_path,
+    located,
     read_journal,
     read_snapshot,
+    when_location,
 )
 from agor_schema.snapshot import ORIGIN_ID, Snapshot, chain, dump_snapshot_json
 
@@ -85,12 +90,28 @@ def read_folder(folder: Path, journal_dialect: str) -> FolderState:
     return FolderState(folder, journal, last, files)
 
 
-def next_when(journal: Journal) -> int:
-    """Now in epoch ms (or SOURCE_DATE_EPOCH, for reproducible output), above every `when`."""
+def next_when(journal: Journal, folder: Path | None = None) -> int:
+    """Now in epoch ms (or SOURCE_DATE_EPOCH, for reproducible output), above every `when`;
+    refused (JournalWhenError) when that is beyond 2^53, where drizzle-orm's JavaScript
+    numbers stop telling it from the one before."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     now = int(epoch) * 1000 if epoch and epoch.isdigit() else int(time.time() * 1000)
     latest = max((e.when for e in journal.entries), default=0)
-    return max(now, latest + 1)
+    when = max(now, latest + 1)
+    if when > MAX_WHEN:
+        where: dict = {"field": "when"}
+        if now <= latest and folder is not None:
+            position = max(range(len(journal.entries)), key=lambda i: journal.entries[i].when)
+            where.update(when_location(journal_path(folder), position),
+                         migration=journal.entries[position].tag)
+            why = (f"the newest when ({latest}) leaves no room below 2^53 for a later one; "
+                   "lower it (milliseconds since 1970)")
+        else:
+            why = "SOURCE_DATE_EPOCH is beyond 2^53 milliseconds; unset it or lower it"
+        at = f"{located(where)}: " if "file" in where else ""
+        raise JournalWhenError(f"{at}the next migration's when would be {when}: {why} "
+                               "(drizzle-orm compares them as JavaScript numbers)", **where)
+    return when
 
 
 def next_tag(journal: Journal, slug: str) -> tuple[int, str]:
@@ -174,8 +195,8 @@ def migration_files(dialect, state: FolderState, snapshot: Snapshot, statements:
     idx, tag = next_tag(state.journal, slug)
     snapshot.renames = renames or {}
     document = chain(snapshot, dialect, state.last_id, salt=tag if custom else "")
-    entry = JournalEntry(idx=idx, version=dialect.snapshot_version, when=next_when(state.journal),
-                         tag=tag, breakpoints=True)
+    entry = JournalEntry(idx=idx, version=dialect.snapshot_version,
+                         when=next_when(state.journal, state.folder), tag=tag, breakpoints=True)
     # the template ends with a newline, so SQL appended to it (`echo ... >>`) starts a line
     text = CUSTOM_PLACEHOLDER + "\n" if custom else sql_text(statements)
     return MigrationFiles(dialect.name, tag, entry, text, dump_snapshot_json(document), custom)

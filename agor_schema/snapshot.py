@@ -57,6 +57,9 @@ class Index:
     method: str = "btree"
     concurrently: bool = field(default=False, compare=False)  # how it is built, not what
     with_: dict = field(default_factory=dict)
+    # extension providing the method (not in snapshots: CREATE EXTENSION IF NOT EXISTS goes
+    # with the migration that creates the index)
+    extension: str | None = field(default=None, compare=False)
     # keys a snapshot written by an older drizzle-kit left out; not part of the schema
     absent: tuple[str, ...] = field(default=(), compare=False)
 

@@ -112,6 +112,22 @@ class Dialect:
     nulls_not_distinct: bool = False  # UNIQUE NULLS NOT DISTINCT
     concurrent_indexes: bool = False  # CREATE / DROP INDEX CONCURRENTLY (else ignored)
 
+    def index_method_problem(self, method: str, extension: str | None,
+                             declared: frozenset[str]) -> str | None:
+        """Why the database would not know index `method` (None: it would). `extension`:
+        the index's `extension:`; `declared`: the extensions the schema's types name."""
+        return None
+
+    def index_method_extension(self, method: str) -> str | None:
+        """The extension known to provide index `method` (None: built in, or unknown)."""
+        return None
+
+    def index_parameter_problems(self, method: str, params: Mapping[str, Any]
+                                 ) -> list[tuple[str, str, bool]]:
+        """(storage parameter, why the database would refuse it on a `method` index, whether
+        its name rather than its value is wrong)."""
+        return []
+
     # ---- types and values (spec -> snapshot)
     def column_type(self, lt: LogicalType) -> str:
         raise NotImplementedError

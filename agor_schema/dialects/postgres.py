@@ -74,13 +74,30 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
     journal_dialect = "postgresql"
     import_journal_dialects = ("postgresql", "pg", "postgres")
     distinct_types = True
-    index_options = frozenset({"method", "with", "opclass", "desc", "nulls"})
+    index_options = frozenset({"method", "with", "opclass", "desc", "nulls", "extension"})
     nulls_not_distinct = True
     concurrent_indexes = True
     max_identifier_bytes = POSTGRES.max_identifier_bytes
     reserved_schema_prefixes = ("pg_",)  # "unacceptable schema name": system schemas
     # system columns every table has (oid only up to PostgreSQL 11, refused for those servers)
     reserved_column_names = frozenset({"ctid", "xmin", "xmax", "cmin", "cmax", "tableoid", "oid"})
+
+    def index_method_problem(self, method: str, extension: str | None,
+                             declared: frozenset[str]) -> str | None:
+        from agor_schema.dialects.postgres_index_options import method_problem
+
+        return method_problem(method, extension, declared)
+
+    def index_method_extension(self, method: str) -> str | None:
+        from agor_schema.dialects.postgres_index_options import method_extension
+
+        return method_extension(method)
+
+    def index_parameter_problems(self, method: str, params: Mapping[str, Any]
+                                 ) -> list[tuple[str, str, bool]]:
+        from agor_schema.dialects.postgres_index_options import parameter_problems
+
+        return parameter_problems(method, dict(params))
 
     def logical_spellings(self, column: Column) -> list[str]:
         from agor_schema.dialects.type_spellings import postgres_spellings
@@ -563,7 +580,10 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
         out += [f"CREATE SCHEMA IF NOT EXISTS {self.quote(schema)};" for schema in schemas]
         columns = [c for op in of(o.CreateTable) for c in op.definition.columns.values()]
         columns += [op.column for op in of(o.AddColumn)] + [op.new for op in of(o.AlterColumn)]
-        extensions = sorted({c.extension for c in columns if c.extension})
+        indexes = [op.index for op in of(o.CreateIndex)]
+        indexes += [ix for op in of(o.CreateTable) for ix in op.definition.indexes.values()]
+        extensions = sorted({c.extension for c in columns if c.extension}
+                            | {ix.extension for ix in indexes if ix.extension})
         out += [f"CREATE EXTENSION IF NOT EXISTS {self.quote(name)};" for name in extensions]
         for op in of(o.RenameEnum):
             current = op.old

@@ -196,6 +196,9 @@ class IndexSpec(BaseModel):
     with_: dict[str, int | float | bool | str] = Field(
         default_factory=dict, alias="with", description="Storage parameters, e.g. "
         "{fillfactor: 70} (PostgreSQL).")
+    extension: str | None = Field(None, description="PostgreSQL extension that provides the "
+                                  "method (e.g. bloom): CREATE EXTENSION IF NOT EXISTS before "
+                                  "the index is created.")
     nulls_not_distinct: bool = Field(False, description="A unique index that treats NULLs as "
                                      "equal (PostgreSQL 15+; plain columns only).")
     renamed_from: str | None = None

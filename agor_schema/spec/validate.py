@@ -591,6 +591,8 @@ class _Checker:
                            (*path, "method"), field="method", table=table, **ctx)
             elif index.method.lower() != "btree":
                 self.require_index_option("method", (*path, "method"), table=table, **ctx)
+        if index.extension is not None:
+            self.check_index_extension(table, index, path, ctx)
         for key, value in index.with_.items():
             where = (*path, "with", key)
             if not re.match(IDENTIFIER_RE, key):
@@ -604,6 +606,7 @@ class _Checker:
                            table=table, **ctx)
         if index.with_:
             self.require_index_option("with", (*path, "with"), table=table, **ctx)
+        self.check_index_method(table, index, path, ctx)
         if index.nulls_not_distinct:
             at = (*path, "nulls_not_distinct")
             parts = index.key_parts()
@@ -622,6 +625,45 @@ class _Checker:
             else:
                 self.check_nulls_not_distinct(at, field="nulls_not_distinct", table=table,
                                               **ctx)
+
+    def check_index_extension(self, table: str, index: IndexSpec, path: Path_,
+                              ctx: dict) -> None:
+        """`extension:` names the extension providing a method: a name, with a method."""
+        at = (*path, "extension")
+        assert index.extension is not None
+        if not NAME_RE.match(index.extension.replace("-", "_")):
+            self.error(f"extension {index.extension!r} must be an extension name such as "
+                       "bloom or vector", at, field="extension", table=table, **ctx)
+        elif index.method is None:
+            self.error("'extension' names the extension that provides the index 'method': "
+                       "set the method too (e.g. method: bloom, extension: bloom)", at,
+                       field="extension", table=table, **ctx)
+        else:
+            self.require_index_option("extension", at, table=table, **ctx)
+
+    def check_index_method(self, table: str, index: IndexSpec, path: Path_,
+                           ctx: dict) -> None:
+        """What PostgreSQL would refuse only when the migration runs: a method it does not
+        have (built in, or from an extension the schema names), storage parameters the
+        method does not take or values outside their range (agor_schema.dialects)."""
+        dialect = self._dialect()
+        method = index.method or "btree"
+        if "method" not in dialect.index_options or not re.match(IDENTIFIER_RE, method):
+            return  # refused above, with the reason
+        declared = frozenset(t.extension.lower() for t in self.spec.types.values()
+                             if t.extension)
+        problem = dialect.index_method_problem(method, index.extension, declared)
+        if problem is not None and index.method is not None:
+            self.error(problem, (*path, "method"), field="method", table=table, **ctx)
+            return
+        if "with" not in dialect.index_options:
+            return
+        problems = dialect.index_parameter_problems(method, {  # what passed the checks above
+            k: v for k, v in index.with_.items() if re.match(IDENTIFIER_RE, k)
+            and not (isinstance(v, str) and not re.match(IDENTIFIER_RE, v)) and v == v})
+        for key, message, on_key in problems:
+            self.error(message, (*path, "with", key), key=on_key, field="with", table=table,
+                       **ctx)
 
     def _dialect(self):
         from agor_schema.dialects import get_dialect
