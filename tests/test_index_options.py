@@ -230,3 +230,21 @@ def test_unknown_and_extension_methods(tmp_path: Path, pg):
                     "docs_tags_idx": "fastupdate=false,gin_pending_list_limit=128"}
     assert methods == {"docs_bloom_idx": "bloom", "docs_n_idx": "btree",
                        "docs_tags_idx": "gin"}
+
+
+def test_index_extension_is_a_postgresql_option(tmp_path: Path):
+    """SQLite has no extensions: `extension:` outside a `postgres:` override is refused at
+    its key, saying how to keep it to PostgreSQL; without a method it names nothing."""
+    for index, says in [
+        ("{columns: [n], method: bloom, extension: bloom}",
+         "index option 'method' does not exist in sqlite"),
+        ("{columns: [n], postgres: {extension: bloom}}",
+         "'extension' names the extension that provides the index 'method'"),
+    ]:
+        schema = HEAD + f"      docs_idx: {index}\n"
+        root = make_project(tmp_path / str(len(says)), schema, PYPROJECT)
+        before = tree_digest(root)
+        code, out = cli("compile", root=root)
+        assert code == 2, out
+        assert says in out and "table 'docs', index 'docs_idx'" in out, out
+        assert tree_digest(root) == before
