@@ -303,6 +303,8 @@ BELOW_DIALECTS = {
     "agor_schema.db": "connections and the runner's shared types",
     "agor_schema.errors": "located input errors",
     "agor_schema.cache": "memoized pure computations",
+    "agor_schema.sealed": "the cache's files are sealed with the user's key",
+    "agor_schema.writes": "sealed files are written by temp file and rename",
     "agor_schema.redact": "secrets out of messages",
     "agor_schema.version": "cache keys",
 }
