@@ -186,7 +186,7 @@ def handle_exception(report: Report, exc: BaseException) -> int | None:
             if code is None:  # a RunnerError: its own exit code
                 _runner_error(report, exc)
                 return int(getattr(exc, "exit_code", 1))
-            report.error(str(exc))
+            report.error(str(exc), **getattr(exc, "where", {}))
             return code
     if isinstance(exc, OSError):  # a project file or folder that cannot be read or written
         name = exc.filename if exc.filename is not None else ""

@@ -16,18 +16,21 @@ import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from agor_schema.errors import InputError
-
 BREAKPOINT = "--> statement-breakpoint"
 JOURNAL_VERSION = "7"
 JOURNAL_PATH = Path("meta") / "_journal.json"
 
 
 class JournalError(Exception):
-    """The folder's journal or a file it names is missing or malformed."""
+    """The folder's journal or a file it names is missing or malformed. `where` holds the
+    envelope fields that apply (file, line, col, field, migration)."""
+
+    def __init__(self, message: str = "", **where: Any) -> None:
+        super().__init__(message)
+        self.where = {k: v for k, v in where.items() if v is not None}
 
 
-class JournalWhenError(JournalError, InputError):
+class JournalWhenError(JournalError):
     """A `when` drizzle-orm cannot compare exactly (negative, beyond 2^53), or no room above
     the newest one: an input error at the value's file:line:col (exit 2)."""
 
