@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from envelope_helpers import parse_envelope
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from agor_schema.cli import main
 
@@ -220,3 +222,80 @@ def test_a_stale_text_from_an_earlier_compile_gives_the_uncached_answer(block_ro
     path.write_text("# a comment\n" + changed, encoding="utf-8")
     result = check_json(block_root, 1)
     assert result["recompiled"] is True and any("add_column" in p for p in result["problems"])
+
+
+# --- any sequence of small edits: the cached answer is the uncached one ---------------------
+
+EDIT_SCHEMA = """\
+tables:
+  users:
+    comment: |
+      People who sign in.
+      # part of the comment
+    columns:
+      id: {type: integer, primary_key: true}
+      email: {type: text, not_null: true}
+      # a comment line
+      name: text
+"""
+
+SMALL_EDITS = {  # edit, and what it does: same data / same meaning, other data / a change
+    "comment on top": (lambda s, n: f"# top {n}\n" + s, "same"),
+    "comment line": (lambda s, n: s.replace("      name:", f"      # c{n}\n      name:"), "same"),
+    "blank line": (lambda s, n: s.replace("    columns:", "\n    columns:", 1), "same"),
+    "drop comment": (lambda s, n: s.replace("      # a comment line\n", ""), "same"),
+    "trailing comment": (lambda s, n: s.replace("name: text", f"name: text  # {n}"), "same"),
+    "quoting": (lambda s, n: s.replace("name: text", 'name: "text"'), "same"),
+    "key order": (lambda s, n: s.replace("{type: text, not_null: true}",
+                                          "{not_null: true, type: text}"), "other data"),
+    "value": (lambda s, n: s.replace("not_null: true", "not_null: false"), "change"),
+    "type": (lambda s, n: s.replace("id: {type: integer", "id: {type: bigint"), "change"),
+    "line in block": (lambda s, n: s.replace("      # part", f"      # {n}\n      # part"),
+                      "change"),
+    "blank in block": (lambda s, n: s.replace("sign in.\n", "sign in.\n\n"), "change"),
+}
+
+
+@pytest.fixture(scope="module")
+def edit_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("edits")
+    (root / "schema").mkdir()
+    (root / "pyproject.toml").write_text("[tool.agorschema]\n", encoding="utf-8")
+    (root / "schema" / "app.yaml").write_text(EDIT_SCHEMA, encoding="utf-8")
+    assert run(root, "compile").exit_code == 0
+    return root
+
+
+def _check_answer(root: Path, cache: bool) -> tuple[int, list, bool]:
+    import os
+
+    before = os.environ.pop("AGORSCHEMA_CACHE", None)
+    if not cache:
+        os.environ["AGORSCHEMA_CACHE"] = "0"
+    try:
+        result = run(root, "check", "--format", "json")
+    finally:
+        os.environ.pop("AGORSCHEMA_CACHE", None)
+        if before is not None:
+            os.environ["AGORSCHEMA_CACHE"] = before
+    doc = parse_envelope(result.stdout, "check")
+    return doc["exit_code"], doc["result"]["problems"], doc["result"]["recompiled"]
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(names=st.lists(st.sampled_from(sorted(SMALL_EDITS)), min_size=1, max_size=3, unique=True),
+       n=st.integers(0, 10**6))
+def test_after_any_small_edits_the_cached_answer_is_the_uncached_one(edit_root: Path, names, n):
+    text = EDIT_SCHEMA
+    for i, name in enumerate(names):  # one check after each edit: the cache carries over
+        edited = SMALL_EDITS[name][0](text, n + i)
+        assert edited != text or SMALL_EDITS[name][1] != "change"  # every change applies
+        text = edited
+        (edit_root / "schema" / "app.yaml").write_text(text, encoding="utf-8")
+        code, problems, recompiled = _check_answer(edit_root, cache=True)
+        assert (code, problems) == _check_answer(edit_root, cache=False)[:2], names[: i + 1]
+        kinds = {SMALL_EDITS[m][1] for m in names[: i + 1]}
+        assert code == (1 if "change" in kinds else 0), names[: i + 1]
+        assert recompiled is (kinds != {"same"}), names[: i + 1]  # only same data skips it
+    (edit_root / "schema" / "app.yaml").write_text(EDIT_SCHEMA, encoding="utf-8")
