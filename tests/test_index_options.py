@@ -248,3 +248,35 @@ def test_index_extension_is_a_postgresql_option(tmp_path: Path):
         assert code == 2, out
         assert says in out and "table 'docs', index 'docs_idx'" in out, out
         assert tree_digest(root) == before
+
+
+def test_pull_names_the_extension_of_an_index_method(tmp_path: Path, pg):
+    """A live bloom index is pulled with `extension: bloom`, so the schema compiles (an
+    extension's method without it is refused) and migrates a fresh database to the same."""
+    from pg_cluster import create_database, drop_database
+
+    admin, _url, _conn = pg
+    source, target = create_database(admin), create_database(admin)
+    try:
+        with connect(source) as db:
+            db.execute("CREATE EXTENSION bloom")
+            db.execute("CREATE TABLE t (id integer PRIMARY KEY, n integer)")
+            db.execute("CREATE INDEX t_b_idx ON t USING bloom (n) WITH (length=80)")
+        root = tmp_path / "p"
+        root.mkdir()
+        (root / "pyproject.toml").write_text('[tool.agorschema]\ndialects = ["postgres"]\n')
+        code, out = cli("pull", "--database", source, root=root)
+        assert code == 0, out
+        assert "method: bloom" in (root / "schema" / "schema.yaml").read_text()
+        assert "extension: bloom" in (root / "schema" / "schema.yaml").read_text()
+        assert cli("compile", root=root)[0] == 0
+        code, out = cli("migrate", "--database", target, root=root)
+        assert code == 0, out
+        with connect(target) as db:
+            row = db.execute("SELECT a.amname, array_to_string(c.reloptions, ',') FROM pg_class c "
+                             "JOIN pg_am a ON a.oid = c.relam WHERE c.relname = 't_b_idx'"
+                             ).fetchone()
+        assert row == ("bloom", "length=80")
+    finally:
+        drop_database(admin, source)
+        drop_database(admin, target)
