@@ -26,6 +26,17 @@ ACTIONS = ("cascade", "set null", "set default", "restrict", "no action")
 Action = Literal["cascade", "set null", "set default", "restrict", "no action"]
 
 
+# Default factories are plain functions, not the builtins `list`/`dict`: pydantic inspects a
+# factory's signature, and for a builtin that means tokenizing its text signature (loading
+# tokenize's regular expressions) on every compile's model build.
+def _new_list() -> list:
+    return []
+
+
+def _new_dict() -> dict:
+    return {}
+
+
 class Verbatim(BaseModel):
     """SQL for one dialect, passed through byte for byte (still checked to be exactly one
     expression): `{verbatim: "..."}`, usually inside `{sqlite: ..., postgres: ...}`."""
@@ -182,10 +193,10 @@ class IndexSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    columns: list[str] = Field(default_factory=list)
-    expressions: list[Expression] = Field(default_factory=list)
+    columns: list[str] = Field(default_factory=_new_list)
+    expressions: list[Expression] = Field(default_factory=_new_list)
     parts: list[IndexPart] = Field(
-        default_factory=list, description="Key parts in order: column names or "
+        default_factory=_new_list, description="Key parts in order: column names or "
         "{column|expression, desc, nulls, opclass} (instead of columns/expressions).")
     unique: bool = False
     where: Expression | None = Field(None, description="Partial index predicate.")
@@ -194,7 +205,7 @@ class IndexSpec(BaseModel):
     method: str | None = Field(None, description="Access method: btree (default), gin, gist, "
                                "hash, brin, or an extension's (hnsw, ...). PostgreSQL.")
     with_: dict[str, int | float | bool | str] = Field(
-        default_factory=dict, alias="with", description="Storage parameters, e.g. "
+        default_factory=_new_dict, alias="with", description="Storage parameters, e.g. "
         "{fillfactor: 70} (PostgreSQL).")
     extension: str | None = Field(None, description="PostgreSQL extension that provides the "
                                   "method (e.g. bloom): CREATE EXTENSION IF NOT EXISTS before "
@@ -297,11 +308,11 @@ class TableSpec(BaseModel):
     columns: dict[str, ColumnSpec] = Field(min_length=1)
     primary_key: PrimaryKeySpec | None = Field(
         None, description="Composite primary key: [a, b] or {columns: [a, b], name: x}.")
-    indexes: dict[str, IndexSpec] = Field(default_factory=dict)
-    checks: dict[str, CheckSpec] = Field(default_factory=dict)
-    foreign_keys: list[ForeignKeySpec] = Field(default_factory=list)
+    indexes: dict[str, IndexSpec] = Field(default_factory=_new_dict)
+    checks: dict[str, CheckSpec] = Field(default_factory=_new_dict)
+    foreign_keys: list[ForeignKeySpec] = Field(default_factory=_new_list)
     unique: list[UniqueSpec] = Field(
-        default_factory=list, description="Composite uniques: [a, b] or {columns: [a, b], "
+        default_factory=_new_list, description="Composite uniques: [a, b] or {columns: [a, b], "
         "name: x, nulls_not_distinct: true}.")
     renamed_from: str | None = None
     enum_check: bool | None = None
@@ -427,12 +438,12 @@ class SchemaSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    tables: dict[str, TableSpec] = Field(default_factory=dict)
+    tables: dict[str, TableSpec] = Field(default_factory=_new_dict)
     enum_check: bool = Field(False, description="Emit CHECKs for every enum column.")
-    enums: dict[str, EnumSpec] = Field(default_factory=dict, description="Enum types: "
+    enums: dict[str, EnumSpec] = Field(default_factory=_new_dict, description="Enum types: "
                                        "{status: [active, inactive]} or {status: {values: "
                                        "[...], schema: name, renamed_from: old}}.")
-    types: dict[str, CustomTypeSpec] = Field(default_factory=dict, description="Custom types, "
+    types: dict[str, CustomTypeSpec] = Field(default_factory=_new_dict, description="Custom types, "
                                              "verbatim per dialect: {embedding: {postgres: "
                                              "\"vector(1536)\", sqlite: blob}}.")
     json_schema_ref: str | None = Field(None, alias="$schema", description="Editor hint.")

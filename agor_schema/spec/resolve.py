@@ -180,8 +180,14 @@ def _resolve_checks(checks: dict, path: Path_, dialect: str, doc: Document, erro
     return result
 
 
+# copy.copy returns these unchanged; skipping the call for them (most of a schema's values)
+# saves a dispatch per key of every table and column
+_IMMUTABLE = frozenset({str, int, bool, float, type(None)})
+
+
 def _apply_override(raw: dict, path: Path_, dialect: str, doc: Document, errors: list) -> dict:
-    base = {k: copy.copy(v) for k, v in raw.items() if k not in DIALECTS}
+    base = {k: v if type(v) in _IMMUTABLE else copy.copy(v)
+            for k, v in raw.items() if k not in DIALECTS}
     override = raw.get(dialect)
     if override is None:
         return base
