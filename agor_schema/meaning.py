@@ -54,10 +54,12 @@ def meaning_of(cfg: Config, store: Any, *, parse: bool,
         if digest is None:
             if not parse:
                 return None
-            digest = _comment_edit_digest(compiled, raw) or _parse_digest(raw, display)
+            digest = _comment_edit_digest(compiled, raw)  # not saved: cheaper than a write
             if digest is None:
-                return None
-            store.put(DATA_KIND, key, digest)
+                digest = _parse_digest(raw, display)
+                if digest is None:
+                    return None
+                store.put(DATA_KIND, key, digest)
         h.update(f"\n{display}\n{digest}".encode())
     return h.hexdigest()
 
