@@ -290,6 +290,21 @@ def _remember_given_secrets(options: dict[str, Any]) -> None:
             remember_secrets(value)
 
 
+INTERRUPTED_MIGRATE = (
+    "; migrations it had finished stay applied, and the one that was running is applied "
+    "whole or not at all (one transaction with its bookkeeping row; a file that runs as "
+    "written keeps the statements it had committed): `agorschema status` shows where the "
+    "database stands")
+
+
+def _interrupted(report: Report, name: str) -> int:
+    """An interrupt (SIGINT) is reported, not a traceback or click's bare "Aborted!"; the
+    message claims nothing that may not have happened."""
+    report.error(f"interrupted: `agorschema {name}` stopped before it finished"
+                 + (INTERRUPTED_MIGRATE if name == "migrate" else ""))
+    return 1
+
+
 def envelope_command(name: str, **command_kwargs: Any) -> Callable[[Callable], click.Command]:
     """`click.command(name)` plus `--format` and the envelope: the function receives a Report
     first and returns its exit code (None = 0); known input errors become exit 2."""
@@ -301,6 +316,8 @@ def envelope_command(name: str, **command_kwargs: Any) -> Callable[[Callable], c
             _remember_given_secrets(kwargs)
             try:
                 code = func(report, *args, **kwargs)
+            except KeyboardInterrupt:  # Ctrl-C, or a CI job cancelled: still one envelope
+                code = _interrupted(report, name)
             except Exception as exc:  # noqa: BLE001 - known kinds only, others re-raised
                 code = handle_exception(report, exc)
                 if code is None:
