@@ -8,6 +8,7 @@ were, and are read back before the command reports success.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -102,18 +103,60 @@ def write_settings(root: Path, lines: Mapping[str, str]) -> Path:
     return path
 
 
+_HEADER = re.compile(r"\s*\[\s*tool\s*\.\s*agorschema\s*\]\s*(?:#.*)?")
+
+
 def _with_settings(text: str, lines: Mapping[str, str]) -> str:
+    """`text` with these keys set in its `[tool.agorschema]` table: a key's whole value is
+    replaced (also one written over several lines, such as a formatter's multi-line array),
+    every other line is kept as it was."""
     rows = text.splitlines()
-    header = next((i for i, r in enumerate(rows) if r.strip() == "[tool.agorschema]"), None)
+    header = next((i for i, r in enumerate(rows) if _HEADER.fullmatch(r)), None)
     if header is None:
+        _refuse_other_spellings(text, lines)
         block = "\n".join(["[tool.agorschema]", *lines.values()]) + "\n"
         return (text.rstrip("\n") + "\n\n" + block) if text.strip() else block
-    end = next((i for i in range(header + 1, len(rows)) if rows[i].lstrip().startswith("[")),
-               len(rows))
     missing = dict(lines)
-    for i in range(header + 1, end):
-        key = rows[i].split("=", 1)[0].strip()
-        if key in missing and "=" in rows[i]:
-            rows[i] = missing.pop(key)
-    rows[header + 1:header + 1] = list(missing.values())
-    return "\n".join(rows) + "\n"
+    out, i = rows[:header + 1], header + 1
+    while i < len(rows):
+        if rows[i].lstrip().startswith("["):  # the next table
+            break
+        end, key = _key_value_at(rows, i)
+        out.extend([missing.pop(key)] if key in missing else rows[i:end + 1])
+        i = end + 1
+    out[header + 1:header + 1] = list(missing.values())
+    return "\n".join(out + rows[i:]) + "\n"
+
+
+def _key_value_at(rows: list[str], i: int) -> tuple[int, str | None]:
+    """The last line of the key/value pair starting at line `i` and its key (None for a
+    comment, a blank line or a dotted key): the shortest run of lines TOML reads whole."""
+    from agor_schema.config import _tomllib
+
+    tomllib = _tomllib()
+    if not rows[i].strip() or rows[i].lstrip().startswith("#"):
+        return i, None
+    for end in range(i, len(rows)):
+        try:
+            pair = tomllib.loads("\n".join(rows[i:end + 1]))
+        except tomllib.TOMLDecodeError:
+            continue
+        key = rows[i].split("=", 1)[0].strip().strip("\"'")
+        return end, key if key in pair else None  # `a.b = 1` reads as {"a": ...}: None
+    return i, None
+
+
+def _refuse_other_spellings(text: str, lines: Mapping[str, str]) -> None:
+    """[tool.agorschema] written as an inline table or dotted keys cannot be edited line by
+    line: say what to write instead of failing on a table declared twice."""
+    from agor_schema.config import _tomllib
+
+    try:
+        tool = _tomllib().loads(text).get("tool", {})
+    except ValueError:
+        return  # load_config reports it
+    if isinstance(tool, dict) and "agorschema" in tool:
+        raise ConfigError(
+            "pyproject.toml sets [tool.agorschema] as an inline table or dotted keys, which "
+            "import does not rewrite: make it a `[tool.agorschema]` table, or add these "
+            "settings yourself: " + "; ".join(lines.values()))

@@ -130,3 +130,69 @@ def test_undo_refuses_when_postgres_applied_the_first_file_of_a_two_file_compile
         assert conn.execute("SELECT enum_range(NULL::status)::text").fetchone()[0] == "{a,b}"
         assert conn.execute("SELECT count(*) FROM drizzle.__drizzle_migrations").fetchone()[0] \
             == 2
+
+
+# --- import edits any valid [tool.agorschema] ------------------------------------------------
+
+KEEP = 'database = "sqlite:///keep.db"\n'
+PYPROJECTS = [
+    # (id, [tool.agorschema] as a user (or a TOML formatter) wrote it)
+    ("header-comment", "[tool.agorschema]  # agorschema's settings\n" + KEEP),
+    ("multi-line-array", '[tool.agorschema]\ndialects = [\n  "sqlite",\n  "postgres",\n]\n'
+                         + KEEP),
+    ("quoted-key", '[tool.agorschema]\n"dialects" = ["sqlite"]\n' + KEEP),
+    ("spaced-header", "[ tool.agorschema ]\n" + KEEP),
+]
+
+
+def _project_with_drizzle_folders(tmp_path: Path, table: str) -> Path:
+    """A project holding a drizzle folder pair (written by compile elsewhere) and this
+    [tool.agorschema] text between two other tables."""
+    import shutil
+
+    source = make_project(tmp_path / "source")
+    assert run_json(source, "compile")[0] == 0
+    root = tmp_path / "project"
+    for dialect in ("sqlite", "postgres"):
+        shutil.copytree(source / "drizzle" / dialect, root / "drizzle" / dialect)
+    (root / "pyproject.toml").write_text('[project]\nname = "x"\n\n' + table +
+                                         '\n[tool.other]\nkeep = 1\n', encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize("case", PYPROJECTS, ids=[c[0] for c in PYPROJECTS])
+def test_import_sets_its_settings_in_any_valid_table(case, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: import exit 2 on these valid files ('Cannot declare (tool, agorschema) twice',
+    a multi-line array cut in half), and left an empty schema/ folder behind although it said
+    nothing was written."""
+    import tomllib
+
+    root = _project_with_drizzle_folders(tmp_path, case[1])
+    monkeypatch.chdir(root)
+    code, doc = run_json(root, "import", "--sqlite", "drizzle/sqlite", "--postgres",
+                         "drizzle/postgres")
+    assert code == 0, doc
+    settings = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    assert settings["tool"]["agorschema"] == {
+        "schema": "schema", "dialects": ["sqlite", "postgres"],
+        "migration_folders": {"sqlite": "drizzle/sqlite", "postgres": "drizzle/postgres"},
+        "database": "sqlite:///keep.db"}
+    assert settings["tool"]["other"] == {"keep": 1}
+    assert run_json(root, "compile")[0] == 0
+    assert run_json(root, "check")[0] == 0
+
+
+@pytest.mark.parametrize("table", ['[tool]\nagorschema = {database = "sqlite:///x.db"}\n',
+                                   '[tool]\nagorschema.database = "sqlite:///x.db"\n'],
+                         ids=["inline-table", "dotted-key"])
+def test_import_refuses_an_agorschema_table_it_cannot_edit_and_writes_nothing(
+        table: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _project_with_drizzle_folders(tmp_path, table)
+    monkeypatch.chdir(root)
+    before = tree_digest(root)
+    code, doc = run_json(root, "import", "--sqlite", "drizzle/sqlite")
+    assert code == 2, doc
+    assert "inline table or dotted keys" in doc["errors"][0]["message"], doc
+    assert "migration_folders = {sqlite = " in doc["errors"][0]["message"], doc
+    assert tree_digest(root) == before and not (root / "schema").exists()
