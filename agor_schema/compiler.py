@@ -75,6 +75,9 @@ class CompileResult:
     hints: list = field(default_factory=list)  # hints.RenameHint
     notes: list[str] = field(default_factory=list)  # check's notes on the folders
     manifest: object | None = None  # manifest.Manifest read before writing (None: none yet)
+    # the schema files' hash taken BEFORE they were read: what the checksum file records,
+    # so an edit saved while compile ran is never taken as compiled (check sees it)
+    source: str | None = None
 
     @property
     def findings(self) -> list[Finding]:
@@ -206,11 +209,16 @@ def _compile(cfg: Config, *, name: str | None, custom: bool, allow_destructive: 
     from agor_schema.hints import rename_candidates
     from agor_schema.jsonschema import shipped_json_schema_text
     from agor_schema.lint import lint_plan
+    from agor_schema.manifest import source_hash
     from agor_schema.migrations import migration_files, read_folder, slug_for
     from agor_schema.spec.validate import validate_schema
     from agor_schema.typescript import typescript_schema
 
     manifest, notes = _folders_to_build_on(cfg) if write else (None, [])
+    try:  # before reading the schema: a file saved while compile runs then shows as changed
+        source_before = source_hash(cfg) if write else None
+    except OSError:  # no schema file: schema_document below says so
+        source_before = None
     doc = schema_document(cfg)
     specs = validate_schema(doc, cfg.dialects)
     candidates: dict[str, list] = {}
@@ -260,7 +268,7 @@ def _compile(cfg: Config, *, name: str | None, custom: bool, allow_destructive: 
                 plan = diff(step, snapshot, hints)
             _plan_files(out, dialect, state, plan, snapshot, name)
         outputs[dialect_name] = out
-    result = CompileResult(outputs, files, notes=notes, manifest=manifest)
+    result = CompileResult(outputs, files, notes=notes, manifest=manifest, source=source_before)
     if any(candidates.values()) and not custom:
         from agor_schema.hints import rename_hints
 

@@ -71,7 +71,7 @@ def update_manifest(cfg: Config, result, manifest: Manifest | None = None) -> li
     """Record generated files, new migrations and the source hash; keep earlier entries
     (of `manifest` when given: compile's, with removed migrations forgotten)."""
     manifest = manifest or read_manifest(cfg) or Manifest()
-    manifest.source = source_hash(cfg)
+    manifest.source = getattr(result, "source", None) or source_hash(cfg)
     for path in result.files:
         manifest.files[_rel(cfg, path)] = file_digest(path)
     for out in result.outputs.values():

@@ -130,12 +130,14 @@ def _parse_digest(raw: bytes, display: str) -> str | None:
 
 def record(cfg: Config, store: Any) -> None:
     """After a compile: remember the meaning of the sources under the source hash written."""
-    from agor_schema.manifest import read_manifest
+    from agor_schema.manifest import read_manifest, source_hash
 
     manifest = read_manifest(cfg)
     sources = _sources(cfg)
+    if manifest is None or manifest.source != source_hash(cfg):
+        return  # a file was saved while compile ran (or since): not what was compiled
     meaning = meaning_of(cfg, store, parse=False, sources=sources)
-    if manifest is not None and manifest.source and meaning is not None:
+    if manifest.source and meaning is not None:
         store.put(MEANING_KIND, manifest.source, meaning)
         for display, raw in sources:  # the texts, for `check` to compare an edited file with
             if raw is not None and store.get(TEXT_KIND, display) != raw:
