@@ -323,6 +323,9 @@ def database_drift(cfg: Any, url: str | None = None) -> DatabaseDrift:
         live = dialect.introspect(conn, exclude=(cfg.migrations_table,))
         expected = expected_snapshot(snapshot, dialect, conn)
         invalid = dialect.invalid_indexes(conn) if dialect.capabilities.invalid_indexes else []
+    except dialect.db_errors as exc:  # e.g. a file that is not a SQLite database
+        raise IntrospectionError(f"{redact(url)}: cannot read the database's catalog: "
+                                 f"{dialect.describe_db_error(exc)}") from None
     finally:
         dialect.close_connection(conn)
     found = drift(live, expected)

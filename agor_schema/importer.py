@@ -169,6 +169,11 @@ def pull_source(url: str) -> Source:
     conn = dialect.connect(url, create=False)
     try:
         snapshot = dialect.as_drizzle_wrote(dialect.introspect(conn))
+    except dialect.db_errors as exc:  # e.g. a file that is not a SQLite database
+        from agor_schema.introspect import IntrospectionError
+
+        raise IntrospectionError(f"{redact(url)}: cannot read the database's catalog: "
+                                 f"{dialect.describe_db_error(exc)}") from None
     finally:
         dialect.close_connection(conn)
     return Source(dialect.name, snapshot, redact(url), live=True)

@@ -117,3 +117,27 @@ def test_a_hand_written_file_in_the_way_of_a_new_migration_is_never_overwritten(
     assert tree_digest(root) == before
     mine.unlink()  # moved away: the command works
     assert run_json(root, *command)[0] == 0
+
+
+# --- a database URL naming a file that is not a database -------------------------------------
+
+NOT_A_DATABASE = {"migrate": 1, "status": 1, "diff": 2, "pull": 2}
+
+
+@pytest.mark.parametrize("command", list(NOT_A_DATABASE))
+def test_a_file_that_is_not_a_sqlite_database_is_refused_by_name(command: str,
+                                                                  tmp_path: Path) -> None:
+    """Before: diff and pull crashed with `sqlite3.DatabaseError: file is not a database`
+    (a traceback, no envelope); migrate and status already said so."""
+    root = make_project(tmp_path / "project")
+    assert run_json(root, "compile")[0] == 0
+    notes = root / "notes.db"
+    notes.write_text("these are my notes, not a database\n" * 100, encoding="utf-8")
+    before = tree_digest(root)
+    args = [command, "--database", f"sqlite:///{notes}"]
+    if command == "pull":
+        args += ["--out", str(root / "schema" / "pulled.yaml")]
+    code, doc = run_json(root, *args)
+    assert code == NOT_A_DATABASE[command], doc
+    assert "file is not a database" in doc["errors"][0]["message"], doc
+    assert tree_digest(root) == before
