@@ -65,6 +65,22 @@ class Record(NamedTuple):
     created_at: int
 
 
+class BadRecord(RuntimeDBError):
+    """A bookkeeping row whose created_at is not a number (a hand-inserted row)."""
+
+
+def to_record(row: tuple, table: str) -> Record:
+    """A bookkeeping row as a Record; BadRecord naming the row when created_at is no number
+    (NULL, text): nothing can say which journal entry it records."""
+    try:
+        return Record(row[0], str(row[1]), int(row[2]))
+    except (TypeError, ValueError, OverflowError):
+        raise BadRecord(
+            f"{table}: the row with id {row[0]} (hash {str(row[1])[:16]}…) has created_at "
+            f"{row[2]!r}, not the journal `when` of a migration (milliseconds): set it to the "
+            "`when` of the migration it records, or delete the row") from None
+
+
 class Statement(NamedTuple):
     """One unit sent to the database, with the 1-based file line its code starts on.
 

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from agor_schema.db import (
+    BadRecord,
     CommitCheckFailed,
     ConnectError,
     DatabaseURLError,
@@ -287,6 +288,8 @@ def _read_records(settings: Settings, conn: Any) -> list[Record] | None:
             f"cannot read {rt.migrations_table_sql(settings.table, settings.schema)} in "
             f"{redact(settings.url)}: {rt.describe_db_error(exc)}"
         ) from None
+    except BadRecord as exc:
+        raise RunnerError(f"{redact(settings.url)}: {exc}") from None
 
 
 # --- public API -----------------------------------------------------------------------------

@@ -10,10 +10,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from envelope_helpers import parse_envelope
-from hostile_helpers import pg_canary, pg_fingerprint
+from hostile_helpers import make_project, pg_canary, pg_fingerprint
 from pg_cluster import connect
 from runner_helpers import write_folder
+from test_adversarial import run_json
+
+import agor_schema
 
 SLOW = "CREATE TABLE t (x integer);\n--> statement-breakpoint\nSELECT pg_sleep(60);"
 
@@ -62,3 +66,61 @@ def test_an_interrupted_migrate_prints_one_envelope_and_claims_nothing(
         assert rows[0] == 1
         assert pg_fingerprint(conn)[-1] == ((1, "still here"),)
     json.dumps(doc)  # (the envelope is plain JSON data)
+
+
+# --- a bookkeeping row agorschema cannot read ------------------------------------------------
+
+
+def _bookkeeping_row(url: str, created_at: str) -> None:
+    """drizzle's bookkeeping table with one hand-inserted row (created_at may be NULL: the
+    column is nullable in drizzle-orm's own DDL)."""
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+        conn.execute('CREATE TABLE "__drizzle_migrations" (id SERIAL PRIMARY KEY, '
+                     "hash text NOT NULL, created_at numeric)")
+        conn.execute("INSERT INTO __drizzle_migrations (id, hash, created_at) "
+                     f"VALUES (7, 'abc', {created_at})")
+        conn.commit()
+        conn.close()
+        return
+    with connect(url) as conn:
+        conn.execute("CREATE SCHEMA drizzle")
+        conn.execute("CREATE TABLE drizzle.__drizzle_migrations (id SERIAL PRIMARY KEY, "
+                     "hash text NOT NULL, created_at bigint)")
+        conn.execute("INSERT INTO drizzle.__drizzle_migrations (id, hash, created_at) "
+                     f"VALUES (7, 'abc', {created_at})")
+
+
+@pytest.mark.parametrize("engine, created_at", [("sqlite", "NULL"), ("sqlite", "'soon'"),
+                                                ("postgres", "NULL")],
+                         ids=["sqlite-null", "sqlite-text", "postgres-null"])
+def test_a_bookkeeping_row_without_a_number_is_refused_by_name(
+        engine: str, created_at: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """Before: status, migrate and undo crashed with `int() argument must be ... not
+    'NoneType'` (a traceback, no envelope; the Python API raised a TypeError)."""
+    url = (f"sqlite:///{tmp_path / 'app.db'}" if engine == "sqlite"
+           else request.getfixturevalue("pg_url"))
+    root = make_project(tmp_path / "project")
+    assert run_json(root, "compile")[0] == 0
+    _bookkeeping_row(url, created_at)
+    for command in ("status", "migrate", "undo"):
+        code, doc = run_json(root, command, "--database", url)
+        assert code == 1, doc
+        message = doc["errors"][0]["message"]
+        assert "the row with id 7" in message and "not the journal `when`" in message, doc
+    folder = root / "drizzle" / engine
+    with pytest.raises(agor_schema.RunnerError, match="the row with id 7"):
+        agor_schema.migrate(url, folder)
+    if engine == "sqlite":
+        import sqlite3
+
+        conn = sqlite3.connect(tmp_path / "app.db")
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        conn.close()
+    else:
+        with connect(url) as conn:
+            names = {r[0] for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    assert "users" not in names  # nothing was applied

@@ -37,6 +37,7 @@ from agor_schema.db import (
     Statement,
     TxLimits,
     scheme_of,
+    to_record,
 )
 from agor_schema.dialects.capabilities import (
     LEASE,
@@ -175,7 +176,8 @@ class PostgresRuntime:
             ).fetchall()
         except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
             return None
-        return [Record(row[0], str(row[1]), int(row[2])) for row in rows]
+        shown = self.migrations_table_sql(table, schema)
+        return [to_record(row, shown) for row in rows]
 
     def ensure_migrations_table(self, conn: Any, table: str, schema: str | None) -> None:
         """drizzle-orm's DDL; run under the advisory lock, so concurrent starters cannot race."""

@@ -38,6 +38,7 @@ from agor_schema.db import (
     Record,
     Statement,
     scheme_of,
+    to_record,
 )
 from agor_schema.dialects.capabilities import SQLITE, Capabilities
 from agor_schema.journal import skip_space_and_comments
@@ -193,7 +194,8 @@ class SQLiteRuntime:
             if "no such table" in str(exc):
                 return None
             raise
-        return [Record(row[0], str(row[1]), int(row[2])) for row in rows]
+        shown = self.migrations_table_sql(table, schema)
+        return [to_record(row, shown) for row in rows]
 
     def ensure_migrations_table(
         self, conn: sqlite3.Connection, table: str, schema: str | None
