@@ -61,10 +61,13 @@ def renames_from_spec(spec) -> Renames:
             renames.enums[key] = enum.renamed_from
         if enum.value_renames:
             renames.enum_values[key] = dict(enum.value_renames)
+    with_renamed_values = {name for name, enum in spec.enums.items() if enum.value_renames}
+    if not with_renamed_values:  # no column's values need recoding
+        return renames
     for name, table in spec.tables.items():
         for column_name, column in table.columns.items():
             lt = column.logical_type
-            if lt.name == "enum" and lt.ref in spec.enums and spec.enums[lt.ref].value_renames:
+            if lt.name == "enum" and lt.ref in with_renamed_values:
                 renames.column_values[(name, column_name)] = spec.enums[lt.ref].value_renames
     return renames
 
