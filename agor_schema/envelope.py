@@ -297,6 +297,31 @@ INTERRUPTED_MIGRATE = (
     "database stands")
 
 
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _sigterm_interrupts() -> Any:
+    """SIGTERM (a CI timeout, `docker stop`, systemd) unwinds like Ctrl-C: the migration that
+    runs is rolled back by its transaction, locks and leases are released, and the envelope
+    says so, instead of the process vanishing silently. Only in the main thread, and only
+    where nobody installed a handler of their own; the previous one is restored after."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return None
+    return signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+def _restore_sigterm(previous: Any) -> None:
+    if previous is not None:
+        import signal
+
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _interrupted(report: Report, name: str) -> int:
     """An interrupt (SIGINT) is reported, not a traceback or click's bare "Aborted!"; the
     message claims nothing that may not have happened."""
@@ -314,6 +339,7 @@ def envelope_command(name: str, **command_kwargs: Any) -> Callable[[Callable], c
         def wrapper(*args: Any, output_format: str = "text", **kwargs: Any) -> None:
             report = Report(name, output_format)
             _remember_given_secrets(kwargs)
+            previous = _sigterm_interrupts()
             try:
                 code = func(report, *args, **kwargs)
             except KeyboardInterrupt:  # Ctrl-C, or a CI job cancelled: still one envelope
@@ -322,6 +348,8 @@ def envelope_command(name: str, **command_kwargs: Any) -> Callable[[Callable], c
                 code = handle_exception(report, exc)
                 if code is None:
                     raise
+            finally:
+                _restore_sigterm(previous)
             report.finish(int(code or 0))
 
         return click.command(name, cls=EnvelopeCommand, **command_kwargs)(FORMAT_OPTION(wrapper))

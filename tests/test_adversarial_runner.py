@@ -33,11 +33,14 @@ def _wait_for_query(url: str, words: str, timeout: float = 60.0) -> None:
     raise AssertionError(f"no session ran {words!r}")
 
 
+@pytest.mark.parametrize("lock", ["session", "lease"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_an_interrupted_migrate_prints_one_envelope_and_claims_nothing(
-        tmp_path: Path, pg_url: str) -> None:
-    """Ctrl-C (or a CI job cancelled) in the middle of a migration. Before: click's bare
-    "Aborted!" on stderr and nothing on stdout, although `--format json` promises exactly one
-    envelope on every path. The migration that was running is rolled back and not recorded."""
+        sig: int, lock: str, tmp_path: Path, pg_url: str) -> None:
+    """Ctrl-C (or a CI job cancelled, a container stopped) in the middle of a migration.
+    Before: click's bare "Aborted!" on stderr (SIGTERM: nothing at all) and nothing on
+    stdout, although `--format json` promises exactly one envelope on every path; a lease
+    stayed held for 30 s. The migration that was running is rolled back and not recorded."""
     folder = write_folder(tmp_path / "m", [("0000_init", "CREATE TABLE a (x integer);"),
                                            ("0001_slow", SLOW)], dialect="postgresql")
     with connect(pg_url) as conn:
@@ -45,11 +48,12 @@ def test_an_interrupted_migrate_prints_one_envelope_and_claims_nothing(
     proc = subprocess.Popen(
         [sys.executable, "-c", "import signal; signal.signal(signal.SIGINT, "
          "signal.default_int_handler); from agor_schema.cli import main; main()",
-         "migrate", "--database", pg_url, "--migrations", str(folder), "--format", "json"],
+         "migrate", "--database", pg_url, "--migrations", str(folder), "--format", "json",
+         "--migrator-lock", lock],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         _wait_for_query(pg_url, "pg_sleep(60)")
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         out, err = proc.communicate(timeout=60)
     finally:
         proc.kill()
@@ -65,6 +69,17 @@ def test_an_interrupted_migrate_prints_one_envelope_and_claims_nothing(
         rows = conn.execute("SELECT count(*) FROM drizzle.__drizzle_migrations").fetchone()
         assert rows[0] == 1
         assert pg_fingerprint(conn)[-1] == ((1, "still here"),)
+    # the lock or lease was released on the way out: the next run starts at once
+    (folder / "0001_slow.sql").write_text("CREATE TABLE t (x integer);", encoding="utf-8")
+    started = time.monotonic()
+    rerun = subprocess.run(
+        [sys.executable, "-c", "from agor_schema.cli import main; main()", "migrate",
+         "--database", pg_url, "--migrations", str(folder), "--format", "json",
+         "--migrator-lock", lock, "--migrator-lock-timeout", "20"],
+        capture_output=True, text=True, timeout=120)
+    assert parse_envelope(rerun.stdout, exit_code=0)["result"]["applied"][0]["tag"] == \
+        "0001_slow"
+    assert time.monotonic() - started < 15
     json.dumps(doc)  # (the envelope is plain JSON data)
 
 
