@@ -221,7 +221,8 @@ def split_top_level(text: str, sep: str = ",") -> list[str]:
     return [p for p in parts if p]
 
 
-_TOKEN = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|`(?:[^`]|``)*`|\s+|[^'"`\s]+|.""")
+# compiled (and cached) by `re` on first use: compile never runs it
+_TOKEN = r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|`(?:[^`]|``)*`|\s+|[^'"`\s]+|."""
 
 
 def normalize_sql(text: str | None) -> str | None:
@@ -233,7 +234,7 @@ def normalize_sql(text: str | None) -> str | None:
     if text is None:
         return None
     out: list[str] = []
-    for token in _TOKEN.findall(text.strip()):
+    for token in re.findall(_TOKEN, text.strip()):
         if token.isspace():
             out.append(" ")
         elif token[0] == "`":

@@ -270,9 +270,9 @@ class PostgresIntrospection:
 
         # the schemas enum types live in get scratch twins (created here, not by the DDL);
         # extensions are not created in a scratch: their types must already be installed
-        others = sorted({m for st in statements for m in _CREATED_SCHEMA.findall(st)})
+        others = sorted({m for st in statements for m in re.findall(_CREATED_SCHEMA, st)})
         twins = {name: f"{scratch}_{i}" for i, name in enumerate(others)}
-        safe = scratch_statements([_SETUP_LINE.sub("", s.replace("--> statement-breakpoint", ""))
+        safe = scratch_statements([re.sub(_SETUP_LINE, "", s.replace("--> statement-breakpoint", ""))
                                    for s in statements], self.sqlglot_dialect,
                                   forward_references=self.references_resolve_late)
         try:
@@ -354,13 +354,13 @@ def _database_url(server_url: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + name, query, parts.fragment))
 
 
-_PUBLIC = re.compile(r'"public"\.|\bpublic\.(?=["A-Za-z_])')
+# pattern strings, compiled (and cached) by `re` on first use: compile never runs them
+_PUBLIC = r'"public"\.|\bpublic\.(?=["A-Za-z_])'
 
 
-_CREATED_SCHEMA = re.compile(r'CREATE SCHEMA IF NOT EXISTS "((?:[^"]|"")+)"')
+_CREATED_SCHEMA = r'CREATE SCHEMA IF NOT EXISTS "((?:[^"]|"")+)"'
 # the setup lines agorschema writes before enum types and declared types
-_SETUP_LINE = re.compile(r'^CREATE (?:SCHEMA|EXTENSION) IF NOT EXISTS "(?:[^"]|"")+";[ \t]*$',
-                         re.M)
+_SETUP_LINE = r'(?m)^CREATE (?:SCHEMA|EXTENSION) IF NOT EXISTS "(?:[^"]|"")+";[ \t]*$'
 
 
 def _retarget(sql: str, quoted_schema: str, twins: dict[str, str] | None = None) -> str:
@@ -371,7 +371,7 @@ def _retarget(sql: str, quoted_schema: str, twins: dict[str, str] | None = None)
         if token.startswith("'") and len(token) > 1:
             out.append(token)
             continue
-        token = _PUBLIC.sub(quoted_schema + ".", token)
+        token = re.sub(_PUBLIC, quoted_schema + ".", token)
         for name, twin in (twins or {}).items():
             token = token.replace(name + ".", twin + ".").replace(
                 f"SCHEMA IF NOT EXISTS {name}", f"SCHEMA IF NOT EXISTS {twin}").replace(

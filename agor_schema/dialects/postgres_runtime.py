@@ -404,8 +404,8 @@ class PostgresRuntime:
                 notes.append(f"dropped INVALID index {name} left by an earlier failed "
                              "CREATE INDEX CONCURRENTLY; building it again")
         inherited = conn.execute("SELECT current_setting('lock_timeout')").fetchone()[0]
-        own = [s for s in statements if _SET_LOCK_TIMEOUT.match(_code(s.sql))
-               and not _ZERO_TIMEOUT.search(s.sql)]
+        own = [s for s in statements if re.match(_SET_LOCK_TIMEOUT, _code(s.sql))
+               and not re.search(_ZERO_TIMEOUT, s.sql)]
         if inherited not in ("0", "0ms") or own:
             where = f"line {own[0].line} of the file sets it" if own else \
                 f"it is {inherited} for this role or database"
@@ -440,11 +440,12 @@ class PostgresRuntime:
 
 
 _IDENT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
-_CONCURRENT_INDEX = re.compile(
-    r"CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?"
-    rf"({_IDENT}(?:\s*\.\s*{_IDENT})?)\s+ON\b", re.I)
-_SET_LOCK_TIMEOUT = re.compile(r"SET\s+(?:SESSION\s+|LOCAL\s+)?lock_timeout\b", re.I)
-_ZERO_TIMEOUT = re.compile(r"(?:=|\bTO)\s*'?0(?:ms|s)?'?\s*;?\s*$", re.I)
+# pattern strings, compiled (and cached) by `re` on first use: compile never runs them
+_CONCURRENT_INDEX = (
+    r"(?i)CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+    rf"({_IDENT}(?:\s*\.\s*{_IDENT})?)\s+ON\b")
+_SET_LOCK_TIMEOUT = r"(?i)SET\s+(?:SESSION\s+|LOCAL\s+)?lock_timeout\b"
+_ZERO_TIMEOUT = r"(?i)(?:=|\bTO)\s*'?0(?:ms|s)?'?\s*;?\s*$"
 
 
 def _code(sql: str) -> str:
@@ -453,7 +454,7 @@ def _code(sql: str) -> str:
 
 def concurrent_index_name(sql: str) -> str | None:
     """The (quoted as written) name a `CREATE INDEX CONCURRENTLY` statement builds."""
-    match = _CONCURRENT_INDEX.match(_code(sql))
+    match = re.match(_CONCURRENT_INDEX, _code(sql))
     return match.group(1) if match else None
 
 

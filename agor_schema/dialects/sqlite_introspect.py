@@ -38,13 +38,14 @@ from agor_schema.snapshot import (
     Unique,
 )
 
-_CONSTRAINT_START = re.compile(r"^(CONSTRAINT|PRIMARY|UNIQUE|CHECK|FOREIGN)\b", re.I)
+# pattern strings, compiled (and cached) by `re` on first use: compile never runs them
+_CONSTRAINT_START = r"(?i)^(CONSTRAINT|PRIMARY|UNIQUE|CHECK|FOREIGN)\b"
 _NAME = r"""("(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\]|[^\s(]+)"""
-_CHECK = re.compile(r"(?:\bCONSTRAINT\s+" + _NAME + r"\s+)?\bCHECK\s*\(", re.I)
-_UNIQUE = re.compile(r"(?:\bCONSTRAINT\s+" + _NAME + r"\s+)?\bUNIQUE\s*\(", re.I)
-_GENERATED = re.compile(r"\b(?:GENERATED\s+ALWAYS\s+)?AS\s*\(", re.I)
-_STORED = re.compile(r"^\s*(STORED|VIRTUAL)\b", re.I)
-_ON = re.compile(r"\bON\s+" + _NAME + r"\s*\(", re.I)
+_CHECK = r"(?i)(?:\bCONSTRAINT\s+" + _NAME + r"\s+)?\bCHECK\s*\("
+_UNIQUE = r"(?i)(?:\bCONSTRAINT\s+" + _NAME + r"\s+)?\bUNIQUE\s*\("
+_GENERATED = r"(?i)\b(?:GENERATED\s+ALWAYS\s+)?AS\s*\("
+_STORED = r"(?i)^\s*(STORED|VIRTUAL)\b"
+_ON = r"(?i)\bON\s+" + _NAME + r"\s*\("
 
 
 def _q(name: str) -> str:
@@ -75,7 +76,7 @@ class SQLiteIntrospection:
         definitions = split_top_level(body)
         column_defs = {}
         for definition in definitions:
-            if not _CONSTRAINT_START.match(definition):
+            if not re.match(_CONSTRAINT_START, definition):
                 column_defs[unquote_identifier(_first_word(definition))] = definition
         pk: list[tuple[int, str]] = []
         for _cid, cname, ctype, notnull, default, pkpos, hidden in \
@@ -122,7 +123,7 @@ class SQLiteIntrospection:
                 continue
             sql = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?",
                                (iname,)).fetchone()[0] or ""
-            on = _ON.search(sql)
+            on = re.search(_ON, sql)
             if on is None:
                 raise IntrospectionError(f"cannot read index {iname!r}: {sql!r}")
             parts_sql, end = balanced(sql, on.end() - 1)
@@ -215,7 +216,7 @@ def _first_word(definition: str) -> str:
 
 
 def _generated(definition: str, hidden: int) -> dict | None:
-    match = _GENERATED.search(definition)
+    match = re.search(_GENERATED, definition)
     if match is None:
         return {"as": "?", "type": "stored" if hidden == 3 else "virtual"}
     inner, end = balanced(definition, match.end() - 1)
@@ -229,7 +230,7 @@ def _checks(table: str, definitions: Sequence[str]) -> list[Check]:
     for definition in definitions:
         position = 0
         while True:
-            match = _CHECK.search(definition, position)
+            match = re.compile(_CHECK).search(definition, position)
             if match is None:
                 break
             if _inside_literal(definition, match.start()):
@@ -250,7 +251,7 @@ def _unique_names(definitions: Sequence[str]) -> dict[tuple[str, ...], str]:
     """Columns of named UNIQUE table constraints → their names."""
     names = {}
     for definition in definitions:
-        match = _UNIQUE.match(definition)
+        match = re.match(_UNIQUE, definition)
         if match and match.group(1):
             inner, _ = balanced(definition, match.end() - 1)
             columns = tuple(unquote_identifier(re.split(r"\s+", c.strip())[0])
