@@ -70,14 +70,33 @@ class InitResult:
 def init_project(root: Path) -> InitResult:
     """Create what is missing in `root` (settings, starter schema, .gitignore entries)."""
     from agor_schema.config import load_config
+    from agor_schema.writes import all_or_nothing
 
     root = root.resolve()
     result = InitResult(root)
-    _settings(root, result)
-    cfg = load_config(root)  # validates what is there (ConfigError on a bad setting)
-    _starter_schema(cfg, result)
-    _gitignore(cfg, result)
+    # all or nothing: a file refused below (a .gitignore linking out of the project) puts
+    # back what was already written
+    with all_or_nothing(root, _staying_inside(root, [root / "pyproject.toml",
+                                                     root / ".gitignore"])):
+        _settings(root, result)
+        cfg = load_config(root)  # validates what is there (ConfigError on a bad setting)
+        with all_or_nothing(root, _staying_inside(root, [_starter_target(cfg)])):
+            _starter_schema(cfg, result)
+            _gitignore(cfg, result)
     return result
+
+
+def _staying_inside(root: Path, paths: list[Path | None]) -> list[Path]:
+    """The paths that stay inside the project (the others are refused when written)."""
+    return [p for p in paths if p is not None and root in p.resolve().parents]
+
+
+def _starter_target(cfg) -> Path | None:
+    """The starter schema file init would write (None: the schema exists)."""
+    schema = cfg.schema
+    if schema.exists():
+        return None
+    return schema if schema.suffix in (".yaml", ".yml") else schema / STARTER_NAME
 
 
 def _settings(root: Path, result: InitResult) -> None:
@@ -85,6 +104,7 @@ def _settings(root: Path, result: InitResult) -> None:
 
     pyproject = root / "pyproject.toml"
     if not pyproject.exists():
+        _refuse_outside(root, pyproject)
         pyproject.write_text(SETTINGS_TABLE, encoding="utf-8")
         result.created.append("pyproject.toml")
     elif has_agorschema_table(pyproject):
@@ -92,16 +112,16 @@ def _settings(root: Path, result: InitResult) -> None:
     else:
         text = pyproject.read_text(encoding="utf-8")
         separator = "" if not text else ("\n" if text.endswith("\n") else "\n\n")
+        _refuse_outside(root, pyproject)
         pyproject.write_text(text + separator + SETTINGS_TABLE, encoding="utf-8")
         result.updated.append("pyproject.toml")
 
 
 def _starter_schema(cfg, result: InitResult) -> None:
-    schema = cfg.schema
-    if schema.exists():
-        result.unchanged.append(_rel(schema, cfg.root))
+    target = _starter_target(cfg)
+    if target is None:
+        result.unchanged.append(_rel(cfg.schema, cfg.root))
         return
-    target = schema if schema.suffix in (".yaml", ".yml") else schema / STARTER_NAME
     target.parent.mkdir(parents=True, exist_ok=True)
     schema_json = Path(os.path.relpath(cfg.generated / "agorschema.schema.json", target.parent))
     target.write_text(STARTER.format(schema_json=schema_json.as_posix()), encoding="utf-8")
@@ -147,8 +167,17 @@ def _gitignore(cfg, result: InitResult) -> None:
     block = "\n".join([GITIGNORE_HEADER, *missing]) + "\n"
     if text and not text.endswith("\n"):
         text += "\n"
+    _refuse_outside(cfg.root, path)
     path.write_text(text + ("\n" if text else "") + block, encoding="utf-8")
     (result.updated if text else result.created).append(".gitignore")
+
+
+def _refuse_outside(root: Path, path: Path) -> None:
+    """init writes only inside the project: a .gitignore or pyproject.toml that links
+    elsewhere is refused by name (InputError), not appended to."""
+    from agor_schema.writes import save_before_writing
+
+    save_before_writing(root, [path])
 
 
 def _rel(path: Path, root: Path) -> str:

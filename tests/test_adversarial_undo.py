@@ -196,3 +196,22 @@ def test_import_refuses_an_agorschema_table_it_cannot_edit_and_writes_nothing(
     assert "inline table or dotted keys" in doc["errors"][0]["message"], doc
     assert "migration_folders = {sqlite = " in doc["errors"][0]["message"], doc
     assert tree_digest(root) == before and not (root / "schema").exists()
+
+
+@pytest.mark.parametrize("linked", [".gitignore", "pyproject.toml"])
+def test_init_never_appends_through_a_link_leaving_the_project(linked: str,
+                                                               tmp_path: Path) -> None:
+    """Before: `init` appended its .gitignore block (or its settings) to the file outside
+    the project that the link named, and kept the files it had written before."""
+    root = tmp_path / "project"
+    root.mkdir()
+    outside = tmp_path / "shared"
+    outside.write_text('[project]\nname = "x"\n' if linked == "pyproject.toml" else "keep\n",
+                       encoding="utf-8")
+    (root / linked).symlink_to(outside)
+    before = tree_digest(tmp_path)
+    code, doc = run_json(root, "init")
+    assert code == 2, doc
+    assert "outside the project" in doc["errors"][0]["message"], doc
+    assert doc["errors"][0]["file"] == str(root / linked), doc
+    assert tree_digest(tmp_path) == before  # nothing written, inside or outside
