@@ -67,20 +67,33 @@ def _package_stamp(module: str) -> str:
     return "|".join(parts)
 
 
+def _file_stamps(folder: str, prefix: str) -> list[str]:
+    """`path:size:mtime` of every file below `folder` except bytecode (os.scandir: its
+    entries carry what pathlib would stat again)."""
+    stamps = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return stamps
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name != "__pycache__":
+                    stamps += _file_stamps(entry.path, f"{prefix}{entry.name}/")
+            elif entry.is_file():
+                st = entry.stat()
+                stamps.append(f"{prefix}{entry.name}:{st.st_size}:{st.st_mtime_ns}")
+        except OSError:
+            continue
+    return stamps
+
+
 def code_fingerprint() -> str:
     """Changes whenever agorschema's code or a library that shapes cached values changes."""
     from agor_schema import version
 
-    package = Path(__file__).parent
     parts = [f"agorschema {version.__version__}", f"format {_FORMAT}", sys.version]
-    for path in sorted(package.rglob("*")):  # code, templates and data files
-        if "__pycache__" in path.parts or not path.is_file():
-            continue
-        try:
-            st = path.stat()
-        except OSError:
-            continue
-        parts.append(f"{path.relative_to(package)}:{st.st_size}:{st.st_mtime_ns}")
+    parts += sorted(_file_stamps(os.path.dirname(__file__), ""))  # code, templates, data
     parts += [_package_stamp("sqlglot"), _package_stamp("yaml"), _package_stamp("jinja2")]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
 

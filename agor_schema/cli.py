@@ -133,6 +133,7 @@ def new_command(report: Report, name: str, project: Path | None) -> int:
 @PROJECT_OPTION
 def check_command(report: Report, project: Path | None) -> int:
     """Fail (exit 1) when schema, generated/, snapshots, journals or migrations disagree."""
+    _compiling()  # check compiles in memory when a file's meaning may have changed
     from agor_schema.check import check_project
 
     result = check_project(_config(project))
