@@ -5,8 +5,8 @@ data of each schema file (keyed by its bytes and display name; not the marks tha
 errors, which the loader rebuilds from the file's text only when one is reported: unpickling
 them cost more than parsing the data), what sqlglot says about
 each SQL expression (referenced columns, per-dialect rendering keyed by the types of the
-columns it reads) and jinja2's compiled template. A warm compile therefore never imports
-sqlglot nor re-parses an unchanged file, and its output is byte-identical to a cold one.
+columns it reads) and each table's TypeScript declaration. A warm compile therefore never
+imports sqlglot nor re-parses an unchanged file, and its output is byte-identical to a cold one.
 
 Every cache file is named after a fingerprint of the code: agorschema's version and the
 size/mtime of its source files, and the installed sqlglot, PyYAML and Python versions. A
@@ -94,7 +94,7 @@ def code_fingerprint() -> str:
 
     parts = [f"agorschema {version.__version__}", f"format {_FORMAT}", sys.version]
     parts += sorted(_file_stamps(os.path.dirname(__file__), ""))  # code, templates, data
-    parts += [_package_stamp("sqlglot"), _package_stamp("yaml"), _package_stamp("jinja2")]
+    parts += [_package_stamp("sqlglot"), _package_stamp("yaml")]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
 
 

@@ -1,14 +1,14 @@
 """Sealed local files: what agorschema reads back from `.agorschema-cache/` must be its own.
 
-The project cache holds pickles and jinja2's compiled template (both are code when loaded),
-and undo records that say which files to delete and what bytes to write back. A cloned
-repository can commit any of these (`git add -f` passes the folder's `.gitignore`), so every
-such file is sealed: an HMAC-SHA256 over a purpose label and the bytes, keyed by a random
-per-user secret kept outside every project (`$XDG_CACHE_HOME/agorschema/key`, else
-`~/.cache/agorschema/key`, created 0600 and read only when it is a regular file of the
-current user that nobody else can read). A file whose seal does not verify is treated as
-absent before a single byte of it is interpreted. Without a usable key (no home folder, a
-read-only one) nothing is sealed: the cache is off and undo keeps no records.
+The project cache holds pickles (code, when loaded) and undo records that say which files to
+delete and what bytes to write back. A cloned repository can commit any of these (`git add
+-f` passes the folder's `.gitignore`), so every such file is sealed: an HMAC-SHA256 over a
+purpose label and the bytes, keyed by a random per-user secret kept outside every project
+(`$XDG_CACHE_HOME/agorschema/key`, else `~/.cache/agorschema/key`, created 0600 and read
+only when it is a regular file of the current user that nobody else can read). A file whose
+seal does not verify is treated as absent before a single byte of it is interpreted. Without
+a usable key (no home folder, a read-only one) nothing is sealed: the cache is off and undo
+keeps no records.
 """
 
 from __future__ import annotations

@@ -1,14 +1,13 @@
 """A cloned repository that commits files into `.agorschema-cache/` gets no code run and
 changes no output.
 
-The attacker compiles the project on their own machine (so every cache file has the name
-the victim's agorschema will look for), then replaces each file with a payload that would
-create a marker file when loaded: a pickle whose unpickling calls `exec`, a jinja2 bytecode
-file whose module code does, an undo record that deletes the schema and writes a script.
-Each payload comes in the old unsealed form (what agorschema read before files were
-sealed) and sealed with the attacker's own key. The victim runs the real CLI (`check`,
-`compile`, `undo`, `migrate`) with their own key: no marker, the same bytes as a project
-with no cache at all, the same SQLite catalog.
+The attacker compiles the project on their own machine (so every cache file has the name the
+victim's agorschema will look for), then replaces each file with a payload that would create
+a marker file when loaded: a pickle whose unpickling calls `exec`, an undo record that
+deletes the schema and writes a script. Each payload comes in the old unsealed form (what
+agorschema read before files were sealed) and sealed with the attacker's own key. The victim
+runs the real CLI (`check`, `compile`, `undo`, `migrate`) with their own key: no marker, the
+same bytes as a project with no cache at all, the same SQLite catalog.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import marshal
 import os
 import pickle
 import shutil
@@ -94,24 +92,6 @@ def exec_pickle(marker: Path) -> bytes:
     return pickle.dumps({"__fingerprint__": "x", "k": Payload()}, protocol=2)
 
 
-def jinja_bytecode(marker: Path) -> tuple[str, bytes]:
-    """(file name, bytes) of a jinja2 bytecode cache entry for agorschema's template, with
-    the right key and source checksum, whose module code writes `marker`."""
-    import jinja2
-    from jinja2.bccache import BytecodeCache, bc_magic
-
-    import agor_schema.typescript as ts
-
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(Path(ts.__file__).with_name("templates"))))
-    name = "drizzle_schema.ts.j2"
-    source, filename, _ = env.loader.get_source(env, name)
-    cache = BytecodeCache()
-    code = compile(f"open({str(marker)!r}, 'w').write('pwned')", "<payload>", "exec")
-    data = bc_magic + pickle.dumps(cache.get_source_checksum(source), 2) + marshal.dumps(code)
-    return f"__jinja2_{cache.get_cache_key(name, filename)}.cache", data
-
-
 def undo_record(root: Path, fmt: int) -> tuple[bytes, bytes]:
     """(record, blob): an undo record that deletes the schema and writes `evil.sh`."""
     blob = b"#!/bin/sh\necho pwned\n"
@@ -141,10 +121,6 @@ def plant(root: Path, marker: Path, how: str) -> None:
         data = exec_pickle(marker)
         path.write_bytes(data if how == "raw" else
                          forged(f"cache {kind} {fingerprint}", data))
-    name, data = jinja_bytecode(marker)
-    assert (cache / "jinja2" / name).is_file()  # the name the attacker's compile used
-    (cache / "jinja2" / name).write_bytes(data if how == "raw" else
-                                          forged("jinja2 bytecode", data))
     record, blob = undo_record(root, 2 if how == "raw" else 3)
     undo = cache / "undo"
     for old in undo.glob("*.json"):
@@ -236,7 +212,6 @@ def test_the_key_is_private_and_a_shared_one_is_not_used(tmp_path: Path):
     assert out.returncode == 0, out.stderr
     assert outputs(root) == first
     assert not list((root / CACHE).glob("*.pickle"))
-    assert not (root / CACHE / "jinja2").exists()
 
 
 def test_without_a_key_there_is_no_cache_and_no_undo(tmp_path: Path):
