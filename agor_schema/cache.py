@@ -59,11 +59,11 @@ def _package_stamp(module: str) -> str:
     folder = Path(spec.origin).parent
     parts = [module]
     for name in ("_version.py", "__init__.py"):
-        try:
-            st = (folder / name).stat()
+        try:  # the text, not size/mtime: stores such as Nix give every file the same mtime
+            text = (folder / name).read_bytes()
         except OSError:
             continue
-        parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
+        parts.append(f"{name}:{hashlib.sha256(text).hexdigest()}")
     return "|".join(parts)
 
 

@@ -311,7 +311,11 @@ def _parse(pyproject: Path, text: str) -> dict:
 
 def find_project_root(start: Path | None = None) -> Path:
     """The nearest folder at or above `start` whose pyproject.toml has [tool.agorschema];
-    else the nearest one with any pyproject.toml; else `start` itself."""
+    else the nearest one with any pyproject.toml; else `start` itself. A given `start` that
+    is not a folder is a ConfigError."""
+    if start is not None and not Path(start).is_dir():
+        # a mistyped --project must not silently fall back to defaults (or to a project above)
+        raise ConfigError(f"project folder {start} does not exist (or is not a folder)")
     here = (start or Path.cwd()).resolve()
     nearest: Path | None = None
     for folder in (here, *here.parents):

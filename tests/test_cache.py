@@ -190,3 +190,22 @@ def test_the_yaml_cache_holds_data_only_no_marks(tmp_path):
         data = pickle.loads(blob)
         assert isinstance(data, dict) and "tables" in data, name
         assert "Mark" not in repr(data) and Mark.__name__.encode() not in blob
+
+
+def test_a_library_upgrade_that_keeps_sizes_and_mtimes_invalidates_the_cache(tmp_path):
+    """Package stores such as Nix give every file the same mtime, and a version bump can keep
+    a file's size (30.30.0 -> 30.31.0): the library's stamp follows its text."""
+    pkg = tmp_path / "site" / "fakelib"
+    pkg.mkdir(parents=True)
+    version = pkg / "_version.py"
+    version.write_text('__version__ = "30.30.0"\n')
+    (pkg / "__init__.py").write_text("from ._version import __version__\n")
+    os.utime(version, ns=(1_000_000_000, 1_000_000_000))
+    sys.path.insert(0, str(tmp_path / "site"))
+    try:
+        before = cache._package_stamp("fakelib")
+        version.write_text('__version__ = "30.31.0"\n')  # same size
+        os.utime(version, ns=(1_000_000_000, 1_000_000_000))  # same mtime
+        assert cache._package_stamp("fakelib") != before
+    finally:
+        sys.path.remove(str(tmp_path / "site"))

@@ -297,3 +297,34 @@ def test_drizzle_kit_v1_subfolders_are_refused(compiled: Path) -> None:
         assert "drizzle-kit 1.0 migration folders (20250101120000_init/migration.sql)" \
             in result.stderr
     assert tree(compiled) == before
+
+
+# --- a mistyped --project -------------------------------------------------------------------
+
+@pytest.mark.parametrize("args", [
+    ["check"], ["compile"], ["new", "backfill"], ["status"], ["migrate"], ["diff"], ["undo"],
+    ["verify"], ["import", "--sqlite", "drizzle"], ["pull", "--database", "sqlite:///app.db"],
+])
+def test_a_project_folder_that_does_not_exist_is_an_input_error(compiled: Path, args):
+    """`--project` naming no folder is exit 2 naming it, for every command: before, the
+    commands fell back to defaults in that path (check said 'stale', migrate looked for a
+    default database) as if it were an empty project."""
+    missing = compiled / "no-such-project"
+    before = tree(compiled)
+    result = agorschema(compiled, *args, "--project", str(missing), "--format", "json")
+    no_traceback(result)
+    assert result.returncode == 2, (args, result.stdout, result.stderr)
+    doc = parse_envelope(result.stdout, args[0], 2)
+    assert any(f"project folder {missing} does not exist" in e["message"]
+               for e in doc["errors"]), doc
+    assert not missing.exists()
+    assert tree(compiled) == before
+
+
+def test_the_python_api_refuses_a_project_folder_that_does_not_exist(tmp_path: Path):
+    import agor_schema
+
+    with pytest.raises(agor_schema.RunnerInputError, match="does not exist"):
+        agor_schema.migrate(f"sqlite:///{tmp_path / 'app.db'}", None,
+                            project=tmp_path / "missing")
+    assert not (tmp_path / "app.db").exists()
