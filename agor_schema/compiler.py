@@ -396,9 +396,13 @@ def _write_outputs(cfg: Config, result: CompileResult, command: str) -> list[Pat
     from agor_schema.journal import journal_path
     from agor_schema.manifest import update_manifest
     from agor_schema.migrations import write_migration
-    from agor_schema.undo import Recorder
+    from agor_schema.undo import Recorder, not_kept_reason
 
     undo = Recorder(cfg, command, result.manifest) if result.changed else None
+    why = not_kept_reason(cfg) if undo else None
+    if why:  # compile goes on: undo is a convenience, but the user should know it is off
+        result.notes.append(f"no undo record was kept ({why}): `agorschema undo` cannot "
+                            f"revert this {command}")
     written: list[Path] = []
     for path, text in result.files.items():
         data = text.encode("utf-8")

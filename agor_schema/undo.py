@@ -50,6 +50,18 @@ def record_dir(cfg: Config) -> Path:
     return cfg.root / RECORD_DIR
 
 
+def not_kept_reason(cfg: Config) -> str | None:
+    """Why a compile's undo record cannot be kept (said to the user), or None when it can."""
+    if not sealed.available():
+        where = sealed.key_path()
+        return (f"no usable per-user key ({where or 'no home folder'}: it must be a regular "
+                "file of this user that nobody else can read, in a folder agorschema can "
+                "create it in)")
+    if not sealed.no_symlink_below(cfg.root, record_dir(cfg) / "blobs"):
+        return f"a symlink on the way to {RECORD_DIR.as_posix()}/"
+    return None
+
+
 def _usable(cfg: Config) -> bool:
     """Records can be kept: there is a key to seal them, and no folder on the way to them
     is a symlink (which would send writes and blob deletions out of the project)."""

@@ -222,6 +222,7 @@ def test_without_a_key_there_is_no_cache_and_no_undo(tmp_path: Path):
     assert run(reference, tmp_path / "xdg", "compile").returncode == 0
     out = run(root, blocked, "compile")
     assert out.returncode == 0, out.stderr
+    assert "note: no undo record was kept (no usable per-user key" in out.stdout, out.stdout
     assert outputs(root) == outputs(reference)
     assert not (root / CACHE).exists()
     out = run(root, blocked, "undo")
