@@ -7,14 +7,15 @@ Public names: `migrate`, `status`, the results they return (`MigrateResult`,
 fast and importing the package loads no database driver.
 """
 
-import typing as _typing
-
 from agor_schema.version import __version__ as __version__
 
-if _typing.TYPE_CHECKING:
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (app start-up)
+
+if TYPE_CHECKING:
     import os
 
     from agor_schema.run_results import MigrateResult, StatusResult
+del TYPE_CHECKING  # not a public name
 
 __all__ = [
     "ConnectionFailed", "LockTimeoutError", "MigrateResult", "MigrationFailed",

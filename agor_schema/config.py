@@ -20,7 +20,13 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NamedTuple
+
+from agor_schema.records import record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (app start-up)
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _tomllib():
@@ -55,7 +61,8 @@ class SettingValueError(ValueError):
     """Raised by a validator: the message says what the value must be."""
 
 
-class Setting(NamedTuple):
+@record
+class Setting:
     """One `[tool.agorschema]` key: its default, the type it must have (for messages) and the
     validator that turns the TOML value into the Config value (given the project root)."""
 
@@ -213,7 +220,8 @@ def runner_settings(values: dict, where: str, fail: Callable[[str, str], Excepti
 # --- the resolved settings ------------------------------------------------------------------
 
 
-class Config(NamedTuple):
+@record
+class Config:
     """Resolved settings; every path is absolute, anchored at the project root."""
 
     root: Path

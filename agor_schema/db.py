@@ -8,7 +8,7 @@ The small records are NamedTuples: every app start-up imports this module (see j
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from agor_schema.records import record
 
 MEMORY = ":memory:"
 
@@ -37,7 +37,8 @@ class LeaseLost(RuntimeDBError):
     """The migration lease was taken over by another run (ours expired): stop applying."""
 
 
-class TxLimits(NamedTuple):
+@record
+class TxLimits:
     """Limits set inside each one-transaction migration (SET LOCAL); 0 means off.
 
     `ddl_lock_timeout` bounds each wait for a table lock, `statement_timeout` each statement.
@@ -57,7 +58,8 @@ class CommitCheckFailed(RuntimeDBError):
         self.statement = statement
 
 
-class Record(NamedTuple):
+@record
+class Record:
     """One bookkeeping row: drizzle's (id, hash, created_at); created_at is the journal `when`."""
 
     id: int | None
@@ -81,7 +83,8 @@ def to_record(row: tuple, table: str) -> Record:
             "`when` of the migration it records, or delete the row") from None
 
 
-class Statement(NamedTuple):
+@record
+class Statement:
     """One unit sent to the database, with the 1-based file line its code starts on.
 
     `note` set means the runner does not send it and explains why (for example a

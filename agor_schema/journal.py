@@ -14,7 +14,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, NamedTuple
+
+from agor_schema.records import record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (app start-up)
+
+if TYPE_CHECKING:
+    from typing import Any
 
 BREAKPOINT = "--> statement-breakpoint"
 JOURNAL_VERSION = "7"
@@ -35,7 +41,8 @@ class JournalWhenError(JournalError):
     the newest one: an input error at the value's file:line:col (exit 2)."""
 
 
-class JournalEntry(NamedTuple):
+@record
+class JournalEntry:
     """One `entries[]` item; array order is apply order (drizzle never sorts)."""
 
     idx: int
@@ -325,7 +332,8 @@ def line_at(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
-class Chunk(NamedTuple):
+@record
+class Chunk:
     """A breakpoint-separated piece of a file, verbatim.
 
     `line` is the file line its code starts on (for messages); `first_line` the line the
@@ -358,7 +366,8 @@ def split_statements(sql_text: str) -> list[str]:
 # --- migration files ------------------------------------------------------------------------
 
 
-class MigrationFile(NamedTuple):
+@record
+class MigrationFile:
     """A journal entry together with its file's bytes and drizzle-compatible hash."""
 
     entry: JournalEntry

@@ -7,7 +7,6 @@ was applied and what drizzle-orm would skip for ever (out of order) become Probl
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from agor_schema.db import Record
 from agor_schema.journal import (
@@ -20,6 +19,8 @@ from agor_schema.journal import (
     read_migration,
 )
 from agor_schema.run_results import MigrateResult, MigrationRefused, Problem, RunnerInputError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (app start-up)
 
 if TYPE_CHECKING:
     from agor_schema.runner import Runtime

@@ -8,7 +8,10 @@ hidden, and `password=...` is hidden in query strings and libpq conninfo strings
 from __future__ import annotations
 
 import re
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (app start-up)
+if TYPE_CHECKING:
+    from typing import Any
 
 MASK = "***"
 

@@ -7,9 +7,13 @@ that `dataclasses.asdict` gave.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from agor_schema.records import record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (app start-up)
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from agor_schema.db import Record
 
 
@@ -58,7 +62,8 @@ class MigrationRefused(RunnerError):
         return {**super().to_dict(), "problems": _plain(self.problems)}
 
 
-class StatementRef(NamedTuple):
+@record
+class StatementRef:
     """A statement of a file, as a failure report names it: its number, line and text."""
 
     number: int
@@ -69,7 +74,8 @@ class StatementRef(NamedTuple):
         return f"statement {self.number} (line {self.line}): {_shorten(self.sql, 120)}"
 
 
-class AsWritten(NamedTuple):
+@record
+class AsWritten:
     """What a failed file that ran as written left behind (DESIGN.md §11)."""
 
     reason: str
@@ -155,7 +161,8 @@ def _shorten(sql: str, limit: int = 400) -> str:
 # --- results --------------------------------------------------------------------------------
 
 
-class Problem(NamedTuple):
+@record
+class Problem:
     """Something about the folder versus the database that a human should know.
 
     kinds: ``out_of_order``, ``changed``, ``moved``, ``missing_file``, ``unknown_record``,
@@ -170,7 +177,8 @@ class Problem(NamedTuple):
     blocking: bool
 
 
-class AppliedMigration(NamedTuple):
+@record
+class AppliedMigration:
     tag: str
     when: int
     hash: str
@@ -180,7 +188,8 @@ class AppliedMigration(NamedTuple):
     notes: tuple[str, ...] = ()
 
 
-class PlannedMigration(NamedTuple):
+@record
+class PlannedMigration:
     tag: str
     when: int
     hash: str
@@ -257,7 +266,8 @@ class MigrateResult(_Result):
         return [m.tag for m in self.applied]
 
 
-class MigrationStatus(NamedTuple):
+@record
+class MigrationStatus:
     tag: str
     when: int
     hash: str | None

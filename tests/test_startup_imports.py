@@ -16,9 +16,10 @@ HEAVY = ("pydantic", "sqlglot", "yaml", "jinja2", "psycopg", "tomllib",
          "agor_schema.dialects.statements", "agor_schema.as_written", "agor_schema.spec")
 # What an app's start-up must not load either, beyond what the bare interpreter already has:
 # the CLI, `dataclasses` (it imports `inspect`; its records cost ~0.5 ms each to build) and
-# OpenSSL's `hashlib` (a small history is hashed with CPython's built-in SHA-256).
+# OpenSSL's `hashlib` (a small history is hashed with CPython's built-in SHA-256), nor `typing`
+# (~16 M instructions; the records are agor_schema.records namedtuples).
 STARTUP_HEAVY = (*HEAVY, "click", "agor_schema.cli", "agor_schema.envelope", "dataclasses",
-                 "inspect", "hashlib", "_hashlib")
+                 "inspect", "hashlib", "_hashlib", "typing")
 
 
 def loaded_after(code: str, *args: str) -> set[str]:

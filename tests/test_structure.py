@@ -307,6 +307,7 @@ BELOW_DIALECTS = {
     "agor_schema.writes": "sealed files are written by temp file and rename",
     "agor_schema.redact": "secrets out of messages",
     "agor_schema.version": "cache keys",
+    "agor_schema.records": "NamedTuple records without importing typing (app start-up)",
 }
 
 

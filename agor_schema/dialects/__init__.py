@@ -8,7 +8,8 @@ Outside this package no code asks which dialect it holds.
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (app start-up)
 
 if TYPE_CHECKING:
     from agor_schema.dialects.base import Dialect

@@ -12,7 +12,8 @@ app start-up imports this module (see journal.py).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+
+from agor_schema.records import record
 
 # how a file's statements and its bookkeeping row are committed
 WHOLE_FILE = "whole_file"  # one transaction: all of the file and its row, or nothing
@@ -43,7 +44,8 @@ POOLER_PORTS = (6432, 6543)
 POOLER_HOST_MARKERS = ("pooler", "pgbouncer")
 
 
-class Capabilities(NamedTuple):
+@record
+class Capabilities:
     """One engine profile.
 
     `transactional_ddl`: how a file without transaction control runs (WHOLE_FILE where DDL
@@ -115,7 +117,8 @@ def shortest_name_limit() -> tuple[int, str]:
                if e.max_identifier_bytes is not None)
 
 
-class FileMode(NamedTuple):
+@record
+class FileMode:
     """How one file runs, and why (the reason is shown to the user)."""
 
     mode: str

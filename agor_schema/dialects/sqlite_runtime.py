@@ -26,7 +26,6 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from agor_schema.db import (
@@ -43,7 +42,11 @@ from agor_schema.db import (
 from agor_schema.dialects.capabilities import SQLITE, Capabilities
 from agor_schema.journal import skip_space_and_comments
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (app start-up)
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from agor_schema.journal import MigrationFile
 
 # pattern strings, compiled (and cached) by `re` on first use: an up-to-date start-up runs none
