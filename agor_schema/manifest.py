@@ -48,15 +48,26 @@ def read_manifest(cfg: Config) -> Manifest | None:
     return manifest
 
 
+def output_settings(cfg: Config) -> bytes:
+    """The settings that shape what compile writes or refuses, as bytes to hash: a change
+    to one of them must make `check` compile again. Settings at their default add nothing,
+    so a project's hash stays what earlier versions wrote."""
+    from agor_schema.config import Config as _Defaults
+
+    text = repr((cfg.dialects, _rel(cfg, cfg.generated), _rel(cfg, cfg.migrations)))
+    if cfg.migration_folders:
+        text += repr(sorted((d, _rel(cfg, p)) for d, p in cfg.migration_folders.items()))
+    if cfg.migrations_table != _Defaults._field_defaults["migrations_table"]:
+        text += repr(("migrations_table", cfg.migrations_table))  # compile refuses clashes
+    return text.encode()
+
+
 def source_hash(cfg: Config) -> str:
     """Hash of every schema file (name and bytes), the settings and the tool version."""
     from agor_schema.spec import schema_files  # not spec.loader: no PyYAML import
 
     h = hashlib.sha256(f"agorschema {__version__}\n".encode())
-    h.update(repr((cfg.dialects, _rel(cfg, cfg.generated), _rel(cfg, cfg.migrations))).encode())
-    if cfg.migration_folders:
-        h.update(repr(sorted((d, _rel(cfg, p)) for d, p in cfg.migration_folders.items()))
-                 .encode())
+    h.update(output_settings(cfg))
     for path in schema_files(cfg.schema):
         h.update(f"\n{_rel(cfg, path)}\n".encode())
         h.update(path.read_bytes())

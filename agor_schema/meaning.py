@@ -22,7 +22,6 @@ ignored).
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 from typing import Any
 
 from agor_schema.config import Config
@@ -43,8 +42,10 @@ def meaning_of(cfg: Config, store: Any, *, parse: bool,
     """The meaning hash of the schema as it is now (`sources`: `_sources(cfg)` when read
     already); None when a file's data is unknown and `parse` is False, or a file cannot be
     read or parsed cleanly."""
+    from agor_schema.manifest import output_settings
+
     h = hashlib.sha256(f"agorschema {__version__}\n".encode())
-    h.update(repr((cfg.dialects, _rel(cfg, cfg.generated), _rel(cfg, cfg.migrations))).encode())
+    h.update(output_settings(cfg))
     for display, raw in _sources(cfg) if sources is None else sources:
         if raw is None:
             return None
@@ -157,9 +158,3 @@ def unchanged_since(cfg: Config, recorded_source: str) -> bool:
         store.save()  # keep the edited files' digests for the next check
     return same
 
-
-def _rel(cfg: Config, path: Path) -> str:
-    try:
-        return path.resolve().relative_to(cfg.root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()

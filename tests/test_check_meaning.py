@@ -299,3 +299,30 @@ def test_after_any_small_edits_the_cached_answer_is_the_uncached_one(edit_root: 
         assert code == (1 if "change" in kinds else 0), names[: i + 1]
         assert recompiled is (kinds != {"same"}), names[: i + 1]  # only same data skips it
     (edit_root / "schema" / "app.yaml").write_text(EDIT_SCHEMA, encoding="utf-8")
+
+
+@pytest.mark.parametrize("comment_edit", [False, True], ids=["same bytes", "comment edit"])
+def test_a_setting_compile_refuses_is_not_answered_from_the_last_compile(root: Path,
+                                                                        comment_edit: bool):
+    """`migrations_table` naming a schema table makes compile refuse the schema: `check`
+    must say so after the setting changed, with or without an edit that keeps the meaning
+    (the source and meaning hashes carry the settings that shape compile's answer)."""
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text('[tool.agorschema]\nmigrations_table = "users"\n', encoding="utf-8")
+    if comment_edit:
+        path = root / "schema" / "app.yaml"
+        path.write_text("# a comment\n" + SCHEMA, encoding="utf-8")
+    result = run(root, "check")
+    assert result.exit_code == 2, result.output
+    assert "reserved for agorschema's and drizzle's bookkeeping table" in result.output
+    pyproject.write_text("[tool.agorschema]\n", encoding="utf-8")
+    assert run(root, "check").exit_code == 0
+
+
+def test_moving_a_dialect_folder_with_a_comment_edit_is_not_meaningless(root: Path):
+    """`migration_folders` decides where compile writes: a comment edit together with a new
+    folder is a change `check` must not answer from the recorded meaning."""
+    (root / "pyproject.toml").write_text(
+        '[tool.agorschema]\nmigration_folders = {sqlite = "db/sqlite"}\n', encoding="utf-8")
+    (root / "schema" / "app.yaml").write_text("# a comment\n" + SCHEMA, encoding="utf-8")
+    assert check_json(root, 1)["ok"] is False
