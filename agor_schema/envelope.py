@@ -240,13 +240,29 @@ def usage_error(command: str, exc: click.ClickException, args: Sequence[str]) ->
     report.finish(exc.exit_code if exc.exit_code else 2)
 
 
+def help_envelope(command: click.Command, name: str, info_name: str | None,
+                  args: Sequence[str], parent: Any = None) -> None:
+    """`--help` (or `-h`) with `--format json`: the help text as the envelope's result, exit
+    0. Returns (click prints its usual help) when JSON was not asked for."""
+    names = ("--help", "-h")
+    wanted = [a for a in list(args)[:list(args).index("--")] if a in names] \
+        if "--" in args else [a for a in args if a in names]
+    if not wanted or not wants_json(args):
+        return
+    ctx = click.Context(command, info_name=info_name, parent=parent)
+    report = Report(name, "json")
+    report.result = {"help": command.get_help(ctx)}
+    report.finish(0)
+
+
 class EnvelopeCommand(click.Command):
     """A click command whose own usage errors (bad option, missing argument, bad choice)
-    print the JSON envelope when `--format json` is among its arguments."""
+    and `--help` print the JSON envelope when `--format json` is among its arguments."""
 
     def make_context(self, info_name: str | None, args: list[str], parent: Any = None,
                      **extra: Any) -> click.Context:
         raw = list(args)
+        help_envelope(self, self.name or str(info_name), info_name, raw, parent)
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.UsageError as exc:
@@ -268,6 +284,8 @@ class EnvelopeGroup(click.Group):
     def make_context(self, info_name: str | None, args: list[str], parent: Any = None,
                      **extra: Any) -> click.Context:
         raw = list(args)
+        if not any(a in self.commands for a in raw):  # `agorschema --help --format json`
+            help_envelope(self, "agorschema", info_name, raw, parent)
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.UsageError as exc:

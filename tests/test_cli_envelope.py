@@ -215,3 +215,19 @@ def test_undo_0_1_2(compiled: Path) -> None:
     assert bad["errors"]
     done = envelope(compiled, "undo", 0)
     assert done["result"]["undone"] is True
+
+
+def test_help_with_json_is_the_envelope_for_every_command(tmp_path: Path) -> None:
+    """`--help`/`-h` with `--format json` is one envelope whose result is the help text, for
+    every command and the group; without JSON it stays click's text."""
+    from agor_schema.cli import main
+
+    for command in sorted(main.commands):
+        flag = "-h" if command < "m" else "--help"
+        doc = envelope(tmp_path, command, 0, flag)
+        assert doc["result"]["help"].startswith(f"Usage: agorschema {command} "), doc
+    group = agorschema(tmp_path, "--help", "--format=json")
+    assert group.returncode == 0, group.stderr
+    assert "COMMAND" in parse_envelope(group.stdout, "agorschema", 0)["result"]["help"]
+    text = agorschema(tmp_path, "compile", "--help")
+    assert text.returncode == 0 and text.stdout.startswith("Usage: agorschema compile")
