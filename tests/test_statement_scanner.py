@@ -72,6 +72,14 @@ POSTGRES_ONLY = [
     # `begin atomic` here is a column and its alias, not a function body
     ("SELECT begin atomic FROM (SELECT 1 AS begin) s;", None),
     ("SELECT x$y, 'end', $a$ ; $a$ FROM (SELECT 1 AS x$y) s;", None),
+    # psql's rule: only CREATE [OR REPLACE] FUNCTION|PROCEDURE has a body, and only a BEGIN
+    # outside parentheses opens it: a column `begin` of a domain `atomic` does not
+    ("CREATE TABLE atomic_t (begin atomic);", None),
+    ("CREATE VIEW atomic_v AS SELECT begin atomic FROM (SELECT 1 AS begin) s;", None),
+    ("CREATE OR REPLACE PROCEDURE atomic_p() LANGUAGE sql\nBEGIN ATOMIC\n"
+     "  SELECT (CASE WHEN true THEN 1 END);\n  SELECT 2;\nEND;", None),
+    ("create /* c */ or replace -- r\n function atomic_f() returns int language sql\n"
+     "begin atomic select case when true then 1 else 2 end; end;", None),
 ]
 
 SEPARATORS = st.sampled_from(["\n", " ", "\n\n", "\n-- note; BEGIN;\n", "\n/* ; */\n",
@@ -131,7 +139,8 @@ def test_split_pieces_are_statements_sqlite_accepts(picks: list[int]) -> None:
 def test_split_pieces_are_statements_postgres_accepts(pg_conn) -> None:
     """Each piece is one statement: PostgreSQL's extended protocol (prepare=True) refuses a
     string holding several ("cannot insert multiple commands into a prepared statement")."""
-    pg_conn.execute("CREATE TABLE a (x integer); CREATE TABLE b (x integer)")
+    pg_conn.execute("CREATE TABLE a (x integer); CREATE TABLE b (x integer); "
+                    "CREATE DOMAIN atomic AS integer")
     pool = [s for s, control in COMMON + POSTGRES_ONLY if control is None and "$1" not in s]
     pieces = split_postgres("\n".join(pool))
     assert len(pieces) == len(pool)

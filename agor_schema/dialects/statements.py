@@ -125,11 +125,16 @@ _IDENT_CHAR = re.compile(rf"[{_ID}]")
 # the next token that matters; everything between tokens is skipped by the regex engine
 _TOKEN = re.compile(r"""['"();$]|--|/\*""")
 # only bodies of `BEGIN ATOMIC` functions need keywords; most files have none
-_ATOMIC = re.compile(rf"(?<![{_ID}])BEGIN(?:\s|--[^\n]*\n|/\*.*?\*/)+ATOMIC(?![{_ID}])",
+_GAP = r"(?:\s|--[^\n]*\n|/\*.*?\*/)+"  # space and comments between two words
+_ATOMIC = re.compile(rf"(?<![{_ID}])BEGIN{_GAP}ATOMIC(?![{_ID}])",
                      re.I | re.S)
 _TOKEN_ATOMIC = re.compile(
     rf"""['"();$]|--|/\*|(?<![{_ID}])(?:CASE|END)(?![{_ID}])|{_ATOMIC.pattern}""",
     re.I | re.S)
+# psql's rule (psqlscan.l): only a statement that starts CREATE [OR REPLACE] FUNCTION|PROCEDURE
+# has a BEGIN ... END body
+_ROUTINE_HEAD = re.compile(rf"CREATE{_GAP}(?:OR{_GAP}REPLACE{_GAP})?(?:FUNCTION|PROCEDURE)"
+                           rf"(?![{_ID}])", re.I | re.S)
 _DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_\x80-\U0010ffff]*)?\$")
 _STRING_BODY = re.compile(r"(?:[^']|'')*'")
 _E_STRING_BODY = re.compile(r"(?:[^'\\]|\\.|'')*'", re.S)
@@ -198,10 +203,13 @@ class _PostgresScanner:
         return end
 
     def _keyword(self, word: str) -> None:
-        """CASE / END / BEGIN ATOMIC, seen only when the file has a BEGIN ATOMIC body."""
-        if word.startswith("BEGIN"):  # only a CREATE FUNCTION/PROCEDURE has such a body
-            head = self.sql[self.start + skip_space_and_comments(self.sql[self.start:]):]
-            self.atomic += head[:6].upper() == "CREATE"
+        """CASE / END / BEGIN ATOMIC, seen only when the file has a BEGIN ATOMIC body; as
+        psql does, only outside parentheses and only in a CREATE FUNCTION/PROCEDURE."""
+        if self.parens:
+            return
+        if word.startswith("BEGIN"):
+            head = self.start + skip_space_and_comments(self.sql[self.start:])
+            self.atomic += _ROUTINE_HEAD.match(self.sql, head) is not None
         elif word == "CASE" and self.atomic:
             self.cases += 1
         elif word == "END" and self.atomic:
