@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import sqlite3
@@ -763,16 +764,24 @@ def _production_block() -> str:
     return "\n" + start + old.split(start, 1)[1].split(end, 1)[0] + end + "\n"
 
 
-def update_readme(table: str) -> None:
-    readme = HERE / "README.md"
+def _replace_between(readme: Path, start: str, end: str, block: str) -> None:
+    """Put `block` between the two marker lines of `readme` (unchanged when either is missing)."""
     if not readme.exists():
         return
     text = readme.read_text()
-    start, end = "<!-- results:start -->", "<!-- results:end -->"
     if start in text and end in text:
         head, rest = text.split(start, 1)
         _, tail = rest.split(end, 1)
-        readme.write_text(f"{head}{start}\n{table}\n{end}{tail}")
+        readme.write_text(f"{head}{start}\n{block}\n{end}{tail}")
+
+
+def update_readme(table: str) -> None:
+    """The results into benchmarks/README.md and, headings one level down, the project's
+    README (its Benchmarks section), so both always show the same run."""
+    _replace_between(HERE / "README.md", "<!-- results:start -->", "<!-- results:end -->", table)
+    demoted = re.sub(r"^(#+) ", r"#\1 ", table, flags=re.M)
+    _replace_between(HERE.parent / "README.md", "<!-- bench:start -->", "<!-- bench:end -->",
+                     demoted)
 
 
 def main(argv: list[str] | None = None) -> int:
