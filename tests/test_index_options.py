@@ -37,7 +37,7 @@ tables:
     indexes:
 """
 COLUMN = {"btree": "n", "hash": "n", "gist": "body", "gin": "tags", "brin": "n",
-          "spgist": "s"}
+          "spgist": "s", "bloom": "n"}
 PG_TABLE = "CREATE TABLE docs (id integer, n integer, s text, tags integer[], body tsvector)"
 
 # (method, `with` as YAML flow text, its value as Python sees it, compile refuses it?)
@@ -91,6 +91,14 @@ CASES = [
     ("spgist", "{fillfactor: 100}", {"fillfactor": 100}, False),
     ("spgist", "{fillfactor: 101}", {"fillfactor": 101}, True),
     ("spgist", "{buffering: auto}", {"buffering": "auto"}, True),
+    # bloom (contrib): its own parameters, checked as the built-in ones are
+    ("bloom", "{length: 80, col1: 4}", {"length": 80, "col1": 4}, False),
+    ("bloom", "{length: 4096, col32: 4095}", {"length": 4096, "col32": 4095}, False),
+    ("bloom", "{length: 4097}", {"length": 4097}, True),
+    ("bloom", "{length: 0}", {"length": 0}, True),
+    ("bloom", "{col1: 4096}", {"col1": 4096}, True),
+    ("bloom", "{col33: 2}", {"col33": 2}, True),
+    ("bloom", "{fillfactor: 70}", {"fillfactor": 70}, True),
 ]
 
 
@@ -120,6 +128,7 @@ def pg(pg_admin_url: str | None):
     conn = connect(url)
     try:
         conn.execute(PG_TABLE)
+        conn.execute("CREATE EXTENSION IF NOT EXISTS bloom")  # contrib, as in the tests below
         version = conn.execute("SHOW server_version_num").fetchone()[0]
         if not str(version).startswith("15"):
             pytest.skip(f"the parameter table is PostgreSQL 15's; this server is {version}")
@@ -130,8 +139,9 @@ def pg(pg_admin_url: str | None):
 
 
 def schema_with(method: str, with_: str) -> str:
+    extension = "" if method in PARAMETERS else f", extension: {method}"
     return HEAD + (f"      docs_idx:\n        columns: [{COLUMN[method]}]\n"
-                   f"        postgres: {{method: {method}, with: {with_}}}\n")
+                   f"        postgres: {{method: {method}, with: {with_}{extension}}}\n")
 
 
 @pytest.mark.parametrize(("method", "with_", "params", "refused"), CASES,
@@ -170,6 +180,41 @@ def test_any_parameter_value_is_judged_as_postgresql_judges_it(pg, method, name,
     params = {name: value}
     assert bool(parameter_problems(method, params)) == pg_refuses(conn, method, params), \
         (method, params)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[
+    HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(["length", "col1", "col17", "col32", "col33", "col0", "fillfactor"]),
+       value=st.one_of(st.integers(-3, 5000), st.floats(-5, 4200, allow_nan=False)
+                       .map(lambda f: round(f, 1)), st.booleans(),
+                       st.sampled_from(["x", "on", "auto"])))
+def test_bloom_parameters_are_judged_as_postgresql_judges_them(pg, name, value):
+    _admin, _url, conn = pg
+    params = {name: value}
+    assert bool(parameter_problems("bloom", params, "bloom")) == \
+        pg_refuses(conn, "bloom", params), params
+
+
+@pytest.mark.parametrize(("method", "params", "refused"), [
+    ("hnsw", {"m": 16, "ef_construction": 64}, False),
+    ("hnsw", {"m": 2, "ef_construction": 4}, False),
+    ("hnsw", {"m": 1}, True),
+    ("hnsw", {"m": 101, "ef_construction": 1000}, True),
+    ("hnsw", {"ef_construction": 1001}, True),
+    ("hnsw", {"m": 40}, True),  # ef_construction's default 64 < 2 * 40
+    ("hnsw", {"m": 16, "ef_construction": 31}, True),
+    ("hnsw", {"lists": 100}, True),
+    ("ivfflat", {"lists": 1}, False),
+    ("ivfflat", {"lists": 32768}, False),
+    ("ivfflat", {"lists": 32769}, True),
+    ("ivfflat", {"m": 16}, True),
+])
+def test_pgvector_parameters_follow_its_ranges(method: str, params: dict, refused: bool):
+    """pgvector is not installed here: its ranges (add_int_reloption in hnsw.c/ivfflat.c,
+    0.5-0.8) and the ef_construction >= 2 * m build check, as a table."""
+    assert bool(parameter_problems(method, params)) == refused
+    assert bool(parameter_problems(method, params, "vector")) == refused
+    assert parameter_problems(method, params, "pgvecto_rs") == []  # another extension's own
 
 
 def test_unknown_and_extension_methods(tmp_path: Path, pg):

@@ -122,10 +122,10 @@ class Dialect:
         """The extension known to provide index `method` (None: built in, or unknown)."""
         return None
 
-    def index_parameter_problems(self, method: str, params: Mapping[str, Any]
-                                 ) -> list[tuple[str, str, bool]]:
-        """(storage parameter, why the database would refuse it on a `method` index, whether
-        its name rather than its value is wrong)."""
+    def index_parameter_problems(self, method: str, params: Mapping[str, Any],
+                                 extension: str | None = None) -> list[tuple[str, str, bool]]:
+        """(storage parameter, why the database would refuse it on a `method` index (from
+        `extension` when named), whether its name rather than its value is wrong)."""
         return []
 
     # ---- types and values (spec -> snapshot)

@@ -93,11 +93,11 @@ class PostgresDialect(PostgresIntrospection, PostgresRuntime, Dialect):
 
         return method_extension(method)
 
-    def index_parameter_problems(self, method: str, params: Mapping[str, Any]
-                                 ) -> list[tuple[str, str, bool]]:
+    def index_parameter_problems(self, method: str, params: Mapping[str, Any],
+                                 extension: str | None = None) -> list[tuple[str, str, bool]]:
         from agor_schema.dialects.postgres_index_options import parameter_problems
 
-        return parameter_problems(method, dict(params))
+        return parameter_problems(method, dict(params), extension)
 
     def logical_spellings(self, column: Column) -> list[str]:
         from agor_schema.dialects.type_spellings import postgres_spellings

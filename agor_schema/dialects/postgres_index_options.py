@@ -10,8 +10,10 @@ spellings (on, off, yes, no and their prefixes); `buffering` auto, on or off.
 
 Methods outside the built-in six come from extensions. Such a method is accepted when the
 index says which extension provides it (`extension: bloom`), or when the schema declares a
-type of an extension known to provide it (a `vector` type allows hnsw and ivfflat); its
-parameters are the extension's business and are passed through unchecked.
+type of an extension known to provide it (a `vector` type allows hnsw and ivfflat). The
+parameters of bloom (contrib; checked against a live server too) and of pgvector's hnsw and
+ivfflat (their `add_int_reloption` ranges, pgvector 0.5-0.8) are checked the same way; any
+other extension method's parameters are its own business and pass unchecked.
 """
 
 from __future__ import annotations
@@ -50,6 +52,16 @@ PARAMETERS: dict[str, dict[str, Parameter]] = {
     "brin": {"pages_per_range": Parameter("integer", 1, 131072),
              "autosummarize": Parameter("boolean")},
     "spgist": {"fillfactor": _FILLFACTOR},
+}
+
+_BLOOM_BITS = Parameter("integer", 1, 4095)  # bits per column, below the signature length
+# (extension, method) -> the storage parameters the extension registers for it
+EXTENSION_PARAMETERS: dict[tuple[str, str], dict[str, Parameter]] = {
+    ("bloom", "bloom"): {"length": Parameter("integer", 1, 4096),
+                         **{f"col{n}": _BLOOM_BITS for n in range(1, 33)}},
+    ("vector", "hnsw"): {"m": Parameter("integer", 2, 100),
+                         "ef_construction": Parameter("integer", 4, 1000)},
+    ("vector", "ivfflat"): {"lists": Parameter("integer", 1, 32768)},
 }
 
 # extension -> the index methods it adds (the common ones; any other needs `extension:`)
@@ -99,12 +111,24 @@ def method_extension(method: str) -> str | None:
                  if method.lower() in methods), None)
 
 
-def parameter_problems(method: str, params: dict[str, Any]) -> list[tuple[str, str, bool]]:
+def _known_parameters(method: str, extension: str | None) -> tuple[dict, str] | None:
+    """The parameters `method` takes and how messages name it; None when unknown."""
+    name = method.lower()
+    if name in PARAMETERS:
+        return PARAMETERS[name], f"{name} indexes in PostgreSQL 15"
+    provider = (extension or method_extension(name) or "").lower()
+    known = EXTENSION_PARAMETERS.get((provider, name))
+    return None if known is None else (known, f"{name} indexes of the extension {provider}")
+
+
+def parameter_problems(method: str, params: dict[str, Any], extension: str | None = None
+                       ) -> list[tuple[str, str, bool]]:
     """(parameter, why PostgreSQL would refuse it with `method`, whether the name rather than
-    the value is wrong); built-in methods only: an extension's parameters are its own."""
-    known = PARAMETERS.get(method.lower())
-    if known is None:
+    the value is wrong); built-in methods and the extension methods known above only."""
+    found = _known_parameters(method, extension)
+    if found is None:
         return []
+    known, what = found
     problems: list[tuple[str, str, bool]] = []
     seen: dict[str, str] = {}
     for name, value in params.items():
@@ -118,15 +142,28 @@ def parameter_problems(method: str, params: dict[str, Any]) -> list[tuple[str, s
         if spec is None:
             names = ", ".join(known)
             problems.append((name, f"storage parameter {name!r} does not exist for "
-                                   f"{method.lower()} indexes in PostgreSQL 15 (they take: "
-                                   f"{names})", True))
+                                   f"{what} (they take: {names})", True))
             continue
         if not _accepts(spec, value):
             hint = " (YAML reads a bare on/off as true/false: quote it, 'on')" \
                 if spec.kind == "enum" and isinstance(value, bool) else ""
             problems.append((name, f"storage parameter {name} = {_shown(value)}: PostgreSQL "
                                    f"takes {spec.describe()}{hint}", False))
-    return problems
+    return problems + _hnsw_problems(method, known, params)
+
+
+def _hnsw_problems(method: str, known: dict, params: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """pgvector refuses to build an hnsw index whose ef_construction is below 2 * m."""
+    if known is not EXTENSION_PARAMETERS[("vector", "hnsw")]:
+        return []
+    given = {k.lower(): v for k, v in params.items()}
+    m, ef = given.get("m", 16), given.get("ef_construction", 64)  # pgvector's defaults
+    if all(_accepts(known[k], v) for k, v in (("m", m), ("ef_construction", ef))) \
+            and round(ef) < 2 * round(m):
+        return [("ef_construction", f"storage parameter ef_construction = {_shown(ef)}: "
+                 f"pgvector builds hnsw only with ef_construction >= 2 * m ({2 * round(m)})",
+                 False)]
+    return []
 
 
 def _accepts(spec: Parameter, value: Any) -> bool:

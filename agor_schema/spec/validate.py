@@ -660,7 +660,8 @@ class _Checker:
             return
         problems = dialect.index_parameter_problems(method, {  # what passed the checks above
             k: v for k, v in index.with_.items() if re.match(IDENTIFIER_RE, k)
-            and not (isinstance(v, str) and not re.match(IDENTIFIER_RE, v)) and v == v})
+            and not (isinstance(v, str) and not re.match(IDENTIFIER_RE, v)) and v == v},
+            index.extension)
         for key, message, on_key in problems:
             self.error(message, (*path, "with", key), key=on_key, field="with", table=table,
                        **ctx)
