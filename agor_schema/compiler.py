@@ -228,7 +228,7 @@ def _compile(cfg: Config, *, name: str | None, custom: bool, allow_destructive: 
     for dialect_name in cfg.dialects:
         dialect = get_dialect(dialect_name)
         spec = specs[dialect_name]
-        snapshot = build_snapshot(spec, dialect)
+        snapshot = build_snapshot(spec, dialect, doc.data)
         _refuse_name_clashes(doc, snapshot, dialect, cfg)
         out = DialectOutput(dialect_name, full_ddl(snapshot, dialect, spec, source))
         files[cfg.generated / f"{dialect_name}.sql"] = out.ddl

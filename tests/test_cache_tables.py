@@ -1,10 +1,11 @@
-"""Per-table memoization (TypeScript declarations) never changes what
+"""Per-table memoization (checks, built tables, TypeScript declarations) never changes what
 compile writes: after any sequence of edits, a compile that keeps its cache writes the same
-bytes (and refuses the same way) as one with the cache switched off.
+bytes (and refuses the same way, with the same messages) as one with the cache switched off.
 
 The edits are chosen to move what a table's cached result depends on: its own data, the
 tables its foreign keys name, the top-level settings (enums, types, enum_check), the
-dialect-only parts and the names TypeScript derives from table names.
+dialect-only parts, the names TypeScript derives from table names, and the names shared
+across tables (indexes, constraints, renamed_from) whose clashes land on an unchanged table.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -92,10 +94,30 @@ def add_table_named_like_a_const(schema: Schema, i: int) -> None:
         "columns": {"id": {"type": "integer", "primary_key": True}}}
 
 
+def reuse_an_index_name(schema: Schema, i: int) -> None:
+    """An index named like another table's index: refused at whichever comes later."""
+    names = [(t, ix) for _f, t in _tables(schema)
+             for ix in (_table_by_name(schema, t).get("indexes") or {})]
+    owner, name = names[i % len(names)]
+    table = _table(schema, i)
+    first = next(iter(table["columns"]))
+    table.setdefault("indexes", {})[name] = [first]
+
+
+def rename_a_table_from(schema: Schema, i: int) -> None:
+    """renamed_from naming another table that still exists (refused), or none."""
+    tables = [t for _f, t in _tables(schema)]
+    _table(schema, i)["renamed_from"] = tables[(i * 7) % len(tables)] if i % 2 else f"gone_{i}"
+
+
+def _table_by_name(schema: Schema, name: str) -> dict:
+    return next(schema[f]["tables"][t] for f, t in _tables(schema) if t == name)
+
+
 EDITS: list[Edit] = [add_text_column, add_reference_to_users, add_column_to_users,
                      add_enum_value, toggle_enum_check, add_custom_typed_column,
                      add_enum_column, add_check, change_comment, add_postgres_only_index,
-                     add_table_named_like_a_const]
+                     add_table_named_like_a_const, reuse_an_index_name, rename_a_table_from]
 
 
 def _read_schema(root: Path) -> Schema:
@@ -148,7 +170,8 @@ def test_a_cached_compile_writes_what_an_uncached_one_writes(tmp_path, monkeypat
         _write_schema(uncached, schema)
         warm = _compile(cached, True)
         assert warm == _compile(uncached, False), (edit.__name__, i)
-    assert any((cached / ".agorschema-cache").glob("tstable*-*.pickle"))
+    for kind in ("tstable", "tablecheck", "tablebuild"):
+        assert any((cached / ".agorschema-cache").glob(f"{kind}*-*.pickle")), kind
 
 
 def test_a_changed_table_is_rendered_and_the_others_come_from_the_cache(tmp_path, monkeypatch):
@@ -196,3 +219,136 @@ def test_a_referrer_follows_a_change_of_its_targets_typescript_const(tmp_path, m
         warm = _compile(cached, True)
         assert warm == _compile(uncached, False), step
     assert "tableTable2.id" in warm["generated/schema.postgres.ts"].decode()
+
+
+# ------------------------------------------- edits whose problem lands on an unchanged table
+# Each scenario is a list of steps; after each step a cached and an uncached compile must
+# agree. The last step makes a table that was checked clean (and memoized) wrong without
+# touching its own data, so a memo whose key or cross-table pass missed the cause would
+# keep the old, clean verdict.
+
+
+def _core(schema: Schema) -> dict:
+    return schema["01_core.yaml"]["tables"]
+
+
+def referenced_column_changes_type(schema: Schema) -> None:
+    """repos.created_by (varchar(36)) references users.user_id: its type must still match."""
+    _core(schema)["users"]["columns"]["user_id"]["type"] = "integer"
+
+
+def referenced_table_becomes_sqlite_only(schema: Schema) -> None:
+    _core(schema)["users"]["only"] = "sqlite"
+
+
+def earlier_table_takes_an_index_name(schema: Schema) -> None:
+    """worktrees_repo_idx belongs to worktrees, which comes after users: the clash is
+    reported at worktrees."""
+    _core(schema)["users"]["indexes"]["worktrees_repo_idx"] = ["created_at"]
+
+
+def table_named_like_an_index(schema: Schema) -> None:
+    schema["00_first.yaml"] = {"tables": {"worktrees_repo_idx": {
+        "columns": {"id": {"type": "integer", "primary_key": True}}}}}
+
+
+def rename_repos_from_old_repos(schema: Schema) -> None:
+    _core(schema)["repos"]["renamed_from"] = "old_repos"
+
+
+def table_old_repos_appears(schema: Schema) -> None:
+    schema["00_first.yaml"] = {"tables": {"old_repos": {
+        "columns": {"id": {"type": "integer", "primary_key": True}}}}}
+
+
+def worktrees_gets_a_named_unique(schema: Schema) -> None:
+    _core(schema)["worktrees"]["columns"]["path"]["unique"] = True
+    _core(schema)["worktrees"]["columns"]["path"]["unique_name"] = "shared_name"
+
+
+def earlier_table_takes_the_unique_name(schema: Schema) -> None:
+    _core(schema)["users"]["indexes"]["shared_name"] = ["created_at"]
+
+
+def enum_loses_the_default_value(schema: Schema) -> None:
+    """labels.colors defaults to [gray]: a top-level edit only."""
+    schema["05_labels.yaml"]["enums"]["label_color"]["values"].remove("gray")
+
+
+def custom_type_loses_its_postgres_side(schema: Schema) -> None:
+    """labels.name is a ci_text: without a postgres side it cannot exist there."""
+    del schema["05_labels.yaml"]["types"]["ci_text"]["postgres"]
+
+
+def enum_moves_to_a_schema(schema: Schema) -> None:
+    """The built labels table records the enum type's schema (a top-level edit only)."""
+    schema["05_labels.yaml"]["enums"]["label_color"]["schema"] = "palette"
+
+
+def custom_type_changes_its_sql(schema: Schema) -> None:
+    schema["05_labels.yaml"]["types"]["ci_text"]["sqlite"] = "blob"
+
+
+SCENARIOS = {
+    "a referenced column's type": [referenced_column_changes_type],
+    "a referenced table's only:": [referenced_table_becomes_sqlite_only],
+    "an index name taken earlier": [earlier_table_takes_an_index_name],
+    "a table named like an index": [table_named_like_an_index],
+    "renamed_from naming a new table": [rename_repos_from_old_repos, table_old_repos_appears],
+    "a unique_name taken earlier": [worktrees_gets_a_named_unique,
+                                    earlier_table_takes_the_unique_name],
+    "an enum value (top-level)": [enum_loses_the_default_value],
+    "a custom type's side (top-level)": [custom_type_loses_its_postgres_side],
+    "an enum's schema (top-level, built table)": [enum_moves_to_a_schema],
+    "a custom type's SQL (top-level, built table)": [custom_type_changes_its_sql],
+}
+
+
+@pytest.mark.parametrize("steps", SCENARIOS.values(), ids=SCENARIOS.keys())
+def test_a_cached_table_follows_what_it_reads_elsewhere(tmp_path, monkeypatch, steps):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    monkeypatch.delenv("AGORSCHEMA_CACHE_DIR", raising=False)
+    cached, uncached = _project(tmp_path / "cached"), _project(tmp_path / "uncached")
+    first = _compile(cached, True)
+    assert first == _compile(uncached, False)
+    schema = _read_schema(cached)
+    results = []
+    for step in steps:
+        step(schema)
+        _write_schema(cached, schema)
+        _write_schema(uncached, schema)
+        results.append(_compile(cached, True))
+        assert results[-1] == _compile(uncached, False), step.__name__
+    assert results[-1] != first  # the last step changed what compile says
+
+
+def _count_calls(monkeypatch, module, name: str, label) -> list[str]:
+    seen: list[str] = []
+    real = getattr(module, name)
+
+    def counting(self_or_name, *args, **kwargs):
+        seen.append(label(self_or_name, *args))
+        return real(self_or_name, *args, **kwargs)
+
+    monkeypatch.setattr(module, name, counting)
+    return seen
+
+
+def test_only_the_changed_table_is_checked_and_built_again(tmp_path, monkeypatch):
+    """The check and build memos are used: after an edit of repos, compile checks repos and
+    worktrees (whose foreign key reads repos) and builds repos only, once per dialect."""
+    from agor_schema import build
+    from agor_schema.spec import validate
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    root = _project(tmp_path / "p")
+    _compile(root, True)
+    schema = _read_schema(root)
+    add_text_column(schema, [name for _f, name in _tables(schema)].index("repos"))
+    _write_schema(root, schema)
+    checked = _count_calls(monkeypatch, validate._Checker, "check_table",
+                           lambda _self, name, *_: name)
+    built = _count_calls(monkeypatch, build, "build_table", lambda name, *_: name)
+    _compile(root, True)
+    assert sorted(checked) == ["repos", "repos", "worktrees", "worktrees"]
+    assert sorted(built) == ["repos", "repos"]

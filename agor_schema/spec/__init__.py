@@ -30,18 +30,33 @@ def display_name(path: Path, root: Path | None) -> str:
 
 
 class TableKeys:
-    """Cache keys for per-table results (TypeScript declarations), built
+    """Cache keys for per-table results (checks, built tables, TypeScript declarations), built
     from the schema's data as read from the YAML files: the dialect, every top-level
     setting, the table's own data and that of the tables it names (pickled, so types and
     order count). Equal keys mean equal validated inputs, so a memoized result can be reused.
-    """
+
+    Each table's data is pickled and hashed once per document (`_digest`), however many
+    stages and dialects ask for keys: a key is then a hash of a few short digests."""
 
     def __init__(self, raw: dict, dialect: str) -> None:
+        import hashlib
         import pickle
 
         self._tables = raw.get("tables") if isinstance(raw.get("tables"), dict) else {}
-        self._prefix = (dialect, pickle.dumps([(k, v) for k, v in raw.items() if k != "tables"],
-                                              protocol=5))
+        self._prefix = hashlib.sha1(pickle.dumps(
+            (dialect, [(k, v) for k, v in raw.items() if k != "tables"]), protocol=5)).digest()
+        self._digests = _digests_of(self._tables)
+
+    def _digest(self, table: str) -> bytes:
+        digest = self._digests.get(table)
+        if digest is None:
+            import hashlib
+            import pickle
+
+            digest = hashlib.sha1(pickle.dumps((table, self._tables.get(table)),
+                                               protocol=5)).digest()
+            self._digests[table] = digest
+        return digest
 
     def key(self, table: str, related: set[str], *extra: object) -> bytes:
         """The key of `table`'s result when it also reads the tables in `related`."""
@@ -49,10 +64,25 @@ class TableKeys:
         import pickle
 
         names = sorted({table, *related})
-        return hashlib.sha1(pickle.dumps(
-            (*self._prefix, [(n, self._tables.get(n)) for n in names], extra),
-            protocol=5)).digest()
+        return hashlib.sha1(b"".join([self._prefix, *map(self._digest, names),
+                                      pickle.dumps(extra, protocol=5)])).digest()
 
     @staticmethod
     def usable(raw: object) -> bool:
         return isinstance(raw, dict) and isinstance(raw.get("tables"), dict)
+
+
+# (the running compile's cache store, its tables mapping, their digests): the dialects and
+# stages of one compile share the digests; a new compile (a new store) starts afresh, so a
+# mapping edited between two compiles in one process is hashed again
+_DIGESTS: list = [None, None, {}]
+
+
+def _digests_of(tables: dict) -> dict[str, bytes]:
+    """The digest cache of `tables` in the running compile."""
+    from agor_schema import cache
+
+    store = cache.active()
+    if _DIGESTS[0] is not store or _DIGESTS[1] is not tables:
+        _DIGESTS[:] = [store, tables, {}]
+    return _DIGESTS[2]

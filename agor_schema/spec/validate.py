@@ -86,7 +86,7 @@ def validate_schema(doc: Document, dialects: tuple[str, ...]) -> dict[str, Schem
         except ValidationError as exc:
             errors.extend(_translate(exc, resolved))
             continue
-        found = _Checker(spec, resolved, dialect).run()
+        found = _Checker(spec, resolved, dialect).run(_table_keys(doc.data, dialect))
         if found:
             errors.extend(found)
             continue
@@ -94,6 +94,23 @@ def validate_schema(doc: Document, dialects: tuple[str, ...]) -> dict[str, Schem
     if errors:
         raise SchemaErrors(errors)
     return specs
+
+
+def _table_keys(raw: Any, dialect: str) -> Any:
+    """Per-table cache keys (spec.TableKeys) when a persistent cache is on, else None."""
+    from agor_schema import cache
+    from agor_schema.spec import TableKeys
+
+    if cache.active().folder is None or not TableKeys.usable(raw):
+        return None
+    return TableKeys(raw, dialect)
+
+
+def referenced_tables(table: TableSpec) -> set[str]:
+    """The tables a table's foreign keys name (what its checks read besides itself)."""
+    named = {c.references.split(".")[0] for c in table.columns.values()
+             if isinstance(c.references, str)}
+    return named | {fk.references.table for fk in table.foreign_keys}
 
 
 # ---------------------------------------------------------------- pydantic errors
@@ -211,14 +228,57 @@ class _Checker:
     def error(self, message: str, path: Path_, *, key: bool = False, **ctx: Any) -> None:
         self.errors.append(SchemaError(message, mark=self.doc.mark(path, key=key), **ctx))
 
-    def run(self) -> list[SchemaError]:
+    def run(self, keys: Any = None) -> list[SchemaError]:
+        """Every problem, in document order. With `keys` (spec.TableKeys), a table checked
+        clean before with the same inputs skips the checks of its own data."""
         for name, enum in self.spec.enums.items():
             self.check_enum(name, enum)
         for name, custom in self.spec.types.items():
             self.check_custom_type(name, custom)
         for name, table in self.spec.tables.items():
-            self.check_table(name, table)
+            if keys is None:
+                self.check_table(name, table)
+            else:
+                self.check_table_memo(name, table, keys)
         return self.errors
+
+    def check_table_memo(self, name: str, table: TableSpec, keys: Any) -> None:
+        """`check_table`, remembered per table in the project cache, which records only
+        tables that checked clean (errors are never cached). Its key holds all a table's
+        checks read except the names of other tables: the table's data, that of the tables
+        it references, the top-level settings and the dialect. The checks against the other
+        tables' names always run (`clean_across_tables`); when one finds a problem, the
+        table is checked again in full, so the messages and their order are a full check's."""
+        from agor_schema import cache
+
+        store = cache.active()
+        key = keys.key(name, referenced_tables(table), "check")
+        if store.get("tablecheck", key) and self.clean_across_tables(name, table):
+            return
+        before = len(self.errors)
+        self.check_table(name, table)
+        if len(self.errors) == before:
+            store.put("tablecheck", key, True)
+
+    def clean_across_tables(self, name: str, table: TableSpec) -> bool:
+        """What `check_table` finds against other tables' names: renamed_from naming a
+        table that still exists, an index named like a table, an index or constraint name
+        another table (or this one) already uses. True when nothing: the names are then
+        claimed for `name` as `check_table` claims them; False claims nothing."""
+        if table.renamed_from and table.renamed_from in self.spec.tables:
+            return False
+        if any(index in self.spec.tables for index in table.indexes):
+            return False
+        names = [c.unique_name for c in table.columns.values() if c.unique_name is not None]
+        if table.primary_key_name is not None:
+            names.append(table.primary_key_name)
+        names += [u.name for u in table.unique_specs() if u.name is not None]
+        names += table.indexes
+        if len(set(names)) < len(names) or any(n in self.index_owner for n in names):
+            return False
+        for claimed in names:
+            self.index_owner[claimed] = name
+        return True
 
     def check_table(self, name: str, table: TableSpec) -> None:
         path = ("tables", name)
