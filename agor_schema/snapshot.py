@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -193,9 +194,10 @@ _TABLE_NEWLINE = "\n    "  # a table's indentation inside a snapshot's "tables"
 def _table_texts(table: Any) -> tuple[str, str]:
     """One table's JSON as the snapshot file holds it (indented at its depth) and sorted
     compact (for its id), memoized in the project cache by content: a compile that changes
-    one table serialises that table only. The key is the compact JSON in the table's own
-    key order (C-fast, and both texts are functions of it); it is computed once per table
-    object and run (the id and the file text are made from the same document)."""
+    one table serialises that table only. The key is a hash of the pickled table (C-fast,
+    about twice as fast as its compact JSON, and both texts are functions of it: pickle keeps
+    types and key order); it is computed once per table object and run (the id and the file
+    text are made from the same document)."""
     seen = _TEXTS.get(id(table))
     if seen is not None and seen[0] is table:
         return seen[1]
@@ -206,8 +208,7 @@ def _table_texts(table: Any) -> tuple[str, str]:
         _dump_indented(table, _TABLE_NEWLINE, out)
         return "".join(out), json.dumps(table, sort_keys=True, ensure_ascii=False)
 
-    compact = json.dumps(table, ensure_ascii=False, check_circular=False)
-    key = hashlib.sha1(compact.encode("utf-8", "surrogatepass")).digest()
+    key = hashlib.sha1(pickle.dumps(table, protocol=5)).digest()
     # 16 cache files by key: a compile that changes one table rewrites one or two of them
     texts = cache.active().memo(f"snapjson{key[0] >> 4:x}", key, both)
     if len(_TEXTS) > 20_000:

@@ -134,8 +134,13 @@ def typescript_schema(spec: SchemaSpec, snapshot: Snapshot, dialect, source: str
         _CONSTS.clear()
 
 
+# a table's column builders, extra-config entries, `export const` text and called names:
+# plain strings, so a cached part unpickles for a fraction of what its context would
+TablePart = tuple[tuple[str, ...], tuple[str, ...], str, tuple[str, ...]]
+
+
 def _tables(spec: SchemaSpec, snapshot: Snapshot, dialect, raw: dict | None
-            ) -> list[tuple[dict, str, tuple[str, ...]]]:
+            ) -> list[TablePart]:
     """Every table's `_table_part`. With `raw`, memoized in the
     project cache by what determines them: the dialect, the table's YAML data, that of the
     tables its foreign keys name and every top-level setting (pickled, so types and order
@@ -161,26 +166,26 @@ def _tables(spec: SchemaSpec, snapshot: Snapshot, dialect, raw: dict | None
 def _typescript_schema(spec: SchemaSpec, snapshot: Snapshot, dialect, source: str,
                        raw: dict | None = None) -> str:
     parts = _tables(spec, snapshot, dialect, raw)
-    tables = [context for context, _text, _called in parts]
-    builders = " ".join(c["builder"] for t in tables for c in t["columns"]) + " " + \
-        " ".join(e for t in tables for e in t["extras"])
+    builders = " ".join(b for part in parts for b in part[0]) + " " + \
+        " ".join(e for part in parts for e in part[1])
     declarations = dialect.ts_declarations(spec, snapshot)
     preamble = "".join(line + "\n" for line in declarations) + dialect.ts_preamble(builders)
-    called = set(_called(preamble)).union(*(names for _c, _t, names in parts))
+    called = set(_called(preamble)).union(*(part[3] for part in parts))
     imports = [name for name in dialect.ts_imports() if name in called]
     imports.insert(0, dialect.ts_table_fn)
     return _module_text(ts_line_comment(source), dialect.name, dialect.ts_module,
                         sorted(set(imports), key=imports.index), preamble,
-                        [text for _context, text, _called in parts])
+                        [part[2] for part in parts])
 
 
-def _table_part(spec: SchemaSpec, table: Table, dialect) -> tuple[dict, str, tuple[str, ...]]:
-    """A table's context, its `export const` declaration and the functions
-    its builders call (they decide the module's imports)."""
+def _table_part(spec: SchemaSpec, table: Table, dialect) -> TablePart:
+    """A table's builders and extras (they decide the preamble), its `export const`
+    declaration and the functions its builders call (they decide the module's imports)."""
     context = _table_context(spec, table, dialect)
     text = _table_text(context, dialect.ts_table_fn)
-    code = " ".join(c["builder"] for c in context["columns"]) + " " + " ".join(context["extras"])
-    return context, text, _called(code)
+    builders = tuple(c["builder"] for c in context["columns"])
+    extras = tuple(context["extras"])
+    return builders, extras, text, _called(" ".join(builders) + " " + " ".join(extras))
 
 
 _CALL = re.compile(r"\b([A-Za-z_]\w*)[(<]")
