@@ -111,7 +111,8 @@ def _do_pull(database: str, out: Path | None, force: bool, project: Path | None)
     inside(root, target, "--out")
     check_writable(root, target, force)
     source = pull_source(database)
-    result = import_snapshots({source.dialect: source}, origin=source.label, command="pull")
+    result = import_snapshots({source.dialect: source}, origin=source.label, command="pull",
+                              targets=load_config(root).dialects)
     with project_lock(root):  # no compile/new/undo writing at the same moment
         written = adopt_files(root, target, result.text, None)
     return result, written
@@ -126,6 +127,12 @@ def _report(report: Report, result, written: list[Path], settings: bool) -> None
         report.warnings.append(problem(item.message, table=item.table, column=None,
                                        field=item.name, dialect=item.dialect, name=item.name))
         report.say(f"warning: {item}")
+    for fitted in result.fitted:  # another dialect of the project gets it differently
+        if fitted.lost:  # ... or not at all: a warning
+            report.warnings.append(problem(fitted.message, table=fitted.table, column=None,
+                                           field=fitted.name, dialect=fitted.dialect,
+                                           name=fitted.name))
+        report.say(f"{'warning' if fitted.lost else 'note'}: {fitted}")
     if result.exact:
         report.say("ok: the schema compiles back to exactly what was read")
     else:

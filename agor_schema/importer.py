@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,6 +79,8 @@ class ImportResult:
     text: str
     sources: dict[str, Source]
     report: list[ReportItem] = field(default_factory=list)
+    # what the project's other dialects get differently (see import_fit): not inexact
+    fitted: list[Any] = field(default_factory=list)
 
     @property
     def exact(self) -> bool:
@@ -92,6 +94,7 @@ class ImportResult:
                             "journal_entries": s.entries}
                         for d, s in self.sources.items()},
             "report": [r.to_json() for r in self.report],
+            **({"fitted": [f.to_json() for f in self.fitted]} if self.fitted else {}),
         }
 
 
@@ -138,22 +141,26 @@ def read_source(folder: Path, dialect_name: str) -> Source:
 
 
 def import_snapshots(sources: Mapping[str, Source], *, origin: str = "",
-                     command: str = "import") -> ImportResult:
+                     command: str = "import", targets: Iterable[str] = ()) -> ImportResult:
     """The schema document for these sources, its YAML text and the report. Snapshots are
     reproduced exactly (as data); a live database's SQL, which the engine rewrote, by
-    meaning."""
+    meaning. `targets`: the project's dialects; with one source, what the others lack is
+    kept to the source's overrides (import_fit) so the schema compiles for each."""
     from agor_schema.dialects import get_dialect
+    from agor_schema.import_fit import fit_document
 
     dialects = {name: get_dialect(name) for name in sources}
     loose = any(s.live for s in sources.values())
     converter = _Converter({n: s.snapshot for n, s in sources.items()}, dialects, loose)
     document = converter.document()
+    fitted = fit_document(document, next(iter(sources)), targets) if len(sources) == 1 else []
     report = converter.report
     known = {(r.dialect, r.table, r.name) for r in report}
     report += [r for r in _prove(document, {n: s.snapshot for n, s in sources.items()},
                                  dialects, loose)
                if (r.dialect, r.table, r.name) not in known]
-    return ImportResult(document, dump_yaml(document, origin, command), dict(sources), report)
+    return ImportResult(document, dump_yaml(document, origin, command), dict(sources), report,
+                        fitted)
 
 
 def pull_source(url: str) -> Source:
@@ -554,6 +561,12 @@ class _Converter:
             spec["parts"] = parts
         if ix.unique:
             spec["unique"] = True
+        if ix.nulls_not_distinct:
+            self.note("unique index is NULLS NOT DISTINCT; the DSL builds `nulls_not_distinct` "
+                      "on an index as a UNIQUE constraint of that name (drizzle's snapshot "
+                      "records it on constraints only), so it is written as a plain unique "
+                      "index: add `postgres: {nulls_not_distinct: true}` to it for the "
+                      "constraint (compile then replaces the index)", dialect, tname, ix.name)
         if ix.where:
             spec["where"] = self._expression(tname, dialect, types, ix.where, ix.name)
         for key, value, feature in (("method", ix.method if ix.method != "btree" else None,

@@ -61,6 +61,9 @@ class Index:
     # extension providing the method (not in snapshots: CREATE EXTENSION IF NOT EXISTS goes
     # with the migration that creates the index)
     extension: str | None = field(default=None, compare=False)
+    # a live unique index built NULLS NOT DISTINCT (PostgreSQL 15+): drizzle's snapshot has no
+    # place for it on an index (the DSL makes it a constraint); read so `pull` can say so
+    nulls_not_distinct: bool = field(default=False, compare=False)
     # keys a snapshot written by an older drizzle-kit left out; not part of the schema
     absent: tuple[str, ...] = field(default=(), compare=False)
 

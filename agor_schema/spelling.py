@@ -241,13 +241,17 @@ def _default_candidates(target: Any, logical: str, dialect: Any, loose: bool = F
                 out.append(float(literal) if "." in literal else int(literal))
             if literal.lower() in ("true", "false"):
                 out.append(literal.lower() == "true")
+        # the DSL's logical spellings ('' / now) before SQL: they mean the same in every
+        # dialect of the project (`{sql: CURRENT_TIMESTAMP}` is text in SQLite's epoch-ms
+        # column), and each is kept only if it builds this dialect's value
         if plain != target:
-            out.append({"sql": plain})
             target_literal = re.fullmatch(r"'((?:[^']|'')*)'", plain)
             if target_literal:
                 out.append(target_literal.group(1).replace("''", "'"))
         if "now()" in target.lower() or "julianday('now')" in target.lower():
             out.append("now")
+        if plain != target:
+            out.append({"sql": plain})
     if target == dialect.now_default():
         out.append("now")
     literal = re.fullmatch(r"'((?:[^']|'')*)'(?:::(\w+))?", target)

@@ -94,6 +94,8 @@ LEFT JOIN pg_namespace tn ON tn.oid = t.relnamespace
 WHERE n.nspname = %s AND k.contype IN ('p', 'f', 'u', 'c')
 ORDER BY k.conrelid, k.conname
 """
+# pg_index.indnullsnotdistinct exists from PostgreSQL 15 on: read through to_jsonb, so an
+# older server (no such column) answers false instead of failing the query
 _INDEXES = """
 SELECT ix.indrelid, i.relname, ix.indisunique, am.amname, pg_get_expr(ix.indpred, ix.indrelid),
        ix.indnkeyatts, ix.indkey::int2[], ix.indoption::int2[],
@@ -102,7 +104,7 @@ SELECT ix.indrelid, i.relname, ix.indisunique, am.amname, pg_get_expr(ix.indpred
        ARRAY(SELECT CASE WHEN o.opcdefault THEN '' ELSE o.opcname END
              FROM unnest(ix.indclass::oid[]) WITH ORDINALITY u(oid, pos)
              JOIN pg_opclass o ON o.oid = u.oid ORDER BY u.pos),
-       i.reloptions
+       i.reloptions, coalesce(to_jsonb(ix) ->> 'indnullsnotdistinct', '') = 'true'
 FROM pg_index ix
 JOIN pg_class i ON i.oid = ix.indexrelid
 JOIN pg_class t ON t.oid = ix.indrelid
@@ -223,7 +225,7 @@ class PostgresIntrospection:
                 value = expression if expression is not None else definition
                 table.checks[conname] = Check(conname, normalize_sql(value))
         for (oid, iname, unique, method, predicate, nkey, keys, options, texts,
-             opclasses, reloptions) in conn.execute(_INDEXES, (schema,)).fetchall():
+             opclasses, reloptions, distinct_nulls) in conn.execute(_INDEXES, (schema,)).fetchall():
             table = by_oid.get(oid)
             if table is None:
                 continue
@@ -242,7 +244,8 @@ class PostgresIntrospection:
                 ))
             table.indexes[iname] = Index(iname, parts, unique=bool(unique),
                                          where=normalize_sql(predicate), method=method,
-                                         with_=_storage_parameters(reloptions))
+                                         with_=_storage_parameters(reloptions),
+                                         nulls_not_distinct=bool(distinct_nulls))
         return snapshot
 
     def _identity(self, conn: Any, kind: str, sequence: str | None) -> dict:

@@ -1,0 +1,225 @@
+"""`agorschema pull` from PostgreSQL into a project that also compiles for SQLite (the
+default `init` project): the pulled schema compiles for both dialects, builds exactly the
+catalog pull read in PostgreSQL (drift empty but for what pull reported), and applies on
+SQLite. What SQLite lacks (index methods, storage parameters, part ordering and operator
+classes, NULLS NOT DISTINCT) sits in `postgres:` overrides; defaults use the DSL's logical
+spellings (`now`, `''`, enum labels) that mean the same in SQLite."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from catalog import Project
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pg_cluster import connect, create_database, drop_database
+
+import agor_schema
+from agor_schema.cli import main
+from agor_schema.dialects import get_dialect
+from agor_schema.drift import drift
+
+PROBE = """
+CREATE EXTENSION IF NOT EXISTS bloom; CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE TYPE mood AS ENUM ('sad','ok');
+CREATE TABLE t (id integer PRIMARY KEY GENERATED ALWAYS AS IDENTITY, a integer,
+  b text NOT NULL DEFAULT '', tags text[], doc jsonb, m mood DEFAULT 'ok', ts timestamp,
+  tz timestamptz DEFAULT now(), u uuid DEFAULT gen_random_uuid(), n numeric(10,2),
+  g integer GENERATED ALWAYS AS (a * 2) STORED,
+  CONSTRAINT b_len CHECK (char_length(b) < 100),
+  CONSTRAINT a_b UNIQUE NULLS NOT DISTINCT (a, b));
+CREATE INDEX t_bloom ON t USING bloom (a) WITH (length=80);
+CREATE INDEX t_trgm ON t USING gin (b gin_trgm_ops);
+CREATE INDEX t_doc ON t USING gin (doc);
+CREATE INDEX t_ff ON t (a) WITH (fillfactor=70);
+CREATE INDEX t_desc ON t (a DESC NULLS LAST, lower(b));
+CREATE INDEX t_part ON t (a) WHERE a > 0;
+CREATE UNIQUE INDEX t_nnd ON t (b) NULLS NOT DISTINCT;
+"""
+
+
+def _cli(*args: str) -> dict:
+    done = CliRunner().invoke(main, [*args, "--format", "json"], catch_exceptions=False)
+    envelope = json.loads(done.output)
+    assert done.exit_code == envelope["exit_code"]
+    return envelope
+
+
+def _read(url: str):
+    dialect = get_dialect("postgres" if url.startswith("postgres") else "sqlite")
+    conn = dialect.connect(url, create=False)
+    try:
+        return dialect.introspect(conn)
+    finally:
+        dialect.close_connection(conn)
+
+
+def _pull_and_compile(root: Path, url: str) -> tuple[dict, dict]:
+    """Pull `url` into a sqlite + postgres project and compile it: (pull envelope, schema)."""
+    project = Project(root)
+    pulled = _cli("pull", "--database", url, "--project", str(project.root))
+    assert pulled["exit_code"] == 0, pulled
+    compiled = _cli("compile", "--project", str(project.root))
+    assert compiled["exit_code"] == 0, compiled
+    [written] = pulled["result"]["written"]
+    return pulled, yaml.safe_load(Path(written).read_text(encoding="utf-8"))
+
+
+def _pg_drift(original: str, rebuilt: str, folder: Path) -> list:
+    with connect(rebuilt) as conn:  # an operator class's extension is the database's own
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    agor_schema.migrate(rebuilt, folder)
+    found = drift(_read(original), _read(rebuilt), actual="database", wanted="pulled schema")
+    return [(c.table, c.name) for c in found.changes]
+
+
+def test_probe_schema_compiles_for_both_dialects_and_rebuilds_postgres(
+        pg_url: str, pg_admin_url: str, tmp_path: Path) -> None:
+    with connect(pg_url) as conn:
+        conn.execute(PROBE)
+    pulled, schema = _pull_and_compile(tmp_path / "p", pg_url)
+    table = schema["tables"]["t"]
+    # what SQLite lacks is PostgreSQL's override; the base is the plain index
+    assert table["indexes"]["t_bloom"] == {"columns": ["a"], "postgres": {
+        "method": "bloom", "with": {"length": 80}, "extension": "bloom"}}
+    assert table["indexes"]["t_trgm"] == {"columns": ["b"], "postgres": {
+        "method": "gin", "parts": [{"column": "b", "opclass": "gin_trgm_ops"}]}}
+    assert table["unique"] == [{"columns": ["a", "b"], "name": "a_b"}]
+    assert table["postgres"]["unique"] == [{"columns": ["a", "b"], "name": "a_b",
+                                            "nulls_not_distinct": True}]
+    # logical defaults: the same meaning in SQLite's epoch-ms / text columns
+    columns = table["columns"]
+    assert columns["tz"]["default"] == "now" and columns["b"]["default"] == ""
+    assert columns["m"]["default"] == "ok"
+    # the unique index NULLS NOT DISTINCT cannot be an index in the DSL: reported by name
+    warned = {(w.get("table"), w.get("name")): w for w in pulled["warnings"]}
+    assert "NULLS NOT DISTINCT" in warned[("t", "t_nnd")]["message"]
+    fitted = {f["name"] for f in pulled["result"]["fitted"]}
+    assert {"t_bloom", "t_trgm", "t_doc", "t_ff", "t_desc", "a_b"} <= fitted
+    # PostgreSQL: the same catalog but for what pull reported (GENERATED ALWAYS identity)
+    rebuilt = create_database(pg_admin_url)
+    try:
+        changes = _pg_drift(pg_url, rebuilt, tmp_path / "p" / "drizzle" / "postgres")
+    finally:
+        drop_database(pg_admin_url, rebuilt)
+    assert set(changes) <= set(warned), changes
+    # SQLite: applies, and the defaults mean what they mean in PostgreSQL
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    agor_schema.migrate(url, tmp_path / "p" / "drizzle" / "sqlite")
+    built = _read(url).tables["t"]
+    assert {"t_bloom", "t_trgm", "t_doc", "t_ff", "t_desc", "t_part", "t_nnd", "a_b"} <= \
+        set(built.indexes) | set(built.uniques)
+    with sqlite3.connect(tmp_path / "app.db") as db:
+        db.execute("INSERT INTO t (a, tags) VALUES (1, '[]')")
+        b, m, tz, u = db.execute("SELECT b, m, tz, u FROM t").fetchone()
+    assert (b, m) == ("", "ok")
+    assert isinstance(tz, int) and abs(tz - time.time() * 1000) < 60_000
+    assert isinstance(u, str) and len(u) == 36 and u[14] == "4"
+    # the fit is for the project's other dialects: a PostgreSQL-only project keeps the
+    # options where pull found them
+    alone = Project(tmp_path / "pg", dialects=["postgres"])
+    pulled = _cli("pull", "--database", pg_url, "--project", str(alone.root))
+    assert pulled["exit_code"] == 0 and "fitted" not in pulled["result"]
+    [written] = pulled["result"]["written"]
+    table = yaml.safe_load(Path(written).read_text(encoding="utf-8"))["tables"]["t"]
+    assert "postgres" not in table and table["unique"][0]["nulls_not_distinct"] is True
+    assert table["indexes"]["t_ff"] == {"columns": ["a"], "with": {"fillfactor": 70}}
+
+
+# ------------------------------------------------------------------ option combinations
+
+INDEX_FORMS = st.fixed_dictionaries({
+    "method": st.sampled_from(["btree", "hash", "gin_trgm", "brin", "bloom"]),
+    "desc": st.booleans(),
+    "nulls_first": st.booleans(),
+    "fillfactor": st.sampled_from([None, 70]),
+    "where": st.booleans(),
+    "unique": st.booleans(),
+    "expression": st.booleans(),
+})
+UNIQUE_FORMS = st.fixed_dictionaries({
+    "columns": st.sampled_from([["a"], ["a", "b"]]),
+    "nulls_not_distinct": st.booleans(),
+    "named": st.booleans(),
+})
+
+
+def _index_sql(name: str, form: dict) -> str:
+    """One CREATE INDEX PostgreSQL accepts for these options (options a method does not
+    take are left out)."""
+    method = form["method"]
+    with_ = []
+    if method == "gin_trgm":
+        parts, using = ["b gin_trgm_ops"], "gin"
+    elif method in ("hash", "brin", "bloom"):
+        parts, using = ["a"], method
+        if method == "bloom":
+            with_.append("length=80")
+    else:
+        using = "btree"
+        order = (" DESC" if form["desc"] else "") + (" NULLS FIRST" if form["nulls_first"]
+                                                     else "")
+        parts = [f"a{order}"] + (["lower(b)"] if form["expression"] else [])
+        if form["fillfactor"]:
+            with_.append(f"fillfactor={form['fillfactor']}")
+    unique = "UNIQUE " if form["unique"] and using == "btree" else ""
+    tail = f" WITH ({', '.join(with_)})" if with_ else ""
+    tail += " WHERE a > 0" if form["where"] else ""
+    return f"CREATE {unique}INDEX {name} ON t USING {using} ({', '.join(parts)}){tail}"
+
+
+def _unique_sql(i: int, form: dict) -> str:
+    cols = ", ".join(form["columns"])
+    name = f"t_u{i}" if form["named"] else f"t_{'_'.join(form['columns'])}_unique"
+    nnd = " NULLS NOT DISTINCT" if form["nulls_not_distinct"] else ""
+    return f"ALTER TABLE t ADD CONSTRAINT {name} UNIQUE{nnd} ({cols})"
+
+
+def _reset(url: str) -> None:
+    with connect(url) as conn:
+        conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public; "
+                     "CREATE EXTENSION bloom; CREATE EXTENSION pg_trgm")
+
+
+@settings(max_examples=int(os.environ.get("PULL_FIT_EXAMPLES", "12")), deadline=None,
+          derandomize=os.environ.get("CI") == "true",
+          suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                 HealthCheck.too_slow])
+@given(indexes=st.lists(INDEX_FORMS, min_size=1, max_size=3),
+       uniques=st.lists(UNIQUE_FORMS, max_size=2, unique_by=lambda u: tuple(u["columns"])),
+       column_nnd=st.booleans())
+def test_index_and_unique_options_fit_every_dialect(
+        pg_url: str, pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory,
+        indexes: list, uniques: list, column_nnd: bool) -> None:
+    """Any mix of index methods, storage parameters, part options, partial and unique
+    indexes and (named, NULLS NOT DISTINCT) unique constraints: the pulled schema compiles
+    for SQLite and PostgreSQL, rebuilds PostgreSQL's catalog exactly and applies on SQLite."""
+    _reset(pg_url)
+    tmp = tmp_path_factory.mktemp("fit")
+    statements = ["CREATE TABLE t (id integer PRIMARY KEY, a integer, b text, c integer"
+                  + (", CONSTRAINT t_c_unique UNIQUE NULLS NOT DISTINCT (c)" if column_nnd
+                     else "") + ")"]
+    statements += [_index_sql(f"t_i{i}", form) for i, form in enumerate(indexes)]
+    statements += [_unique_sql(i, form) for i, form in enumerate(uniques)]
+    with connect(pg_url) as conn:
+        for statement in statements:
+            conn.execute(statement)
+    pulled, _ = _pull_and_compile(tmp / "p", pg_url)
+    assert pulled["result"]["exact"], (statements, pulled["warnings"])
+    rebuilt = create_database(pg_admin_url)
+    try:
+        changes = _pg_drift(pg_url, rebuilt, tmp / "p" / "drizzle" / "postgres")
+    finally:
+        drop_database(pg_admin_url, rebuilt)
+    assert changes == [], statements
+    url = f"sqlite:///{tmp / 'app.db'}"
+    agor_schema.migrate(url, tmp / "p" / "drizzle" / "sqlite")
+    built = _read(url).tables["t"]
+    assert {f"t_i{i}" for i in range(len(indexes))} <= set(built.indexes)
