@@ -90,6 +90,12 @@ class _Fit:
         self.uniques(tname, table)
 
     def column(self, tname: str, cname: str, column: dict) -> None:
+        if str(column.get("type", "")).endswith("[]") and isinstance(column.get("default"), dict):
+            # an array's SQL default is the source's array text; SQLite keeps arrays as JSON
+            # text, so only a YAML list default means the same in every dialect
+            _override(column, self.source, {"default": column.pop("default")})
+            self.kept(f"the SQL default of an array column kept to {self.source} (write it as a "
+                      "YAML list to have it here too)", self.others, tname, cname, lost=True)
         if column.get("nulls_not_distinct"):
             lacking = self.lacking(lambda d: d.nulls_not_distinct)
             if lacking:
@@ -243,8 +249,7 @@ class _Fit:
         """Move one refused column field into the source's override; a type one dialect
         restricts becomes the nearest plain type in the base."""
         column = table["columns"][cname]
-        if not isinstance(column, dict) or _only(column) or field in ("", "only", "sqlite",
-                                                                      "postgres"):
+        if not isinstance(column, dict) or _only(column) or field in ("", "only", *DIALECT_NAMES):
             return False
         if field == "type":
             nearest = NEAREST_TYPES.get(str(column.get("type")))

@@ -367,7 +367,8 @@ class _Converter:
                 parse_type(logical)
             except ValueError:
                 types = {}
-            found, value = self.prove.default_spelling(column.default, logical, dialect, types)
+            found, value = self.prove.default_spelling(column.default, logical, dialect, types,
+                                                       column.type)
             if found:
                 fields["default"] = value
             else:
@@ -881,16 +882,14 @@ def _align_column(live: Column, built: Column, dialect: Any) -> None:
     """What a catalog spells its own way but means the same: `timestamp(3) without time
     zone`, a default `100` or `false` read back as text, identity settings without the
     sequence's schema (`live` is a copy: it takes the built spelling)."""
-    from agor_schema.spelling import type_key
+    from agor_schema.spelling import same_default, type_key
 
     if live.type != built.type and type_key(live.type) == type_key(built.type) and \
             (live.type_schema or "public") == (built.type_schema or "public"):
         live.type, live.type_schema = built.type, built.type_schema
     if live.default != built.default and isinstance(live.default, str) \
             and built.default is not None:
-        text = built.default if isinstance(built.default, str) \
-            else dialect.default_sql(built.default)
-        if dialect.canonical_expression(text) == dialect.canonical_expression(live.default):
+        if same_default(dialect, built.default, live.default, live.type):
             live.default = built.default
     if built.identity and live.identity:
         built.identity = {k: v for k, v in built.identity.items() if k in live.identity}

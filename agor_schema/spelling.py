@@ -145,9 +145,7 @@ class Prover:
             return True
         if not self.loose or not isinstance(wanted, str):
             return False
-        d = self.dialects[dialect]
-        text = d.default_sql(built) if not isinstance(built, str) else built
-        return d.canonical_expression(text) == d.canonical_expression(wanted)
+        return same_default(self.dialects[dialect], built, wanted, self._cast)
 
     def expression(self, text: Any, dialect: str, types: Mapping[str, Any], wanted: str) -> bool:
         from agor_schema import expr
@@ -160,11 +158,14 @@ class Prover:
             return False
 
     _target: Any = None
+    _cast: str | None = None
 
     def default_spelling(self, target: Any, logical: str, dialect: str,
-                         types: Mapping[str, Any]) -> tuple[bool, Any]:
-        """(found, DSL default) that builds `target` for `dialect`."""
-        self._target = target
+                         types: Mapping[str, Any], column_type: str | None = None
+                         ) -> tuple[bool, Any]:
+        """(found, DSL default) that builds `target` for `dialect`; `column_type`: the
+        catalog's type of the column (the engine may store the default cast to it)."""
+        self._target, self._cast = target, column_type
         for cand in _default_candidates(target, logical, self.dialects[dialect], self.loose):
             if isinstance(cand, dict) and "verbatim" in cand and not self.verbatim:
                 continue
@@ -178,6 +179,57 @@ class Prover:
             if self.expression(cand, dialect, types, wanted):
                 return True, cand
         return False, wanted
+
+
+def same_default(dialect: Any, built: Any, wanted: str, column_type: str | None) -> bool:
+    """Does a built default mean the catalog's `wanted` text? Compared by meaning; PostgreSQL
+    stores a default cast to its column's type (typmod left out: `'{}'::character
+    varying[]`), which the DDL did not write."""
+    text = dialect.default_sql(built) if not isinstance(built, str) else built
+    canonical = dialect.canonical_expression(wanted)
+    if dialect.canonical_expression(text) == canonical:
+        return True
+    arrays = [_array_literal(t) for t in (_string_literal(text), _string_literal(wanted))]
+    if arrays[0] is not None and arrays[0] == arrays[1]:  # '{"a","b"}' = '{a,b}'::text[]
+        return True
+    if not column_type:
+        return False
+    cast = re.sub(r"\(\s*\d+(?:\s*,\s*\d+)?\s*\)", "", column_type)
+    try:
+        return dialect.canonical_expression(f"{text}::{cast}") == canonical
+    except Exception:  # noqa: BLE001 - a type name the parser does not take: not the same
+        return False
+
+
+def _string_literal(sql: str) -> str:
+    """The text of a string literal, cast or not (`'{a}'::text[]` → `{a}`); else ''."""
+    match = re.fullmatch(r"\s*'((?:[^']|'')*)'(?:::[\w \[\]\"().,]+)?\s*", sql)
+    return match.group(1).replace("''", "'") if match else ""
+
+
+def _array_literal(text: str) -> list | None:
+    """A one-dimensional PostgreSQL array literal's elements (`{}`, `{1,2}`, `{"a","b"}`)
+    as a YAML list default, or None for anything else (nested, escaped, NULL)."""
+    match = re.fullmatch(r"\{(.*)\}", text, re.S)
+    if match is None or "{" in match.group(1) or "\\" in match.group(1):
+        return None
+    body = match.group(1)
+    if not body:
+        return []
+    items: list[Any] = []
+    for raw in body.split(","):
+        quoted = re.fullmatch(r'"([^"]*)"', raw)
+        if quoted:
+            items.append(quoted.group(1))
+        elif re.fullmatch(r"-?\d+", raw):
+            items.append(int(raw))
+        elif re.fullmatch(r"-?\d+\.\d+", raw):
+            items.append(float(raw))
+        elif raw and raw.upper() != "NULL" and '"' not in raw and raw.strip() == raw:
+            items.append(raw)
+        else:
+            return None
+    return items
 
 
 def _probe(table: dict, **top: Any) -> dict:
@@ -247,7 +299,11 @@ def _default_candidates(target: Any, logical: str, dialect: Any, loose: bool = F
         if plain != target:
             target_literal = re.fullmatch(r"'((?:[^']|'')*)'", plain)
             if target_literal:
-                out.append(target_literal.group(1).replace("''", "'"))
+                text = target_literal.group(1).replace("''", "'")
+                array = _array_literal(text)
+                if array is not None:
+                    out.append(array)
+                out.append(text)
         if "now()" in target.lower() or "julianday('now')" in target.lower():
             out.append("now")
         if plain != target:

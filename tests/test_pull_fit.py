@@ -17,6 +17,7 @@ import pytest
 import yaml
 from catalog import Project
 from click.testing import CliRunner
+from corpus import NAMES, corpus_folder, dialect_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pg_cluster import connect, create_database, drop_database
@@ -223,3 +224,30 @@ def test_index_and_unique_options_fit_every_dialect(
     agor_schema.migrate(url, tmp / "p" / "drizzle" / "sqlite")
     built = _read(url).tables["t"]
     assert {f"t_i{i}" for i in range(len(indexes))} <= set(built.indexes)
+# ------------------------------------------------------------------ real projects
+
+@pytest.mark.parametrize("name", [n for n in NAMES if dialect_of(n) == "postgres"])
+def test_corpus_database_pulled_into_a_two_dialect_project(
+        shared_dir: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory,
+        pg_admin_url: str, name: str) -> None:
+    """A real project's PostgreSQL database (its whole drizzle-kit history applied), pulled
+    into the default sqlite + postgres project: compiles for both, PostgreSQL rebuilds the
+    catalog but for what pull reported, SQLite applies."""
+    if pg_admin_url is None:
+        pytest.skip("no PostgreSQL")
+    folder = corpus_folder(name, tmp_path_factory.getbasetemp() / "corpus")
+    original, rebuilt = create_database(pg_admin_url), create_database(pg_admin_url)
+    try:
+        agor_schema.migrate(original, folder, allow_out_of_order=True)
+        pulled, _ = _pull_and_compile(tmp_path / "p", original)
+        changes = _pg_drift(original, rebuilt, tmp_path / "p" / "drizzle" / "postgres")
+    finally:
+        drop_database(pg_admin_url, original)
+        drop_database(pg_admin_url, rebuilt)
+    reported = {(w.get("table"), w.get("name")) for w in pulled["warnings"]
+                if w.get("dialect") == "postgres"}
+    tables = {t for t, _ in reported}
+    assert [c for c in changes if c not in reported and c[0] not in tables] == []
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    agor_schema.migrate(url, tmp_path / "p" / "drizzle" / "sqlite")
+    assert _read(url).tables

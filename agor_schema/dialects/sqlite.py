@@ -142,6 +142,7 @@ class SQLiteDialect(SQLiteIntrospection, SQLiteRuntime, Dialect):
         def rewrite(node: exp.Expression) -> exp.Expression:
             if isinstance(node, calendar_functions):
                 _refuse_calendar_on_epoch_ms(node, column_types)
+            _refuse_array_values(node)
             if isinstance(node, exp.CurrentTimestamp) or (
                 isinstance(node, exp.Anonymous) and node.name.lower() == "now"
             ):
@@ -572,6 +573,21 @@ def _is_plain_literal(sql: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+def _refuse_array_values(node) -> None:
+    """`'{}'::text[]`, `ARRAY['a']`: SQLite has no array type (an array column holds JSON
+    text), and sqlglot would print `CAST('{}' AS ARRAY<TEXT>)`, which SQLite cannot parse."""
+    from sqlglot import exp
+
+    from agor_schema.expr import ExpressionError
+
+    if isinstance(node, exp.Array) or (isinstance(node, exp.Cast)
+                                       and node.to.is_type(exp.DataType.Type.ARRAY)):
+        raise ExpressionError(
+            f"{node.sql(dialect='postgres')!r} is a PostgreSQL array value; SQLite has no "
+            "arrays (an array column holds JSON text there): write a default as a YAML list "
+            "(default: []), or the expression per dialect: {sqlite: ..., postgres: ...}")
 
 
 def _refuse_calendar_on_epoch_ms(node, column_types: Mapping[str, LogicalType]) -> None:
