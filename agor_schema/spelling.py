@@ -293,6 +293,9 @@ def _default_candidates(target: Any, logical: str, dialect: Any, loose: bool = F
                 out.append(float(literal) if "." in literal else int(literal))
             if literal.lower() in ("true", "false"):
                 out.append(literal.lower() == "true")
+                # SQLite's TRUE is 1: on an integer column the number means the same in
+                # every dialect (PostgreSQL refuses DEFAULT TRUE on an integer)
+                out.append(int(literal.lower() == "true"))
         # the DSL's logical spellings ('' / now) before SQL: they mean the same in every
         # dialect of the project (`{sql: CURRENT_TIMESTAMP}` is text in SQLite's epoch-ms
         # column), and each is kept only if it builds this dialect's value

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from catalog import Project
 from click.testing import CliRunner
-from corpus import NAMES, corpus_folder, dialect_of
+from corpus import AGOR, NAMES, corpus_folder, dialect_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pg_cluster import connect, create_database, drop_database
@@ -251,3 +251,27 @@ def test_corpus_database_pulled_into_a_two_dialect_project(
     url = f"sqlite:///{tmp_path / 'app.db'}"
     agor_schema.migrate(url, tmp_path / "p" / "drizzle" / "sqlite")
     assert _read(url).tables
+
+
+@pytest.mark.parametrize("name", [*[n for n in NAMES if dialect_of(n) == "sqlite"], "agor"])
+def test_sqlite_corpus_database_pulled_into_a_two_dialect_project(
+        shared_dir: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory,
+        pg_url: str, name: str) -> None:
+    """The other way round: a real SQLite database pulled into a sqlite + postgres project
+    compiles for both (SQLite-only defaults such as unixepoch() kept to SQLite, TRUE on an
+    integer column written as 1), rebuilds SQLite's catalog but for what pull reported, and
+    applies on PostgreSQL."""
+    folder = AGOR / "sqlite-2025-11" if name == "agor" else \
+        corpus_folder(name, tmp_path_factory.getbasetemp() / "corpus")
+    original, rebuilt = (f"sqlite:///{tmp_path / f}" for f in ("a.db", "b.db"))
+    agor_schema.migrate(original, folder, allow_out_of_order=True)
+    pulled, _ = _pull_and_compile(tmp_path / "p", original)
+    agor_schema.migrate(rebuilt, tmp_path / "p" / "drizzle" / "sqlite")
+    found = drift(_read(original), _read(rebuilt), actual="database", wanted="pulled schema")
+    reported = {(w.get("table"), w.get("name")) for w in pulled["warnings"]
+                if w.get("dialect") == "sqlite"}
+    tables = {t for t, _ in reported}
+    assert [(c.table, c.name) for c in found.changes
+            if (c.table, c.name) not in reported and c.table not in tables] == []
+    agor_schema.migrate(pg_url, tmp_path / "p" / "drizzle" / "postgres")
+    assert _read(pg_url).tables
