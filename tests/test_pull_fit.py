@@ -108,9 +108,12 @@ def test_probe_schema_compiles_for_both_dialects_and_rebuilds_postgres(
     rebuilt = create_database(pg_admin_url)
     try:
         changes = _pg_drift(pg_url, rebuilt, tmp_path / "p" / "drizzle" / "postgres")
+        with connect(rebuilt) as conn:  # GENERATED ALWAYS is the nearest: BY DEFAULT
+            assert conn.execute("INSERT INTO t (a) VALUES (1) RETURNING id").fetchone() == (1,)
     finally:
         drop_database(pg_admin_url, rebuilt)
     assert set(changes) <= set(warned), changes
+    assert columns["id"] == {"type": "integer", "primary_key": True, "autoincrement": True}
     # SQLite: applies, and the defaults mean what they mean in PostgreSQL
     url = f"sqlite:///{tmp_path / 'app.db'}"
     agor_schema.migrate(url, tmp_path / "p" / "drizzle" / "sqlite")
@@ -275,3 +278,24 @@ def test_sqlite_corpus_database_pulled_into_a_two_dialect_project(
             if (c.table, c.name) not in reported and c.table not in tables] == []
     agor_schema.migrate(pg_url, tmp_path / "p" / "drizzle" / "postgres")
     assert _read(pg_url).tables
+
+
+def test_sqlite_refusal_of_a_unique_entry_names_the_form_pull_writes() -> None:
+    """A `unique:` entry has no override of its own: SQLite's refusal of its
+    nulls_not_distinct points at the table's `postgres: {unique: [...]}`, and that form (the
+    one pull writes) compiles for both dialects."""
+    from agor_schema.errors import SchemaErrors
+    from agor_schema.spec.loader import Document
+    from agor_schema.spec.validate import validate_schema
+
+    entry = {"columns": ["a", "b"], "name": "t_ab", "nulls_not_distinct": True}
+    table = {"columns": {"a": "integer", "b": "text"}, "unique": [entry]}
+    with pytest.raises(SchemaErrors) as refused:
+        validate_schema(Document({"tables": {"t": table}}), ("sqlite",))
+    [error] = refused.value.errors
+    assert error.field == "unique" and "'postgres: {unique: [...]}'" in error.message
+    fitted = {"columns": table["columns"], "unique": [{"columns": ["a", "b"], "name": "t_ab"}],
+              "postgres": {"unique": [entry]}}
+    specs = validate_schema(Document({"tables": {"t": fitted}}), ("sqlite", "postgres"))
+    assert specs["postgres"].tables["t"].unique[0].nulls_not_distinct
+    assert not specs["sqlite"].tables["t"].unique[0].nulls_not_distinct

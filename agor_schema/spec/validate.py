@@ -321,9 +321,12 @@ class _Checker:
                                    "unique")
             if unique.name is not None:
                 self.check_constraint_name(name, unique.name, (*upath, "name"), "unique")
-            if unique.nulls_not_distinct:
-                self.check_nulls_not_distinct((*upath, "nulls_not_distinct"), table=name,
-                                              field="unique")
+            if unique.nulls_not_distinct:  # an entry has no override of its own
+                self.check_nulls_not_distinct(
+                    (*upath, "nulls_not_distinct"), table=name, field="unique",
+                    fix="Write the entry in the table's 'postgres: {unique: [...]}' (that list "
+                    "replaces the table's unique: for PostgreSQL; the base keeps the entry "
+                    "without it)")
         for index_name, index in table.indexes.items():
             self.check_index(name, table, index_name, index)
         for check_name, check in table.checks.items():
@@ -740,14 +743,15 @@ class _Checker:
             f"'postgres: {{...}}' on the index, or mark the index 'only: postgres'",
             path, field=ctx.pop("field", option), **ctx)
 
-    def check_nulls_not_distinct(self, path: Path_, **ctx: Any) -> None:
+    def check_nulls_not_distinct(self, path: Path_, fix: str = "Write it as 'postgres: "
+                                 "{nulls_not_distinct: true}'", **ctx: Any) -> None:
         if self._dialect().nulls_not_distinct:
             return
         self.error(
             f"nulls_not_distinct (NULLS NOT DISTINCT, PostgreSQL 15+) does not exist in "
-            f"{self.dialect}: its unique indexes always let several rows hold NULL. Write it as "
-            "'postgres: {nulls_not_distinct: true}' (SQLite then allows repeated NULLs), or make "
-            "the columns not_null", path, **ctx)
+            f"{self.dialect}: its unique indexes always let several rows hold NULL. "
+            f"{fix} (SQLite then allows repeated NULLs), or make the columns not_null", path,
+            **ctx)
 
     def check_constraint_name(self, table: str, name: str, path: Path_, field: str,
                               **ctx: Any) -> None:
