@@ -299,3 +299,31 @@ def test_sqlite_refusal_of_a_unique_entry_names_the_form_pull_writes() -> None:
     specs = validate_schema(Document({"tables": {"t": fitted}}), ("sqlite", "postgres"))
     assert specs["postgres"].tables["t"].unique[0].nulls_not_distinct
     assert not specs["sqlite"].tables["t"].unique[0].nulls_not_distinct
+
+
+def test_sqlite_only_features_pulled_into_a_two_dialect_project(tmp_path: Path,
+                                                                pg_url: str) -> None:
+    """From SQLite: a VIRTUAL generated column is stored in PostgreSQL (the source keeps
+    virtual in its override), unixepoch() stays SQLite's default, TRUE on an integer is 1;
+    PostgreSQL applies it and computes the column."""
+    db = tmp_path / "a.db"
+    with sqlite3.connect(db) as conn:
+        conn.executescript(
+            "CREATE TABLE t (id integer PRIMARY KEY, a integer NOT NULL DEFAULT TRUE, b text, "
+            "created integer DEFAULT (unixepoch()), "
+            "v text GENERATED ALWAYS AS (lower(b)) VIRTUAL)")
+    pulled, schema = _pull_and_compile(tmp_path / "p", f"sqlite:///{db}")
+    columns = schema["tables"]["t"]["columns"]
+    assert columns["v"]["sqlite"]["generated"]["type"] == "virtual"
+    assert isinstance(columns["v"]["generated"], str)  # stored: the kind both dialects have
+    assert columns["a"]["default"] == 1
+    assert "default" not in columns["created"] and "sqlite" in columns["created"]
+    assert ("t", "created") in {(w["table"], w["name"]) for w in pulled["warnings"]
+                                if w["dialect"] == "postgres"}
+    agor_schema.migrate(pg_url, tmp_path / "p" / "drizzle" / "postgres")
+    with connect(pg_url) as conn:
+        assert conn.execute("INSERT INTO t (id, b) VALUES (1, 'AB') RETURNING a, v"
+                            ).fetchone() == (1, "ab")
+    rebuilt = f"sqlite:///{tmp_path / 'b.db'}"
+    agor_schema.migrate(rebuilt, tmp_path / "p" / "drizzle" / "sqlite")
+    assert _read(rebuilt).tables["t"].columns["v"].generated["type"] == "virtual"
