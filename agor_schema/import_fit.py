@@ -217,6 +217,11 @@ class _Fit:
                 self.kept(f"column kept to {self.source}: {why}", [dialect], error.table,
                           error.column, lost=True)
                 return True
+        elif field == "unique" and (dropped := self.keep_unique_entries(table)):
+            for name in dropped:
+                self.kept(f"unique constraint kept to {self.source}: {why}", [dialect],
+                          error.table, name, lost=True)
+            return True
         elif field in ("unique", "primary_key", "foreign_keys") and field in table:
             _override(table, self.source, {field: table.pop(field)})
             self.kept(f"{field} kept to {self.source}: {why}", [dialect], error.table, None,
@@ -226,6 +231,31 @@ class _Fit:
         self.kept(f"table kept to {self.source}: {why}", [dialect], error.table, None,
                   lost=True)
         return True
+
+    def keep_unique_entries(self, table: dict) -> list[str]:
+        """Drop from the base list the entries naming a column the other dialect lacks (kept
+        to the source); the source's override holds the whole list (a list in an override
+        replaces the base's). The names of the entries dropped."""
+        entries = table.get("unique")
+        columns = table.get("columns") or {}
+        if not isinstance(entries, list):
+            return []
+
+        def lacks(entry: Any) -> bool:
+            names = entry if isinstance(entry, list) else entry.get("columns", []) \
+                if isinstance(entry, dict) else []
+            return any(c not in columns or _only(columns[c]) for c in names)
+        dropped = [e for e in entries if lacks(e)]
+        if not dropped:
+            return []
+        override = table.get(self.source)
+        if not (isinstance(override, dict) and "unique" in override):
+            _override(table, self.source, {"unique": entries})
+        table["unique"] = [e for e in entries if not lacks(e)]
+        if not table["unique"]:
+            del table["unique"]
+        return [e.get("name") or "_".join(e.get("columns", [])) if isinstance(e, dict)
+                else "_".join(e) for e in dropped]
 
     def keep_item(self, table: dict, kind: str, item: str, dialect: str) -> bool:
         if kind == "foreign key":

@@ -327,3 +327,35 @@ def test_sqlite_only_features_pulled_into_a_two_dialect_project(tmp_path: Path,
     rebuilt = f"sqlite:///{tmp_path / 'b.db'}"
     agor_schema.migrate(rebuilt, tmp_path / "p" / "drizzle" / "sqlite")
     assert _read(rebuilt).tables["t"].columns["v"].generated["type"] == "virtual"
+
+
+def test_postgres_only_types_keep_their_columns_and_dependents_to_postgres(
+        pg_url: str, pg_admin_url: str, tmp_path: Path) -> None:
+    """A type only PostgreSQL has (tsvector, inet): the column says `only: postgres`, and the
+    index, check and unique constraint over it follow, each listed by name; PostgreSQL
+    rebuilds exactly, SQLite gets the table without them."""
+    with connect(pg_url) as conn:
+        conn.execute(
+            "CREATE TABLE t (id integer PRIMARY KEY, doc tsvector, ip inet NOT NULL, label text, "
+            "CONSTRAINT ip_u UNIQUE (ip, label), CONSTRAINT t_label_unique UNIQUE (label), "
+            "CONSTRAINT ip_chk CHECK (masklen(ip) > 8)); "
+            "CREATE INDEX t_doc ON t USING gin (doc); "
+            "CREATE INDEX t_ip ON t (ip) WHERE label IS NOT NULL")
+    pulled, schema = _pull_and_compile(tmp_path / "p", pg_url)
+    table = schema["tables"]["t"]
+    assert table["columns"]["doc"]["only"] == table["columns"]["ip"]["only"] == "postgres"
+    assert table["indexes"]["t_doc"]["only"] == table["indexes"]["t_ip"]["only"] == "postgres"
+    assert table["checks"]["ip_chk"]["only"] == "postgres"
+    assert table["columns"]["label"]["unique"] is True
+    assert table["postgres"]["unique"] == [{"columns": ["ip", "label"], "name": "ip_u"}]
+    lost = {w["name"] for w in pulled["warnings"] if w["dialect"] == "sqlite"}
+    assert {"ip_chk", "t_doc", "t_ip", "ip_u"} <= lost
+    rebuilt = create_database(pg_admin_url)
+    try:
+        assert _pg_drift(pg_url, rebuilt, tmp_path / "p" / "drizzle" / "postgres") == []
+    finally:
+        drop_database(pg_admin_url, rebuilt)
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    agor_schema.migrate(url, tmp_path / "p" / "drizzle" / "sqlite")
+    built = _read(url).tables["t"]
+    assert set(built.columns) == {"id", "label"} and "t_label_unique" in built.indexes
