@@ -437,3 +437,24 @@ def test_agor_schema(shared_dir: Path, tmp_path: Path) -> None:
     copies.copy_from(root)
     _corpus_edits(copies)
 
+
+
+# ------------------------------------------------------------------ found by the harness
+
+
+@pytest.mark.parametrize("comment", [False, True])
+def test_check_sees_a_dialect_folder_moved(tmp_path: Path, comment: bool) -> None:
+    """`migration_folders` is part of what compile recorded: moving one dialect's folder to
+    an empty one makes the schema uncompiled there. check's cached 'same meaning' answer
+    left the setting out and said ok (exit 0) where the slow path says stale (exit 1)."""
+    copies = Copies(tmp_path, tmp_path / "xdg")
+    copies.make({"pyproject.toml": PYPROJECT.encode(), "schema/01_core.yaml": CORE.encode()})
+    copies.same("compile")
+    moved = PYPROJECT + 'migration_folders = {sqlite = "drizzle/lite"}\n'
+    copies.make({"pyproject.toml": moved.encode()})
+    if comment:
+        copies.make({"schema/01_core.yaml": ("# edited\n" + CORE).encode()})
+    code, _out, err = copies.same("check")
+    assert code == 1 and "sqlite: create_table" in err
+    code, _out, _err = copies.same("check", "--format", "json")
+    assert code == 1
