@@ -20,7 +20,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-AGORSCHEMA = str(Path(sys.executable).with_name("agorschema"))
+# AGORSCHEMA_TEST_CLI: another `agorschema` executable to compare (e.g. a branch's checkout)
+AGORSCHEMA = os.environ.get("AGORSCHEMA_TEST_CLI") or str(Path(sys.executable).with_name("agorschema"))
 CACHE = ".agorschema-cache"
 WAYS = ("slow", "cold", "warm")
 RECOMPILED_NOTE = "so the schema was compiled again to compare"
