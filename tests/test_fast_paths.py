@@ -458,3 +458,43 @@ def test_check_sees_a_dialect_folder_moved(tmp_path: Path, comment: bool) -> Non
     assert code == 1 and "sqlite: create_table" in err
     code, _out, _err = copies.same("check", "--format", "json")
     assert code == 1
+
+
+def _odd_schema(names: list[str], added: str | None = None) -> bytes:
+    """A chain of tables with `names`, each referencing the one before (`added`: one more
+    column in the first)."""
+    tables: dict = {}
+    for n, name in enumerate(names):
+        tables[name] = {"columns": {"id": {"type": "integer", "primary_key": True},
+                                    "v": {"type": "text", "unique": True}}}
+        if n:
+            tables[name]["columns"]["ref"] = {"type": "integer",
+                                              "references": f"{names[n - 1]}.id"}
+    if added:
+        tables[names[0]]["columns"][added] = "text"
+    return _dump({"tables": tables}).encode()
+
+
+def test_names_that_differ_by_case_or_normalization(tmp_path: Path) -> None:
+    """Tables whose names differ only by case or unicode normalization (distinct to
+    PostgreSQL; the same to SQLite, an error there), names whose TypeScript consts are
+    derived, deduplicated or shifted by a table added before them: every way agrees."""
+    names = ["Users", "USERS", "users", "caf\u00e9", "cafe\u0301", "table", "\u0130",
+             "i\u0307", "\ufb01", "fi", "select", "1abc", "__proto__", "\u9ed8\u8ba4"]
+    copies = Copies(tmp_path, tmp_path / "xdg")
+    pg_only = PYPROJECT.replace('["sqlite", "postgres"]', '["postgres"]')
+    copies.make({"pyproject.toml": pg_only.encode(), "schema/a.yaml": _odd_schema(names)})
+    copies.same("compile", "--format", "json")
+    ts = (copies.roots["slow"] / "generated" / "schema.postgres.ts").read_text("utf-8")
+    assert "pgTable('caf\u00e9'" in ts and "pgTable('cafe\u0301'" in ts
+    # a table whose const takes `table`'s, before it; a column added to one of the cases
+    copies.make({"schema/0.yaml": _odd_schema(["tableTable", "cafe\u0301_x"]),
+                 "schema/a.yaml": _odd_schema(names, added="w")})
+    code, stdout, _err = copies.same("compile", "--format", "json")
+    ts = (copies.roots["warm"] / "generated" / "schema.postgres.ts").read_text("utf-8")
+    assert code == 0 and "tableTable2 = pgTable('table'" in ts, stdout
+    copies.same("check")
+    # both dialects: the case clashes are errors, the same in every way
+    copies.make({"pyproject.toml": PYPROJECT.encode()})
+    code, stdout, _err = copies.same("compile", "--format", "json")
+    assert code == 2 and "ignores case" in stdout
