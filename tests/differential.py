@@ -1,8 +1,9 @@
 """Differential runs of the real CLI: one project, three copies, each command run three ways.
 
 - `slow`: `AGORSCHEMA_CACHE=0` and `AGORSCHEMA_JOBS=1` (no cache, one process): the reference;
-- `cold`: the default, with the project's cache folder removed before every command;
-- `warm`: the default, with the cache kept from run to run.
+- `cold`: the project's cache folder removed before every command, and `AGORSCHEMA_JOBS=2`
+  (the second dialect computed in a forked child, however small the schema);
+- `warm`: the defaults, with the cache kept from run to run.
 
 Every fast path (the sealed cache, per-table memos, parallel dialects, check's comment-line
 shortcut) must give what the slow path gives: the same exit code, the same stdout and
@@ -34,6 +35,8 @@ def env_for(way: str, xdg: Path) -> dict[str, str]:
                COLUMNS="200")
     if way == "slow":
         env.update(AGORSCHEMA_CACHE="0", AGORSCHEMA_JOBS="1")
+    elif way == "cold":
+        env.update(AGORSCHEMA_JOBS="2")
     return env
 
 
