@@ -170,6 +170,42 @@ class Store:
             self.put(kind, key, value)
         return value
 
+    def mark(self) -> dict[str, set]:
+        """The keys used so far, per kind: what a forked child need not send back."""
+        return {kind: set(used) for kind, used in self._used.items()}
+
+    def used_since(self, mark: dict[str, set]) -> dict[str, tuple[dict, list, bool]]:
+        """What a forked child used since `mark`, for the parent to `merge` and save as one
+        cache: per kind, the entries it computed, the keys of those it read from the file
+        (the parent reads the same file: no need to send their values back) and whether
+        the kind gained entries."""
+        shares = {}
+        for kind, used in self._used.items():
+            old, seen = self._old.get(kind, {}), mark.get(kind, ())
+            computed, read = {}, []
+            for key, value in used.items():
+                if key not in seen:
+                    if old.get(key) is value:
+                        read.append(key)
+                    else:
+                        computed[key] = value
+            shares[kind] = (computed, read, kind in self._dirty)
+        return shares
+
+    def merge(self, shares: dict[str, tuple[dict, list, bool]]) -> None:
+        """Take a forked child's `used_since` as if this process had used those entries."""
+        for kind, (computed, read, dirty) in shares.items():
+            old = self._table(kind)
+            used = self._used[kind]
+            for key in read:
+                value = old.get(key)
+                if value is not None:  # (gone from the file since: just not kept)
+                    used.setdefault(key, value)
+            for key, value in computed.items():
+                used.setdefault(key, value)
+            if dirty:
+                self._dirty.add(kind)
+
     def save(self) -> None:
         """Write every kind that gained or lost entries; errors are ignored (it is a cache)."""
         from agor_schema import sealed

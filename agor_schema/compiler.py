@@ -204,15 +204,8 @@ def compile_project(cfg: Config, *, name: str | None = None, custom: bool = Fals
 
 def _compile(cfg: Config, *, name: str | None, custom: bool, allow_destructive: bool,
              write: bool) -> CompileResult:
-    from agor_schema.build import build_snapshot
-    from agor_schema.diff import diff, renames_from_spec
-    from agor_schema.hints import rename_candidates
     from agor_schema.jsonschema import shipped_json_schema_text
-    from agor_schema.lint import lint_plan
     from agor_schema.manifest import source_hash
-    from agor_schema.migrations import migration_files, read_folder, slug_for
-    from agor_schema.spec.validate import validate_schema
-    from agor_schema.typescript import typescript_schema
 
     manifest, notes = _folders_to_build_on(cfg) if write else (None, [])
     try:  # before reading the schema: a file saved while compile runs then shows as changed
@@ -220,55 +213,15 @@ def _compile(cfg: Config, *, name: str | None, custom: bool, allow_destructive: 
     except OSError:  # no schema file: schema_document below says so
         source_before = None
     doc = schema_document(cfg)
-    specs = validate_schema(doc, cfg.dialects)
-    candidates: dict[str, list] = {}
-    source = _relative(cfg.schema, cfg.root)
-    outputs: dict[str, DialectOutput] = {}
+    job = DialectJob(cfg, doc, _relative(cfg.schema, cfg.root), custom, name)
+    results = _compile_dialects(job)
+    _raise_first_problem(results)
     files: dict[Path, str] = {cfg.generated / SCHEMA_JSON: shipped_json_schema_text()}
-    for dialect_name in cfg.dialects:
-        dialect = get_dialect(dialect_name)
-        spec = specs[dialect_name]
-        snapshot = build_snapshot(spec, dialect, doc.data)
-        _refuse_name_clashes(doc, snapshot, dialect, cfg)
-        out = DialectOutput(dialect_name, full_ddl(snapshot, dialect, spec, source))
-        files[cfg.generated / f"{dialect_name}.sql"] = out.ddl
-        files[cfg.generated / f"schema.{dialect_name}.ts"] = typescript_schema(
-            spec, snapshot, dialect, source, doc.data)
-        state = read_folder(cfg.migrations_dir(dialect_name), dialect.journal_dialect)
-        previous = dialect.snapshot_from_json(state.last_snapshot) if state.last_snapshot \
-            else dialect.empty_snapshot()
-        renames = renames_from_spec(spec)
-        plan = diff(previous, snapshot, renames)
-        _refuse_type_changes(doc, plan, dialect)
-        out.operations = plan.operations
-        out.findings = long_name_findings(snapshot, dialect) + lint_plan(plan, dialect)
-        out.folder_state = state
-        candidates[dialect_name] = rename_candidates(plan.operations)
-        if custom and not plan.empty:
-            raise SchemaNotCompiled(
-                f"the schema changed since the last compile ({dialect_name}: "
-                f"{', '.join(op.kind + ' ' + op.table for op in plan.operations[:3])}"
-                f"{', ...' if len(plan.operations) > 3 else ''}): run `agorschema compile` "
-                "first, then `agorschema new`; nothing was written")
-        if custom:
-            out.migration = migration_files(dialect, state, previous, [], name or "custom",
-                                            custom=True)
-        elif not plan.empty:
-            hints = renames  # diff only reads them
-            step = enum_value_step(previous, plan, dialect)
-            if step is not None:  # new enum values first, in a file of their own
-                first = diff(previous, step, hints)
-                values_file = migration_files(
-                    dialect, state, step,
-                    dialect.render(first.operations, first.before, first.after),
-                    slug_for(first.operations))
-                out.earlier.append((state, values_file))
-                state = state.followed_by(values_file)
-                out.folder_state = state
-                plan = diff(step, snapshot, hints)
-            _plan_files(out, dialect, state, plan, snapshot, name)
-        outputs[dialect_name] = out
+    for one in results:
+        files.update(one.files)
+    outputs = {one.dialect: one.output for one in results}
     result = CompileResult(outputs, files, notes=notes, manifest=manifest, source=source_before)
+    candidates = {one.dialect: one.candidates for one in results}
     if any(candidates.values()) and not custom:
         from agor_schema.hints import rename_hints
 
@@ -281,6 +234,162 @@ def _compile(cfg: Config, *, name: str | None, custom: bool, allow_destructive: 
         if result.changed:
             result.hints = [replace(h, written=True) for h in result.hints]
     return result
+
+
+@dataclass(frozen=True)
+class DialectJob:
+    """What each dialect's compile reads: computed once, before the dialects part ways."""
+
+    cfg: Config
+    doc: object  # spec.loader.Document: the merged schema files
+    source: str  # the schema's path as the generated files' headers name it
+    custom: bool  # `new`: an empty custom migration, refused when the schema changed
+    name: str | None
+
+
+@dataclass
+class DialectResult:
+    """One dialect's share of a compile, as plain picklable data (it may be computed in a
+    forked child): what it adds to the result, or the problem that stopped it."""
+
+    dialect: str
+    output: DialectOutput | None = None
+    files: dict[Path, str] = field(default_factory=dict)  # its generated files
+    candidates: list = field(default_factory=list)  # hints.Candidate: drops that may be renames
+    invalid: list | None = None  # errors.SchemaError of validation: reported for all dialects
+    error: Exception | None = None  # the problem that stopped it
+    error_in_validation: bool = False  # `error` stopped validation (reported before `invalid`)
+
+    def sendable(self) -> bool:
+        """Whether a forked child can send this back as it is: its problem, if any, is an
+        input error (pickled exactly); anything else is left for the parent to recompute."""
+        from agor_schema.errors import SchemaErrors
+
+        return self.error is None or isinstance(self.error, (SchemaErrors, InputError))
+
+
+def _compile_dialects(job: DialectJob) -> list[DialectResult]:
+    """Every configured dialect's share, in the configured order; with two CPUs the last
+    dialect is computed in a forked child meanwhile (agor_schema.forked)."""
+    from agor_schema import cache, forked
+
+    store = cache.active()
+    for dialect_name in job.cfg.dialects:
+        get_dialect(dialect_name)  # imported once here, not once per process
+
+    def in_child(dialect_name: str) -> tuple | None:
+        mark = store.mark()
+        result = compile_dialect(job, dialect_name)
+        return (result, store.used_since(mark)) if result.sendable() else None
+
+    def from_child(dialect_name: str, payload: tuple) -> DialectResult | None:
+        result, shares = payload
+        if not isinstance(result, DialectResult) or result.dialect != dialect_name:
+            return None
+        store.merge(shares)
+        return result
+
+    return forked.compute_all(job.cfg.dialects, lambda d: compile_dialect(job, d),
+                              in_child=in_child, from_child=from_child)
+
+
+def _raise_first_problem(results: list[DialectResult]) -> None:
+    """Raise what a one-dialect-after-the-other compile would have raised first: every
+    dialect is validated before any is compiled further, and all validation errors are
+    reported together."""
+    from agor_schema.errors import SchemaErrors
+
+    for one in results:
+        if one.error is not None and one.error_in_validation:
+            raise one.error
+    invalid = [error for one in results for error in one.invalid or ()]
+    if invalid:
+        raise SchemaErrors(invalid)
+    for one in results:
+        if one.error is not None:
+            raise one.error
+
+
+def compile_dialect(job: DialectJob, dialect_name: str) -> DialectResult:
+    """One dialect's validation, snapshot, DDL, TypeScript and migration plan; its problems
+    come back as data (they are raised in dialect order once every dialect is done)."""
+    from agor_schema.errors import SchemaErrors
+    from agor_schema.spec.validate import validate_schema
+
+    try:
+        spec = validate_schema(job.doc, (dialect_name,))[dialect_name]
+    except SchemaErrors as exc:
+        return DialectResult(dialect_name, invalid=exc.errors)
+    except Exception as exc:
+        return DialectResult(dialect_name, error=exc, error_in_validation=True)
+    try:
+        return _compile_valid(job, dialect_name, spec)
+    except Exception as exc:
+        return DialectResult(dialect_name, error=exc)
+
+
+def _compile_valid(job: DialectJob, dialect_name: str, spec) -> DialectResult:
+    from agor_schema.build import build_snapshot
+    from agor_schema.diff import diff, renames_from_spec
+    from agor_schema.hints import rename_candidates
+    from agor_schema.lint import lint_plan
+    from agor_schema.migrations import migration_files, read_folder, slug_for
+    from agor_schema.typescript import typescript_schema
+
+    cfg, doc, custom, name = job.cfg, job.doc, job.custom, job.name
+    dialect = get_dialect(dialect_name)
+    snapshot = build_snapshot(spec, dialect, doc.data)
+    _refuse_name_clashes(doc, snapshot, dialect, cfg)
+    out = DialectOutput(dialect_name, full_ddl(snapshot, dialect, spec, job.source))
+    files = {
+        cfg.generated / f"{dialect_name}.sql": out.ddl,
+        cfg.generated / f"schema.{dialect_name}.ts": typescript_schema(
+            spec, snapshot, dialect, job.source, doc.data),
+    }
+    state = read_folder(cfg.migrations_dir(dialect_name), dialect.journal_dialect)
+    previous = dialect.snapshot_from_json(state.last_snapshot) if state.last_snapshot \
+        else dialect.empty_snapshot()
+    renames = renames_from_spec(spec)
+    plan = diff(previous, snapshot, renames)
+    _refuse_type_changes(doc, plan, dialect)
+    out.operations = plan.operations
+    out.findings = long_name_findings(snapshot, dialect) + lint_plan(plan, dialect)
+    out.folder_state = state
+    candidates = rename_candidates(plan.operations)
+    if custom and not plan.empty:
+        raise SchemaNotCompiled(
+            f"the schema changed since the last compile ({dialect_name}: "
+            f"{', '.join(op.kind + ' ' + op.table for op in plan.operations[:3])}"
+            f"{', ...' if len(plan.operations) > 3 else ''}): run `agorschema compile` "
+            "first, then `agorschema new`; nothing was written")
+    if custom:
+        out.migration = migration_files(dialect, state, previous, [], name or "custom",
+                                        custom=True)
+    elif not plan.empty:
+        hints = renames  # diff only reads them
+        step = enum_value_step(previous, plan, dialect)
+        if step is not None:  # new enum values first, in a file of their own
+            first = diff(previous, step, hints)
+            values_file = migration_files(
+                dialect, state, step,
+                dialect.render(first.operations, first.before, first.after),
+                slug_for(first.operations))
+            out.earlier.append((state, values_file))
+            state = state.followed_by(values_file)
+            out.folder_state = state
+            plan = diff(step, snapshot, hints)
+        _plan_files(out, dialect, state, plan, snapshot, name)
+    _drop_last_snapshots(out)
+    return DialectResult(dialect_name, out, files, candidates)
+
+
+def _drop_last_snapshots(out: DialectOutput) -> None:
+    """Forget the folders' last snapshots once the plan is made: writing needs only the
+    folder and journal, and a forked child sends the result back pickled (at 1000 tables a
+    snapshot is a megabyte of small dicts, slower to unpickle than the rest together)."""
+    if out.folder_state is not None:
+        out.folder_state = replace(out.folder_state, last_snapshot=None)
+    out.earlier = [(replace(state, last_snapshot=None), files) for state, files in out.earlier]
 
 
 def _plan_files(out: DialectOutput, dialect, state, plan, snapshot, name: str | None) -> None:

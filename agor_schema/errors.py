@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 
 @dataclass(frozen=True, order=True)
@@ -35,6 +35,10 @@ class SchemaError(Exception):
     kind: str | None = None  # e.g. "index", "check", "foreign key"
     item: str | None = None  # the index / check / foreign key name
 
+    def __reduce__(self) -> tuple:
+        """Pickled by its fields (a forked compile sends its errors back as data)."""
+        return (type(self), tuple(getattr(self, f.name) for f in fields(self)))
+
     def __str__(self) -> str:
         where = f"{self.mark}: " if self.mark else ""
         parts = []
@@ -59,6 +63,10 @@ class SchemaErrors(Exception):
             unique.setdefault(str(error), error)
         self.errors = sorted(unique.values(), key=_sort_key)
         super().__init__("\n".join(str(e) for e in self.errors))
+
+    def __reduce__(self) -> tuple:
+        """Pickled by its errors (a forked compile sends its errors back as data)."""
+        return (type(self), (self.errors,))
 
 
 def _sort_key(error: SchemaError) -> tuple:

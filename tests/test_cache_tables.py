@@ -180,6 +180,8 @@ def test_a_changed_table_is_rendered_and_the_others_come_from_the_cache(tmp_path
     from agor_schema import typescript
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    monkeypatch.setenv("AGORSCHEMA_JOBS", "1")  # counted in this process (a forked child's
+    # cache entries: test_compile_parallel.py)
     root = _project(tmp_path / "p")
     _compile(root, True)
     schema = _read_schema(root)
