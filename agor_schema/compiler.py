@@ -274,8 +274,7 @@ def _compile_dialects(job: DialectJob) -> list[DialectResult]:
     from agor_schema import cache, forked
 
     store = cache.active()
-    for dialect_name in job.cfg.dialects:
-        get_dialect(dialect_name)  # imported once here, not once per process
+    _import_stages(job.cfg.dialects)
 
     def in_child(dialect_name: str) -> tuple | None:
         mark = store.mark()
@@ -291,6 +290,21 @@ def _compile_dialects(job: DialectJob) -> list[DialectResult]:
 
     return forked.compute_all(job.cfg.dialects, lambda d: compile_dialect(job, d),
                               in_child=in_child, from_child=from_child)
+
+
+def _import_stages(dialects: tuple[str, ...]) -> None:
+    """Import what every dialect's compile uses before the dialects part ways: a forked
+    child then inherits the modules (pydantic's models above all) instead of importing
+    them a second time."""
+    import agor_schema.build
+    import agor_schema.hints
+    import agor_schema.namespace
+    import agor_schema.spec.validate
+    import agor_schema.steps
+    import agor_schema.typescript  # noqa: F401
+
+    for dialect_name in dialects:
+        get_dialect(dialect_name)
 
 
 def _raise_first_problem(results: list[DialectResult]) -> None:
