@@ -44,6 +44,9 @@ class SchemaNotCompiled(InputError):
 
 
 DRIZZLE_V1_SQL = "migration.sql"
+# below this many tables a dialect takes a few milliseconds: forking a child for the second
+# one (and the pages both processes then copy) costs about as much as it saves
+FORK_MIN_TABLES = 20
 
 
 @dataclass
@@ -289,7 +292,13 @@ def _compile_dialects(job: DialectJob) -> list[DialectResult]:
         return result
 
     return forked.compute_all(job.cfg.dialects, lambda d: compile_dialect(job, d),
-                              in_child=in_child, from_child=from_child)
+                              in_child=in_child, from_child=from_child,
+                              worth_forking=_table_count(job.doc) >= FORK_MIN_TABLES)
+
+
+def _table_count(doc) -> int:
+    tables = doc.data.get("tables") if isinstance(doc.data, dict) else None
+    return len(tables) if isinstance(tables, dict) else 0
 
 
 def _import_stages(dialects: tuple[str, ...]) -> None:

@@ -13,7 +13,8 @@ here, so the result is always the one the sequential path gives. A child prints 
 os._exit (no atexit handlers, no flushed buffers, no `finally` of the caller). SIGINT,
 SIGTERM and SIGHUP in this process kill the children before the signal takes its course.
 
-`AGORSCHEMA_JOBS=1` turns forking off; `AGORSCHEMA_JOBS=N` uses at most N processes.
+`AGORSCHEMA_JOBS=1` turns forking off; `AGORSCHEMA_JOBS=N` forks up to N processes whatever
+the CPUs and the amount of work (the tests use it to fork for tiny schemas).
 """
 
 from __future__ import annotations
@@ -42,11 +43,13 @@ _GRACE_SECONDS = 5.0
 _GRACE_FACTOR = 4.0
 
 
-def processes(items: int) -> int:
+def processes(items: int, worth_it: bool = True) -> int:
     """How many processes to compute `items` independent items with (1: no fork).
 
-    Forking needs os.fork, a second usable CPU, and no other thread in this process (a
-    child of a threaded process can inherit a lock some other thread held)."""
+    Forking needs os.fork and no other thread in this process (a child of a threaded
+    process can inherit a lock some other thread held). Unless AGORSCHEMA_JOBS asks for
+    more processes, it also needs a second usable CPU and work `worth_it` (for little work
+    the fork and the pages it copies cost more than they save)."""
     limit = _jobs_setting()  # (checked even when there is nothing to fork for)
     if items < 2 or limit == 1 or not hasattr(os, "fork"):
         return 1
@@ -56,8 +59,12 @@ def processes(items: int) -> int:
         return 1
     if any(signal.getsignal(sig) is None for sig in _ENDING):  # a handler we cannot restore
         return 1
+    if limit is not None:
+        return min(items, limit)
+    if not worth_it:
+        return 1
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(items, cpus or 1, limit or items))
+    return max(1, min(items, cpus or 1))
 
 
 def _jobs_setting() -> int | None:
@@ -73,13 +80,13 @@ def _jobs_setting() -> int | None:
 
 def compute_all(items: Sequence[T], compute: Callable[[T], R], *,
                 in_child: Callable[[T], Any], from_child: Callable[[T, Any], R | None],
-                ) -> list[R]:
+                worth_forking: bool = True) -> list[R]:
     """`[compute(item) for item in items]`, the last items computed in forked children.
 
     A child runs `in_child(item)` and sends back what it returns (None: send nothing);
     this process turns it into a result with `from_child(item, payload)`, which returns
     None (or raises) to refuse it. A refused or missing result is `compute(item)` here."""
-    count = processes(len(items))
+    count = processes(len(items), worth_forking)
     if count == 1:
         return [compute(item) for item in items]
     mine, theirs = items[:len(items) - count + 1], items[len(items) - count + 1:]

@@ -32,8 +32,9 @@ REPO = Path(__file__).resolve().parent.parent
 PYPROJECT = "[tool.agorschema]\n"
 
 
-def run(root: Path, *args: str, jobs: str | None = None) -> tuple[int, str]:
-    """The CLI in this process (so the tests' wrappers reach the child): exit code, output."""
+def run(root: Path, *args: str, jobs: str | None = "2") -> tuple[int, str]:
+    """The CLI in this process (so the tests' wrappers reach the child): exit code, output.
+    AGORSCHEMA_JOBS=2 forks whatever the schema's size; None leaves compile to choose."""
     env = {"AGORSCHEMA_JOBS": jobs}
     result = CliRunner().invoke(main, [*args, "--project", str(root)], env=env,
                                 catch_exceptions=False)
@@ -79,7 +80,9 @@ def child_marks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         return original(job, dialect)
 
     monkeypatch.setattr(compiler, "compile_dialect", marking)
-    assert forked.processes(2) == 2, "this machine or test process cannot fork (one CPU?)"
+    monkeypatch.setenv("AGORSCHEMA_JOBS", "2")
+    assert forked.processes(2) == 2, "this test process cannot fork (a thread is running?)"
+    monkeypatch.delenv("AGORSCHEMA_JOBS")
     return marks
 
 
@@ -353,12 +356,15 @@ def test_no_child_outlives_an_interrupted_compile(tmp_path: Path, sig: int, grou
     assert proc.returncode != 0
 
 
-def test_forking_is_off_with_threads_or_one_job(monkeypatch: pytest.MonkeyPatch):
+def test_forking_is_off_with_threads_one_job_or_little_work(monkeypatch: pytest.MonkeyPatch):
     if forked.processes(2) < 2:
-        pytest.skip("one usable CPU: compile does not fork")
+        pytest.skip("one usable CPU: compile does not fork by itself")
+    assert forked.processes(2, worth_it=False) == 1
+    assert forked.processes(1) == 1
     monkeypatch.setenv("AGORSCHEMA_JOBS", "1")
     assert forked.processes(2) == 1
-    monkeypatch.delenv("AGORSCHEMA_JOBS")
+    monkeypatch.setenv("AGORSCHEMA_JOBS", "2")
+    assert forked.processes(2, worth_it=False) == 2  # asked for
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
     thread.start()
@@ -368,3 +374,15 @@ def test_forking_is_off_with_threads_or_one_job(monkeypatch: pytest.MonkeyPatch)
         stop.set()
         thread.join()
     assert forked.processes(2) == 2
+
+
+@pytest.mark.parametrize("tables", [compiler.FORK_MIN_TABLES - 1, compiler.FORK_MIN_TABLES])
+def test_compile_forks_by_itself_for_enough_tables(tmp_path: Path, child_marks: Path,
+                                                   tables: int):
+    if forked.processes(2) < 2:
+        pytest.skip("one usable CPU: compile does not fork by itself")
+    root = new_project(tmp_path / "p", _big_schema(tables))
+    code, output = run(root, "compile", jobs=None)
+    assert code == 0, output
+    assert children(child_marks) == (["postgres"] if tables >= compiler.FORK_MIN_TABLES
+                                     else [])
