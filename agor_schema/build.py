@@ -34,10 +34,11 @@ from agor_schema.spec.models import (
 from agor_schema.spec.types import LogicalType, timestamp_ms
 
 
-def build_snapshot(spec: SchemaSpec, dialect: Dialect, raw: dict | None = None) -> Snapshot:
+def build_snapshot(spec: SchemaSpec, dialect: Dialect) -> Snapshot:
     """The dialect's snapshot of a validated schema (id/prevId are set when written).
-    `raw`, the schema's data as read from the YAML files, lets each table be taken from
-    the project cache (`_built_tables`)."""
+
+    Not memoized per table: unpickling a built table costs more instructions than building
+    it (1000 tables: 7.26 G per compile without a memo, 7.39 G with one)."""
     snapshot = dialect.empty_snapshot()
     enums = []
     for name, enum in spec.enums.items():
@@ -45,37 +46,9 @@ def build_snapshot(spec: SchemaSpec, dialect: Dialect, raw: dict | None = None) 
         if schema is not None:  # a dialect with enum types (PostgreSQL)
             enums.append(Enum(name, schema, enum.labels))
     snapshot.enums = {e.key: e for e in sorted(enums, key=lambda e: e.key)}  # as drizzle-kit
-    snapshot.tables = _built_tables(spec, dialect, raw)
-    return snapshot
-
-
-def _built_tables(spec: SchemaSpec, dialect: Dialect, raw: dict | None) -> dict[str, Table]:
-    """`build_table` of every table; with `raw` and a persistent cache, memoized by what a
-    table is built from: its own data, the top-level settings (enums, types, enum_check)
-    and the dialect (spec.TableKeys). The cache keeps the pickled table, unpickled on each
-    use: a fresh object no later stage can share, and about half the cost of building."""
-    import pickle
-
-    from agor_schema import cache
-    from agor_schema.spec import TableKeys
-
-    store = cache.active()
-    if store.folder is None or not TableKeys.usable(raw):
-        return {name: build_table(name, table, spec, dialect)
-                for name, table in spec.tables.items()}
-    keys = TableKeys(raw, dialect.name)
-    tables = {}
     for name, table in spec.tables.items():
-        key = keys.key(name, set(), "build")
-        kind = f"tablebuild{key[0] >> 4:x}"  # 16 files: a one-table edit rewrites one
-        blob = store.get(kind, key)
-        if blob is None:
-            built = build_table(name, table, spec, dialect)
-            store.put(kind, key, pickle.dumps(built, protocol=pickle.HIGHEST_PROTOCOL))
-        else:
-            built = pickle.loads(blob)
-        tables[name] = built
-    return tables
+        snapshot.tables[name] = build_table(name, table, spec, dialect)
+    return snapshot
 
 
 def column_type(lt: LogicalType, schema: SchemaSpec, dialect: Dialect) -> tuple[str, str | None]:

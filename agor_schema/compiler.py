@@ -361,7 +361,7 @@ def _compile_valid(job: DialectJob, dialect_name: str, spec) -> DialectResult:
 
     cfg, doc, custom, name = job.cfg, job.doc, job.custom, job.name
     dialect = get_dialect(dialect_name)
-    snapshot = build_snapshot(spec, dialect, doc.data)
+    snapshot = build_snapshot(spec, dialect)
     _refuse_name_clashes(doc, snapshot, dialect, cfg)
     out = DialectOutput(dialect_name, full_ddl(snapshot, dialect, spec, job.source))
     files = {

@@ -1,4 +1,4 @@
-"""Per-table memoization (checks, built tables, TypeScript declarations) never changes what
+"""Per-table memoization (checks, TypeScript declarations) never changes what
 compile writes: after any sequence of edits, a compile that keeps its cache writes the same
 bytes (and refuses the same way, with the same messages) as one with the cache switched off.
 
@@ -170,7 +170,7 @@ def test_a_cached_compile_writes_what_an_uncached_one_writes(tmp_path, monkeypat
         _write_schema(uncached, schema)
         warm = _compile(cached, True)
         assert warm == _compile(uncached, False), (edit.__name__, i)
-    for kind in ("tstable", "tablecheck", "tablebuild"):
+    for kind in ("tstable", "tablecheck"):
         assert any((cached / ".agorschema-cache").glob(f"{kind}*-*.pickle")), kind
 
 
@@ -336,10 +336,9 @@ def _count_calls(monkeypatch, module, name: str, label) -> list[str]:
     return seen
 
 
-def test_only_the_changed_table_is_checked_and_built_again(tmp_path, monkeypatch):
-    """The check and build memos are used: after an edit of repos, compile checks repos and
-    worktrees (whose foreign key reads repos) and builds repos only, once per dialect."""
-    from agor_schema import build
+def test_only_the_changed_table_is_checked_again(tmp_path, monkeypatch):
+    """The check memo is used: after an edit of repos, compile checks repos and worktrees
+    (whose foreign key reads repos) only, once per dialect."""
     from agor_schema.spec import validate
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
@@ -351,7 +350,5 @@ def test_only_the_changed_table_is_checked_and_built_again(tmp_path, monkeypatch
     _write_schema(root, schema)
     checked = _count_calls(monkeypatch, validate._Checker, "check_table",
                            lambda _self, name, *_: name)
-    built = _count_calls(monkeypatch, build, "build_table", lambda name, *_: name)
     _compile(root, True)
     assert sorted(checked) == ["repos", "repos", "worktrees", "worktrees"]
-    assert sorted(built) == ["repos", "repos"]

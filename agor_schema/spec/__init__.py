@@ -30,7 +30,7 @@ def display_name(path: Path, root: Path | None) -> str:
 
 
 class TableKeys:
-    """Cache keys for per-table results (checks, built tables, TypeScript declarations), built
+    """Cache keys for per-table results (checks, TypeScript declarations), built
     from the schema's data as read from the YAML files: the dialect, every top-level
     setting, the table's own data and that of the tables it names (pickled, so types and
     order count). Equal keys mean equal validated inputs, so a memoized result can be reused.
