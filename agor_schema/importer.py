@@ -604,6 +604,14 @@ class _Converter:
             extension = self.dialects[dialect].index_method_extension(spec["method"])
             if extension is not None:
                 spec["extension"] = extension
+        for c in ix.columns:
+            if c.opclass and c.extension and c.extension != spec.get("extension"):
+                self.note(f"operator class {c.opclass} comes from the extension {c.extension}, "
+                          "which the schema does not create (an index's `extension:` names "
+                          f"the extension of its method): the database needs {c.extension} "
+                          "before the migration that creates this index (CREATE EXTENSION in "
+                          "a custom migration, or by the database's owner)", dialect, tname,
+                          ix.name)
         return spec
 
     def _expression(self, tname: str, dialect: str, types: Mapping[str, Any], text: str,

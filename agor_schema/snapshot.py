@@ -47,6 +47,8 @@ class IndexColumn:
     asc: bool = True
     nulls: str = "last"
     opclass: str | None = None
+    # the extension providing `opclass` (read from a catalog; snapshots have no place for it)
+    extension: str | None = field(default=None, compare=False)
 
 
 @dataclass

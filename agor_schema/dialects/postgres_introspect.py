@@ -104,6 +104,12 @@ SELECT ix.indrelid, i.relname, ix.indisunique, am.amname, pg_get_expr(ix.indpred
        ARRAY(SELECT CASE WHEN o.opcdefault THEN '' ELSE o.opcname END
              FROM unnest(ix.indclass::oid[]) WITH ORDINALITY u(oid, pos)
              JOIN pg_opclass o ON o.oid = u.oid ORDER BY u.pos),
+       ARRAY(SELECT coalesce((SELECT e.extname FROM pg_depend d
+                              JOIN pg_extension e ON e.oid = d.refobjid
+                              WHERE d.classid = 'pg_opclass'::regclass AND d.objid = u.oid
+                                AND d.refclassid = 'pg_extension'::regclass
+                                AND d.deptype = 'e' LIMIT 1), '')
+             FROM unnest(ix.indclass::oid[]) WITH ORDINALITY u(oid, pos) ORDER BY u.pos),
        i.reloptions, coalesce(to_jsonb(ix) ->> 'indnullsnotdistinct', '') = 'true'
 FROM pg_index ix
 JOIN pg_class i ON i.oid = ix.indexrelid
@@ -225,7 +231,8 @@ class PostgresIntrospection:
                 value = expression if expression is not None else definition
                 table.checks[conname] = Check(conname, normalize_sql(value))
         for (oid, iname, unique, method, predicate, nkey, keys, options, texts,
-             opclasses, reloptions, distinct_nulls) in conn.execute(_INDEXES, (schema,)).fetchall():
+             opclasses, extensions, reloptions, distinct_nulls) in \
+                conn.execute(_INDEXES, (schema,)).fetchall():
             table = by_oid.get(oid)
             if table is None:
                 continue
@@ -241,6 +248,8 @@ class PostgresIntrospection:
                     asc=not desc,
                     nulls="first" if nulls_first else "last",
                     opclass=opclasses[position] or None if position < len(opclasses) else None,
+                    extension=extensions[position] or None if position < len(extensions)
+                    else None,
                 ))
             table.indexes[iname] = Index(iname, parts, unique=bool(unique),
                                          where=normalize_sql(predicate), method=method,
