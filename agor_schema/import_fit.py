@@ -181,9 +181,19 @@ class _Fit:
             errors = _errors(self.document, self.others)
             if not errors:
                 return
-            changed = False
+            changed, handled = False, set()
             for dialect, error in errors:
-                changed |= self.keep_to_source(dialect, error)
+                # one element refused twice (two missing columns) is kept to the source once
+                key = (error.table, error.kind, error.item, error.column,
+                       (error.field or "").split(".")[0] if not (error.kind or error.column)
+                       else None)
+                if key in handled or (error.table, None, None, None, None) in handled:
+                    continue
+                if self.keep_to_source(dialect, error):
+                    changed = True
+                    handled.add(key)
+                    if _only(self.document["tables"].get(error.table)):
+                        handled.add((error.table, None, None, None, None))
             if not changed:
                 break
         for dialect, error in _errors(self.document, self.others):
