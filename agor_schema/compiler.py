@@ -171,7 +171,7 @@ def _refuse_name_clashes(doc, snapshot, dialect, cfg: Config) -> None:
     from agor_schema.errors import SchemaError, SchemaErrors
     from agor_schema.namespace import name_problems
 
-    problems = name_problems(snapshot, dialect, (cfg.migrations_table,))
+    problems = name_problems(snapshot, dialect, (cfg.migrations_table,), doc.data)
     if problems:
         raise SchemaErrors(
             SchemaError(p.message, mark=doc.mark(p.path, key=True), table=p.table,

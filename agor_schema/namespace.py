@@ -28,24 +28,24 @@ class NameProblem:
     column: str | None = None
 
 
-def name_problems(snapshot: Snapshot, dialect, reserved_tables: tuple[str, ...] = ()
-                  ) -> list[NameProblem]:
-    """Every name in `snapshot` that `dialect`'s database would refuse or confuse."""
+def name_problems(snapshot: Snapshot, dialect, reserved_tables: tuple[str, ...] = (),
+                  raw: dict | None = None) -> list[NameProblem]:
+    """Every name in `snapshot` that `dialect`'s database would refuse or confuse. `raw`, the
+    schema's data as read from the YAML files, lets each table's own names come from the
+    project cache (`_names_of`); the checks across tables always run."""
     problems: list[NameProblem] = _type_problems(snapshot, dialect)
     reserved = {dialect.name_key(t) for t in (*RESERVED_TABLES, *reserved_tables)}
     seen: dict[str, tuple] = {}  # name key -> (kind, name, table, path)
+    names_of = _names_of(dialect, raw)
     for table in snapshot.tables.values():
-        problems += _column_problems(table, dialect)
-        problems += _constraint_problems(table, dialect)
-        for kind, name in dialect.relation_names(table):
+        local, relations = names_of(table)
+        problems += local
+        for kind, name, key, prefix in relations:
             path = _path(table.name, kind, name)
-            key = dialect.name_key(name)
             if kind == "table" and key in reserved:
                 problems.append(NameProblem(
                     path, f"table name '{name}' is reserved for agorschema's and drizzle's "
                     "bookkeeping table; rename the table", table.name))
-            prefix = next((p for p in dialect.reserved_name_prefixes
-                           if name.lower().startswith(p)), None)
             if prefix is not None:
                 problems.append(NameProblem(
                     path, f"{kind} name '{name}' starts with '{prefix}', which {dialect.name} "
@@ -59,6 +59,46 @@ def name_problems(snapshot: Snapshot, dialect, reserved_tables: tuple[str, ...] 
             problems.append(NameProblem(where, _clash(dialect, (kind, name, table.name),
                                                       first[:3]), where[1]))
     return problems
+
+
+# a table's names in the schema-wide namespace: (kind, name, name key, reserved prefix)
+Relation = tuple[str, str, str, "str | None"]
+
+
+def _table_names(table, dialect) -> tuple[list[NameProblem], tuple[Relation, ...]]:
+    """What needs no other table: the problems of a table's columns and constraint names,
+    and its relation names with their keys and the reserved prefix each starts with."""
+    relations = tuple(
+        (kind, name, dialect.name_key(name),
+         next((p for p in dialect.reserved_name_prefixes if name.lower().startswith(p)), None))
+        for kind, name in dialect.relation_names(table))
+    return _column_problems(table, dialect) + _constraint_problems(table, dialect), relations
+
+
+def _names_of(dialect, raw: dict | None):
+    """`_table_names` of a table; with `raw` and a persistent cache, memoized per table by
+    what the built table is made of (spec.TableKeys: its data, the top-level settings, the
+    dialect), for tables with no problem of their own only (problems are never cached):
+    a hit is a few strings per table."""
+    from agor_schema import cache
+    from agor_schema.spec import TableKeys
+
+    store = cache.active()
+    if store.folder is None or not TableKeys.usable(raw):
+        return lambda table: _table_names(table, dialect)
+    keys = TableKeys(raw, dialect.name)
+
+    def names_of(table) -> tuple[list[NameProblem], tuple[Relation, ...]]:
+        key = keys.key(table.name, set(), "names")
+        relations = store.get("tablenames", key)
+        if relations is not None:
+            return [], relations
+        local, relations = _table_names(table, dialect)
+        if not local and all(prefix is None for *_rest, prefix in relations):
+            store.put("tablenames", key, relations)
+        return local, relations
+
+    return names_of
 
 
 def _type_problems(snapshot: Snapshot, dialect) -> list[NameProblem]:

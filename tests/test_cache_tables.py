@@ -291,6 +291,26 @@ def custom_type_changes_its_sql(schema: Schema) -> None:
     schema["05_labels.yaml"]["types"]["ci_text"]["sqlite"] = "blob"
 
 
+def table_named_like_a_primary_key_index(schema: Schema) -> None:
+    """PostgreSQL names users' inline primary key's index users_pkey: a new table of that
+    name clashes there only (a cached table's names must be PostgreSQL's)."""
+    schema["06_last.yaml"] = {"tables": {"users_pkey": {
+        "columns": {"id": {"type": "integer", "primary_key": True}}}}}
+
+
+def name_the_role_unique_like_its_enum_check(schema: Schema) -> None:
+    """users.role's unique constraint gets the name enum_check would give its CHECK; with
+    enum_check off, there is no CHECK and no clash."""
+    schema["01_core.yaml"]["enum_check"] = False
+    role = _core(schema)["users"]["columns"]["role"]
+    role.update({"unique": True, "unique_name": "users_role_enum"})
+
+
+def enum_check_on(schema: Schema) -> None:
+    """A top-level edit only: users now has a CHECK and a unique of one name."""
+    schema["01_core.yaml"]["enum_check"] = True
+
+
 SCENARIOS = {
     "a referenced column's type": [referenced_column_changes_type],
     "a referenced table's only:": [referenced_table_becomes_sqlite_only],
@@ -303,6 +323,9 @@ SCENARIOS = {
     "a custom type's side (top-level)": [custom_type_loses_its_postgres_side],
     "an enum's schema (top-level, built table)": [enum_moves_to_a_schema],
     "a custom type's SQL (top-level, built table)": [custom_type_changes_its_sql],
+    "a table named like a primary key's index (names)": [table_named_like_a_primary_key_index],
+    "a derived CHECK named like a unique (top-level, names)": [
+        name_the_role_unique_like_its_enum_check, enum_check_on],
 }
 
 
