@@ -272,8 +272,9 @@ class DialectResult:
 
 
 def _compile_dialects(job: DialectJob) -> list[DialectResult]:
-    """Every configured dialect's share, in the configured order; with two CPUs the last
-    dialect is computed in a forked child meanwhile (agor_schema.forked)."""
+    """Every configured dialect's share, in the configured order; with two CPUs the first
+    dialect is computed in a forked child meanwhile (agor_schema.forked; this process takes
+    the last one, PostgreSQL by default: the heavier, while the child also pickles)."""
     from agor_schema import cache, forked
 
     store = cache.active()

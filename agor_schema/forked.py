@@ -2,7 +2,7 @@
 
 `compile` does the same work once per dialect after a shared part (settings, folder checks,
 the YAML, the imports). A child forked after that part inherits all of it and computes the
-second dialect while this process computes the first: on two CPUs the wall time of the
+first dialect while this process computes the second: on two CPUs the wall time of the
 dialects is that of the slower one, not their sum. The child's result comes back pickled
 through a pipe.
 
@@ -81,7 +81,7 @@ def _jobs_setting() -> int | None:
 def compute_all(items: Sequence[T], compute: Callable[[T], R], *,
                 in_child: Callable[[T], Any], from_child: Callable[[T, Any], R | None],
                 worth_forking: bool = True) -> list[R]:
-    """`[compute(item) for item in items]`, the last items computed in forked children.
+    """`[compute(item) for item in items]`, the first items computed in forked children.
 
     A child runs `in_child(item)` and sends back what it returns (None: send nothing);
     this process turns it into a result with `from_child(item, payload)`, which returns
@@ -89,7 +89,9 @@ def compute_all(items: Sequence[T], compute: Callable[[T], R], *,
     count = processes(len(items), worth_forking)
     if count == 1:
         return [compute(item) for item in items]
-    mine, theirs = items[:len(items) - count + 1], items[len(items) - count + 1:]
+    # the children take the first items, this process the last one: a child also pickles
+    # its result, so it gets the lighter item when the caller lists the heavier one last
+    theirs, mine = items[:count - 1], items[count - 1:]
     import gc
 
     gc.freeze()  # the collectors leave what exists now alone: fewer pages copied on write
@@ -107,15 +109,16 @@ def _compute_all(mine: Sequence[T], theirs: Sequence[T], compute: Callable[[T], 
         forks = {index: _fork(lambda item=item: in_child(item), children)
                  for index, item in enumerate(theirs)}
         started = time.monotonic()
-        results = [compute(item) for item in mine]
+        mine_done = [compute(item) for item in mine]
         deadline = time.monotonic() + max(_GRACE_SECONDS,
                                           _GRACE_FACTOR * (time.monotonic() - started))
+        results = []
         for index, item in enumerate(theirs):
             child = forks[index]
             result = None if child is None else \
                 _accepted(item, child.payload(deadline), from_child)
             results.append(result if result is not None else compute(item))
-    return results
+    return results + mine_done
 
 
 def _accepted(item: T, payload: Any, from_child: Callable[[T, Any], R | None]) -> R | None:

@@ -1,4 +1,4 @@
-"""`compile` computes its second dialect in a forked child (agor_schema.forked): the files,
+"""`compile` computes its first dialect in a forked child (agor_schema.forked): the files,
 messages, JSON envelopes and exit codes are those of the one-process run
 (`AGORSCHEMA_JOBS=1`), a child that fails in any way is recomputed in the parent, and no
 child outlives an interrupted compile.
@@ -97,10 +97,10 @@ def both_ways(root: Path, marks: Path, *args: str) -> tuple[tuple, tuple]:
     for p in marks.iterdir():
         p.unlink()
     code, output = run(root, *args)
-    assert children(marks) == ["postgres"], "the second dialect was not computed in a child"
+    assert children(marks) == ["sqlite"], "the first dialect was not computed in a child"
     forked_run = (code, output.replace(str(root), "ROOT"), tree(root))
     code, output = run(serial, *args, jobs="1")
-    assert children(marks) == ["postgres"], "AGORSCHEMA_JOBS=1 forked"
+    assert children(marks) == ["sqlite"], "AGORSCHEMA_JOBS=1 forked"
     serial_run = (code, output.replace(str(serial), "ROOT"), tree(serial))
     shutil.rmtree(serial)
     return forked_run, serial_run
@@ -178,12 +178,12 @@ def test_refusals_after_validation_read_the_same(tmp_path: Path, child_marks: Pa
     root = new_project(tmp_path / "p", TYPED)
     assert run(root, "compile")[0] == 0
     schema = root / "schema" / "app.yaml"
-    # a type change PostgreSQL (the child's dialect) refuses
+    # a type change PostgreSQL (the parent's dialect) refuses
     schema.write_text(TYPED.replace("b: {type: integer}", "b: {type: boolean}"))
     forked_run, serial_run = both_ways(root, child_marks, "compile", "--format", fmt)
     assert forked_run[0] == 2 and "integer to boolean (postgres)" in forked_run[1]
     assert forked_run == serial_run
-    # `new` on an edited schema: refused naming the first dialect
+    # `new` on an edited schema: refused naming the first dialect (the child's)
     schema.write_text(TYPED.replace("a: {type: text}", "a2: {type: text}"))
     forked_run, serial_run = both_ways(root, child_marks, "new", "x", "--format", fmt)
     assert forked_run[0] == 1 and "run `agorschema compile`" in forked_run[1]
@@ -211,7 +211,7 @@ def _failing_child(how: str, parent: int, marks: Path):
         if how == "hangs":
             time.sleep(60)
         if how == "wrong dialect":
-            return original(job, "sqlite")
+            return original(job, "postgres")
         if how in ("garbage", "truncated"):  # (only this child's reference is replaced)
             real = forked.pickle
 
@@ -240,7 +240,7 @@ def test_a_failing_child_is_recomputed_in_the_parent(
     started = time.monotonic()
     code, output = run(root, "compile")
     assert time.monotonic() - started < 30
-    assert "postgres" in children(child_marks), "no child computed the second dialect"
+    assert "sqlite" in children(child_marks), "no child computed the first dialect"
     assert code == 0, output
     serial_code, serial_output = run(serial, "compile", jobs="1")
     assert (code, output.replace(str(root), "ROOT")) == \
@@ -277,8 +277,8 @@ def test_the_childs_cache_entries_are_kept(tmp_path: Path, monkeypatch: pytest.M
     for p in child_marks.iterdir():
         p.unlink()
     assert run(root, "compile")[0] == 0
-    assert children(child_marks) == ["postgres"]
-    assert sorted(p.name for p in rendered.iterdir()) == ["postgres-t3"]
+    assert children(child_marks) == ["sqlite"]
+    assert sorted(p.name for p in rendered.iterdir()) == ["sqlite-t3"]
 
 
 def test_jobs_setting_must_be_a_positive_number(tmp_path: Path):
@@ -384,5 +384,5 @@ def test_compile_forks_by_itself_for_enough_tables(tmp_path: Path, child_marks: 
     root = new_project(tmp_path / "p", _big_schema(tables))
     code, output = run(root, "compile", jobs=None)
     assert code == 0, output
-    assert children(child_marks) == (["postgres"] if tables >= compiler.FORK_MIN_TABLES
+    assert children(child_marks) == (["sqlite"] if tables >= compiler.FORK_MIN_TABLES
                                      else [])
