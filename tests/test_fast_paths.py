@@ -313,6 +313,59 @@ def same_length_and_mtime(p: Project, i: int) -> None:
     p.write(keep_stat=rel)
 
 
+def add_expression(p: Project, i: int) -> None:
+    """A check, an expression index or a partial index reading a column (rendered per
+    dialect by the types of the columns it reads: a later type change must re-render it)."""
+    def change(_data, name, table):
+        column = _column(table, i) or "id"
+        what = i % 3
+        if what == 0:
+            table.setdefault("checks", {})[f"{name}_c{i}"[:40]] = f'"{column}" IS NOT NULL'
+        elif what == 1:
+            table.setdefault("indexes", {})[f"{name}_e{i}"[:40]] = {
+                "expressions": [f'lower(CAST("{column}" AS TEXT))']}
+        else:
+            table.setdefault("indexes", {})[f"{name}_w{i}"[:40]] = {
+                "columns": [column], "where": f'"{column}" IS NOT NULL'}
+    p.edit_table(i, change)
+
+
+def dialect_only(p: Project, i: int) -> None:
+    """A column or a table for one dialect only, or a per-dialect override."""
+    def change(_data, _name, table):
+        column = _column(table, i)
+        what = i % 3
+        if what == 0:
+            table["only"] = ("sqlite", "postgres")[i % 2]
+        elif column:
+            spec = table["columns"][column]
+            spec = spec if isinstance(spec, dict) else {"type": spec}
+            if what == 1:
+                spec["only"] = ("sqlite", "postgres")[i % 2]
+            else:
+                spec["postgres"] = {"type": "varchar(64)"}
+            table["columns"][column] = spec
+    p.edit_table(i, change)
+
+
+def enum_value_used(p: Project, i: int) -> None:
+    """A new enum value that a default uses in the same migration (PostgreSQL: the value
+    goes in a file of its own first), or the enum renamed."""
+    def change(data):
+        enums = data.setdefault("enums", {})
+        users = (data.get("tables") or {}).get("users")
+        if i % 2 and "status" in enums and isinstance(enums["status"], list):
+            enums[f"status_{i}"] = {"values": enums.pop("status"), "renamed_from": "status"}
+            for table in (data.get("tables") or {}).values():
+                for spec in (table.get("columns") or {}).values():
+                    if isinstance(spec, dict) and spec.get("type") == "enum(status)":
+                        spec["type"] = f"enum(status_{i})"
+        elif isinstance(enums.get("status"), list) and users:
+            enums["status"].append(f"v{i}")
+            users["columns"]["status"] = {"type": "enum(status)", "default": f"v{i}"}
+    p.edit_file("schema/01_core.yaml", change)
+
+
 ODD_NAMES = ["Users", "USERS", "caf\u00e9", "cafe\u0301", "t" * 63, "x" * 200, "table",
              "tableTable", "a b", "\u0130", "i\u0307", "\ufb01", "fi"]
 
@@ -330,9 +383,10 @@ def add_odd_table(p: Project, i: int) -> None:
     p.edit_file(rel, change)
 
 
-EDITS = [add_odd_table, add_column, drop_column, rename_column, change_column, add_table,
-         drop_table, rename_table, edit_users, edit_top_level, clash_names, break_schema, fix_schema,
-         comment_line, move_table, same_length_and_mtime]
+EDITS = [add_odd_table, add_expression, dialect_only, enum_value_used, add_column,
+         drop_column, rename_column, change_column, add_table, drop_table, rename_table,
+         edit_users, edit_top_level, clash_names, break_schema, fix_schema, comment_line,
+         move_table, same_length_and_mtime]
 
 EDIT_STEPS = st.lists(
     st.tuples(st.sampled_from(EDITS), st.integers(0, 60), st.booleans(), st.booleans()),
