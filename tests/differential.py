@@ -95,8 +95,11 @@ class Copies:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(data)
 
-    def copy_from(self, source: Path) -> None:
-        for root in self.roots.values():
+    def copy_from(self, source: Path, only: str | None = None) -> None:
+        """Every copy (or the `only` one) becomes `source` (but its cache)."""
+        for way, root in self.roots.items():
+            if only is not None and way != only:
+                continue
             shutil.rmtree(root, ignore_errors=True)
             shutil.copytree(source, root, symlinks=True,
                             ignore=shutil.ignore_patterns(CACHE))
@@ -108,15 +111,21 @@ class Copies:
             return {way: _without_recompiled_note(args, f.result())
                     for way, f in futures.items()}
 
-    def same(self, *args: str, context: object = None) -> tuple[int, str, str]:
-        """Run `args` in every copy; assert identical outputs and trees; the slow result."""
+    def same(self, *args: str, context: object = None,
+             ways: tuple[str, ...] = ("cold", "warm")) -> tuple[int, str, str]:
+        """Run `args` in every copy; assert identical outputs and trees; the slow result.
+        `ways`: the copies compared with the slow one (a command whose records live in the
+        cache folder, `undo`, cannot run in the cold one: it is then given the slow one's
+        files afterwards)."""
         results = self.run_all(*args)
-        for way in ("cold", "warm"):
+        for way in ways:
             assert results[way] == results["slow"], (way, args, context)
         trees = {way: tree(root) for way, root in self.roots.items()}
-        for way in ("cold", "warm"):
+        for way in ways:
             if trees[way] != trees["slow"]:
                 differ = sorted(k for k in set(trees[way]) | set(trees["slow"])
                                 if trees[way].get(k) != trees["slow"].get(k))
                 raise AssertionError((way, args, context, "files differ", differ))
+        for way in set(self.roots) - {"slow", *ways}:
+            self.copy_from(self.roots["slow"], only=way)
         return results["slow"]

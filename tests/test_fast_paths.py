@@ -389,16 +389,23 @@ EDITS = [add_odd_table, add_expression, dialect_only, enum_value_used, add_colum
          move_table, same_length_and_mtime]
 
 EDIT_STEPS = st.lists(
-    st.tuples(st.sampled_from(EDITS), st.integers(0, 60), st.booleans(), st.booleans()),
+    st.tuples(st.sampled_from(EDITS), st.integers(0, 60), st.booleans(), st.booleans(),
+              st.sampled_from([False, False, False, True])),
     min_size=1, max_size=4)
 
 
-def compare_step(copies: Copies, json_out: bool, destructive: bool, context: object) -> None:
+def compare_step(copies: Copies, json_out: bool, destructive: bool, undo: bool,
+                 context: object) -> None:
+    """check, compile, check; with `undo`, then undo the compile and check again (undo's
+    records live in the cache folder, which the cold copy loses at every command)."""
     fmt = ("--format", "json") if json_out else ()
     copies.same("check", *fmt, context=context)
     copies.same("compile", *fmt, *(("--allow-destructive",) if destructive else ()),
                 context=context)
     copies.same("check", *fmt, context=context)
+    if undo:
+        copies.same("undo", *fmt, context=context, ways=("warm",))
+        copies.same("check", *fmt, context=context)
 
 
 @settings(max_examples=int(os.environ.get("AGORSCHEMA_TEST_EXAMPLES", "5")), deadline=None,
@@ -411,10 +418,10 @@ def test_fast_paths_answer_as_the_slow_path(tmp_path_factory, steps) -> None:
     project = Project(copies)
     project.write()
     copies.same("compile", "--format", "json")
-    for n, (edit, i, json_out, destructive) in enumerate(steps):
+    for n, (edit, i, json_out, destructive, undo) in enumerate(steps):
         edit(project, i)
         project.write()
-        compare_step(copies, json_out, destructive, (n, edit.__name__, i))
+        compare_step(copies, json_out, destructive, undo, (n, edit.__name__, i))
     shutil.rmtree(base, ignore_errors=True)
 
 
