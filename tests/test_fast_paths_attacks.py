@@ -151,3 +151,35 @@ def test_a_compile_killed_anywhere_leaves_nothing_the_next_one_trips_on(copies: 
             except ProcessLookupError:
                 pass
         _agree_from_warm_files(copies)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGSEGV"])
+def test_a_killed_dialect_child_changes_no_answer(copies: Copies, how: str) -> None:
+    """compile may compute a dialect in a forked child (AGORSCHEMA_JOBS=2 forces it): a
+    child killed mid-way is computed again in the parent, which answers and writes exactly
+    what the slow path does, and leaves no child behind."""
+    pytest.importorskip("agor_schema.forked", reason="compile does not fork in this version")
+    root = copies.roots["warm"]
+    env = {**env_for("warm", copies.xdg), "AGORSCHEMA_JOBS": "2"}
+    killed: list[int] = []
+    for n in range(25, 28):
+        copies.make({"schema/app.yaml": with_table(n)})
+        proc = subprocess.Popen([AGORSCHEMA, "compile", "--format", "json", "--project",
+                                 str(root)], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        mine: list[int] = []
+        while proc.poll() is None and not mine:
+            for kid in _children(proc.pid):
+                os.kill(kid, getattr(signal, how))
+                mine.append(kid)
+            time.sleep(0.001)
+        out, err = proc.communicate(timeout=120)
+        killed += mine
+        assert "Traceback" not in err
+        assert not [kid for kid in mine if Path(f"/proc/{kid}").exists()]
+        slow = run(copies.roots["slow"], "slow", copies.xdg, "compile", "--format", "json")
+        assert (proc.returncode, out.replace(str(root), "<root>"), err) == slow
+        run(copies.roots["cold"], "cold", copies.xdg, "compile", "--format", "json")
+        copies.same("check")
+    assert killed, "no forked child was seen"
