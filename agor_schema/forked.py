@@ -48,8 +48,9 @@ def processes(items: int, worth_it: bool = True) -> int:
 
     Forking needs os.fork and no other thread in this process (a child of a threaded
     process can inherit a lock some other thread held). Unless AGORSCHEMA_JOBS asks for
-    more processes, it also needs a second usable CPU and work `worth_it` (for little work
-    the fork and the pages it copies cost more than they save)."""
+    more processes, it also needs a second usable CPU, a machine not loaded beyond twice its
+    CPUs, and work `worth_it` (for little work the fork and the pages it copies cost more
+    than they save)."""
     limit = _jobs_setting()  # (checked even when there is nothing to fork for)
     if items < 2 or limit == 1 or not hasattr(os, "fork"):
         return 1
@@ -64,7 +65,19 @@ def processes(items: int, worth_it: bool = True) -> int:
     if not worth_it:
         return 1
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(items, cpus or 1))
+    if not cpus or cpus < 2 or _busy(cpus):
+        return 1
+    return min(items, cpus)
+
+
+def _busy(cpus: int) -> bool:
+    """Whether the machine is too busy for a child to find a free CPU: the scheduler shares
+    the CPUs among sessions fairly (autogroups), so a child would only take turns with this
+    process and add the fork's cost (about a tenth more CPU)."""
+    try:
+        return os.getloadavg()[0] >= 2 * cpus
+    except (AttributeError, OSError):
+        return False
 
 
 def _jobs_setting() -> int | None:

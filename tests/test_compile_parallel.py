@@ -324,11 +324,8 @@ def _alive(pid: int) -> bool:
 @pytest.mark.parametrize("sig,group", [(signal.SIGINT, False), (signal.SIGINT, True),
                                        (signal.SIGTERM, False)])
 def test_no_child_outlives_an_interrupted_compile(tmp_path: Path, sig: int, group: bool):
-    if forked.processes(2) < 2:
-        pytest.skip("one usable CPU: compile does not fork")
     root = new_project(tmp_path / "p", _big_schema(400))
-    env = {**os.environ, "AGORSCHEMA_CACHE": "0"}
-    env.pop("AGORSCHEMA_JOBS", None)
+    env = {**os.environ, "AGORSCHEMA_CACHE": "0", "AGORSCHEMA_JOBS": "2"}
     found: list[int] = []
     for _attempt in range(3):  # the child lives for a fraction of a second
         proc = subprocess.Popen([sys.executable, "-c", "from agor_schema.cli import main; main()",
@@ -356,9 +353,21 @@ def test_no_child_outlives_an_interrupted_compile(tmp_path: Path, sig: int, grou
     assert proc.returncode != 0
 
 
-def test_forking_is_off_with_threads_one_job_or_little_work(monkeypatch: pytest.MonkeyPatch):
+@pytest.fixture
+def idle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The machine looks idle (compile does not fork by itself on a loaded one)."""
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     if forked.processes(2) < 2:
         pytest.skip("one usable CPU: compile does not fork by itself")
+
+
+def test_forking_is_off_with_threads_one_job_little_work_or_a_loaded_machine(
+        monkeypatch: pytest.MonkeyPatch, idle: None):
+    cpus = len(os.sched_getaffinity(0))
+    monkeypatch.setattr(os, "getloadavg", lambda: (2.0 * cpus, 0.0, 0.0))
+    assert forked.processes(2) == 1
+    monkeypatch.setattr(os, "getloadavg", lambda: (2.0 * cpus - 0.5, 0.0, 0.0))
+    assert forked.processes(2) == 2
     assert forked.processes(2, worth_it=False) == 1
     assert forked.processes(1) == 1
     monkeypatch.setenv("AGORSCHEMA_JOBS", "1")
@@ -378,9 +387,7 @@ def test_forking_is_off_with_threads_one_job_or_little_work(monkeypatch: pytest.
 
 @pytest.mark.parametrize("tables", [compiler.FORK_MIN_TABLES - 1, compiler.FORK_MIN_TABLES])
 def test_compile_forks_by_itself_for_enough_tables(tmp_path: Path, child_marks: Path,
-                                                   tables: int):
-    if forked.processes(2) < 2:
-        pytest.skip("one usable CPU: compile does not fork by itself")
+                                                   tables: int, idle: None):
     root = new_project(tmp_path / "p", _big_schema(tables))
     code, output = run(root, "compile", jobs=None)
     assert code == 0, output
