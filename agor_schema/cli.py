@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from agor_schema.envelope import EnvelopeGroup, Report, envelope_command
+from agor_schema.envelope import problem as entry
 from agor_schema.version import __version__
 
 PROJECT_OPTION = click.option(
@@ -78,8 +79,8 @@ def compile_command(report: Report, name: str | None, allow_destructive: bool,
                          "findings": [f.to_json() for f in exc.findings],
                          "hints": [h.to_json() for h in exc.hints]}
         for finding in exc.findings:
-            report.error(finding.message, text=f"refused: {finding}", table=finding.table,
-                         column=finding.column)
+            report.error(finding.message, text=f"refused: {finding}", dialect=finding.dialect,
+                         table=finding.table, column=finding.column)
         for hint in exc.hints:
             _hint_warning(report, hint)
             report.say(str(hint), err=True)
@@ -90,8 +91,8 @@ def compile_command(report: Report, name: str | None, allow_destructive: bool,
     for note in result.notes:
         report.say(f"note: {note}")
     for finding in result.findings:
-        report.warnings.append({"message": finding.message, "table": finding.table,
-                                **({"column": finding.column} if finding.column else {})})
+        report.warnings.append(entry(finding.message, dialect=finding.dialect,
+                                     table=finding.table, column=finding.column))
         report.say(str(finding))
     for hint in result.hints:
         _hint_warning(report, hint)

@@ -7,7 +7,7 @@ from typing import Any
 
 KEYS = {"ok", "command", "exit_code", "errors", "warnings", "result"}
 WHERE = {"message", "file", "line", "col", "table", "column", "field", "migration", "statement",
-         "kind"}
+         "kind", "dialect", "name"}
 
 
 def parse_envelope(stdout: str, command: str | None = None,

@@ -231,3 +231,16 @@ def test_help_with_json_is_the_envelope_for_every_command(tmp_path: Path) -> Non
     assert "COMMAND" in parse_envelope(group.stdout, "agorschema", 0)["result"]["help"]
     text = agorschema(tmp_path, "compile", "--help")
     assert text.returncode == 0 and text.stdout.startswith("Usage: agorschema compile")
+
+
+def test_per_dialect_findings_name_their_dialect(tmp_path: Path) -> None:
+    """A destructive change refused in both dialects is two errors that say which engine
+    each is about (the text says `[sqlite]` / `[postgres]`)."""
+    project = make(tmp_path / "p")
+    (project / "pyproject.toml").write_text(PYPROJECT.replace('["sqlite"]',
+                                                              '["sqlite", "postgres"]'))
+    assert agorschema(project, "compile").returncode == 0
+    (project / "schema" / "app.yaml").write_text(SCHEMA.replace("      name: text\n", ""))
+    doc = envelope(project, "compile", 1)
+    assert [(e["dialect"], e["table"], e["column"]) for e in doc["errors"]] == [
+        ("sqlite", "users", "name"), ("postgres", "users", "name")]
