@@ -563,8 +563,9 @@ def _write_outputs(cfg: Config, result: CompileResult, command: str) -> list[Pat
             for migration in out.migrations:
                 written.extend(write_migration(out.folder_state, migration))
     written.extend(update_manifest(cfg, result, result.manifest))
-    if undo:
-        undo.save()
+    if undo and undo.save() is None and not why:
+        result.notes.append(f"no undo record was kept ({undo.failure}): `agorschema undo` "
+                            f"cannot revert this {command}")
     return written
 
 

@@ -89,6 +89,7 @@ class Recorder:
         """`manifest`: the checksum file as compile read it (None: there was none)."""
         self.cfg = cfg
         self.command = command
+        self.failure = "it could not be written"  # why save() returned None, for the note
         self.source_before = manifest.source if manifest is not None else None
         self.sum_before = dict(manifest.files) if manifest is not None else {}
         self.before: dict[str, bytes | None] = {}  # changed files: old bytes (None: absent)
@@ -150,7 +151,8 @@ class Recorder:
                 old.unlink(missing_ok=True)
             _drop_unused_blobs(self.cfg)
             return path
-        except OSError:
+        except OSError as exc:  # e.g. a file where the cache folder should be
+            self.failure = f"cannot write {_rel(self.cfg, folder)}/: {exc.strerror or exc}"
             return None
 
 

@@ -229,6 +229,24 @@ def test_without_a_key_there_is_no_cache_and_no_undo(tmp_path: Path):
     assert out.returncode == 1 and "nothing to undo" in out.stderr
 
 
+def test_a_file_where_the_cache_folder_should_be_is_said(tmp_path: Path):
+    """With a key but `.agorschema-cache` a regular file, compile still writes the same
+    files and says that it kept no undo record (text and JSON), rather than nothing."""
+    import json
+
+    root, reference = make(tmp_path / "p"), make(tmp_path / "q")
+    (root / CACHE).write_text("not a folder")
+    out = run(root, tmp_path / "xdg", "compile")
+    assert out.returncode == 0, out.stderr
+    assert "note: no undo record was kept (cannot write .agorschema-cache/undo/" in out.stdout
+    assert run(reference, tmp_path / "xdg", "compile").returncode == 0
+    assert outputs(root) == outputs(reference)
+    (root / "schema" / "app.yaml").write_text(EDITED)
+    doc = json.loads(run(root, tmp_path / "xdg", "compile", "--format", "json").stdout)
+    assert doc["ok"] and any("no undo record was kept" in n for n in doc["result"]["notes"])
+    assert (root / CACHE).read_text() == "not a folder"
+
+
 def test_planted_symlinks_in_the_cache_folder_lead_nowhere(tmp_path: Path):
     """A committed `undo/blobs` link must not get an outside folder emptied, nor a dangling
     `.gitignore` link create a file elsewhere."""
