@@ -53,6 +53,48 @@ def _compiling() -> None:
     tables is the same without the cyclic GC) while every collection re-scans its
     long-lived objects (~7% of a compile): switch the cyclic GC off for its process."""
     gc.disable()
+    _no_pydantic_plugins()
+
+
+PYDANTIC_PLUGIN_LOADER = "pydantic.plugin._loader"
+
+
+def _no_pydantic_plugins() -> None:
+    """The DSL's pydantic models are agorschema's own: no pydantic plugin (an observability
+    hook found through installed packages' entry points) is meant to see them. Looking
+    plugins up imports importlib.metadata (zipfile, email, shutil, ...) and reads the
+    metadata of every installed distribution: ~80 M instructions, 7% of a compile at 100
+    tables. In the command's process (an app importing agor_schema as a library keeps its
+    plugins) pydantic's loader is replaced by one that finds none, as
+    PYDANTIC_DISABLE_PLUGINS=__all__ would, without that import. Any other name pydantic
+    asks the loader for comes from the real module."""
+    import sys
+    import types
+
+    if PYDANTIC_PLUGIN_LOADER in sys.modules:  # too late: a validator may have been built
+        return
+    loader = types.ModuleType(PYDANTIC_PLUGIN_LOADER, _no_pydantic_plugins.__doc__)
+    loader.get_plugins = lambda: ()  # type: ignore[attr-defined]
+    loader.__getattr__ = _real_plugin_loader_attribute  # type: ignore[attr-defined]
+    sys.modules[PYDANTIC_PLUGIN_LOADER] = loader
+
+
+def _real_plugin_loader_attribute(name: str) -> Any:
+    """`name` from pydantic's real plugin loader, loaded apart from sys.modules."""
+    if name.startswith("__"):  # the import system probing (__path__, ...): a plain module
+        raise AttributeError(name)
+    import importlib.machinery
+    import importlib.util
+
+    import pydantic.plugin
+
+    spec = importlib.machinery.PathFinder.find_spec(PYDANTIC_PLUGIN_LOADER,
+                                                    list(pydantic.plugin.__path__))
+    if spec is None or spec.loader is None:
+        raise AttributeError(name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, name)
 
 
 @envelope_command("compile", short_help="Validate the schema; write generated/ and new migrations.")

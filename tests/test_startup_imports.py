@@ -64,3 +64,48 @@ def test_compile_stages_load_no_runner_machinery() -> None:
                            "get_dialect('sqlite'); get_dialect('postgres')")
     assert not {"agor_schema.dialects.statements", "agor_schema.as_written", "psycopg",
                 "agor_schema.runner"} & modules
+
+
+COMPILE_PROBE = """\
+import sys
+from agor_schema.cli import main
+try:
+    main(["compile", "--project", sys.argv[1]])
+except SystemExit as exc:
+    assert exc.code == 0, exc.code
+"""
+
+
+def test_compile_looks_up_no_pydantic_plugin(tmp_path: Path) -> None:
+    """The command's pydantic models need no plugin lookup (importlib.metadata and every
+    installed distribution's metadata); the output is the one a library call gives."""
+    (tmp_path / "schema").mkdir()
+    (tmp_path / "pyproject.toml").write_text("[tool.agorschema]\n")
+    (tmp_path / "schema" / "app.yaml").write_text(
+        "tables:\n  users:\n    columns:\n      id: {type: integer, primary_key: true}\n")
+    env_free = loaded_after("import pydantic.main")  # what pydantic loads without validators
+    modules = loaded_after(COMPILE_PROBE, str(tmp_path))
+    assert "agor_schema.spec.models" in modules
+    assert "importlib.metadata" not in modules - env_free
+    assert (tmp_path / "generated" / "sqlite.sql").is_file()
+
+
+def test_a_library_caller_keeps_pydantic_plugins(tmp_path: Path) -> None:
+    """Only the command's own process does without the lookup: an app compiling through the
+    Python API gets pydantic's real loader (its plugins, if any, see the models)."""
+    probe = ("import sys\nimport agor_schema.spec.models\n"
+             "loader = sys.modules['pydantic.plugin._loader']\n"
+             "print(hasattr(loader, 'PYDANTIC_ENTRY_POINT_GROUP'))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "True"
+
+
+def test_the_replaced_loader_answers_other_names_from_the_real_one() -> None:
+    probe = ("import sys\nfrom agor_schema import cli\ncli._no_pydantic_plugins()\n"
+             "loader = sys.modules['pydantic.plugin._loader']\n"
+             "assert list(loader.get_plugins()) == []\n"
+             "print(loader.PYDANTIC_ENTRY_POINT_GROUP)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "pydantic"
