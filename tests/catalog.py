@@ -268,3 +268,15 @@ def apply_ddl_sqlite(path: str | Path, ddl: str) -> None:
         conn.executescript(ddl.replace("--> statement-breakpoint", ""))
     finally:
         conn.close()
+
+
+def read_schema(url: str):
+    """A live database's schema as agorschema's introspection reads it (a Snapshot)."""
+    from agor_schema.dialects import dialect_for_url
+
+    dialect = dialect_for_url(url)
+    conn = dialect.connect(url, create=False)
+    try:
+        return dialect.introspect(conn)
+    finally:
+        dialect.close_connection(conn)

@@ -26,6 +26,9 @@ AGORSCHEMA = os.environ.get("AGORSCHEMA_TEST_CLI") or str(Path(sys.executable).w
 CACHE = ".agorschema-cache"
 WAYS = ("slow", "cold", "warm")
 RECOMPILED_NOTE = "so the schema was compiled again to compare"
+# the projects the differential tests compile: both dialects, the default folders
+PYPROJECT = ('[tool.agorschema]\nschema = "schema"\ngenerated = "generated"\n'
+             'migrations = "drizzle"\ndialects = ["sqlite", "postgres"]\n')
 
 
 def env_for(way: str, xdg: Path) -> dict[str, str]:

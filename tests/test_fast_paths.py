@@ -19,13 +19,11 @@ from pathlib import Path
 import pytest
 import yaml
 from corpus import AGOR, NAMES, corpus_folder, dialect_of
-from differential import CACHE, Copies, run
+from differential import CACHE, PYPROJECT, Copies, run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 REPO = Path(__file__).resolve().parents[1]
-PYPROJECT = ('[tool.agorschema]\nschema = "schema"\ngenerated = "generated"\n'
-             'migrations = "drizzle"\ndialects = ["sqlite", "postgres"]\n')
 CORE = """\
 # core tables
 enums:

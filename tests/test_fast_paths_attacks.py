@@ -18,10 +18,8 @@ import time
 from pathlib import Path
 
 import pytest
-from differential import AGORSCHEMA, CACHE, Copies, env_for, run, tree
+from differential import AGORSCHEMA, CACHE, PYPROJECT, Copies, env_for, run, tree
 
-PYPROJECT = ('[tool.agorschema]\nschema = "schema"\ngenerated = "generated"\n'
-             'migrations = "drizzle"\ndialects = ["sqlite", "postgres"]\n')
 SCHEMA = """\
 enums:
   status: [active, inactive]

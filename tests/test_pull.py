@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from catalog import Project
+from catalog import Project, read_schema
 from click.testing import CliRunner
 from corpus import AGOR, NAMES, corpus_folder, dialect_of
 from pg_cluster import connect, create_database, drop_database
@@ -29,15 +29,6 @@ def _pull(root: Path, url: str, *extra: str) -> dict:
     return envelope
 
 
-def _read(url: str):
-    dialect = get_dialect("postgres" if url.startswith("postgres") else "sqlite")
-    conn = dialect.connect(url, create=False)
-    try:
-        return dialect.introspect(conn)
-    finally:
-        dialect.close_connection(conn)
-
-
 def _round_trip(tmp_path: Path, original: str, rebuilt: str, dialect: str) -> None:
     project = Project(tmp_path / "pulled", dialects=[dialect])
     envelope = _pull(project.root, original)
@@ -50,7 +41,7 @@ def _round_trip(tmp_path: Path, original: str, rebuilt: str, dialect: str) -> No
     assert tags == [result.outputs[dialect].migration.tag]
     reported = {(w.get("table"), w.get("name")) for w in envelope["warnings"]}
     reported |= {(w.get("table"), None) for w in envelope["warnings"]}
-    found = drift(_read(original), _read(rebuilt), actual="database", wanted="pulled schema")
+    found = drift(read_schema(original), read_schema(rebuilt), actual="database", wanted="pulled schema")
     unexplained = [c.message for c in found.changes
                    if (c.table, c.name) not in reported and (c.table, None) not in reported]
     assert not unexplained

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from catalog import Project
+from catalog import Project, read_schema
 from click.testing import CliRunner
 from corpus import AGOR, NAMES, corpus_folder, dialect_of
 from hypothesis import HealthCheck, given, settings
@@ -24,7 +24,6 @@ from pg_cluster import connect, create_database, drop_database
 
 import agor_schema
 from agor_schema.cli import main
-from agor_schema.dialects import get_dialect
 from agor_schema.drift import drift
 
 PROBE = """
@@ -53,15 +52,6 @@ def _cli(*args: str) -> dict:
     return envelope
 
 
-def _read(url: str):
-    dialect = get_dialect("postgres" if url.startswith("postgres") else "sqlite")
-    conn = dialect.connect(url, create=False)
-    try:
-        return dialect.introspect(conn)
-    finally:
-        dialect.close_connection(conn)
-
-
 def _pull_and_compile(root: Path, url: str) -> tuple[dict, dict]:
     """Pull `url` into a sqlite + postgres project and compile it: (pull envelope, schema)."""
     project = Project(root)
@@ -77,7 +67,7 @@ def _pg_drift(original: str, rebuilt: str, folder: Path) -> list:
     with connect(rebuilt) as conn:  # an operator class's extension is the database's own
         conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     agor_schema.migrate(rebuilt, folder)
-    found = drift(_read(original), _read(rebuilt), actual="database", wanted="pulled schema")
+    found = drift(read_schema(original), read_schema(rebuilt), actual="database", wanted="pulled schema")
     return [(c.table, c.name) for c in found.changes]
 
 
@@ -119,7 +109,7 @@ def test_probe_schema_compiles_for_both_dialects_and_rebuilds_postgres(
     # SQLite: applies, and the defaults mean what they mean in PostgreSQL
     url = f"sqlite:///{tmp_path / 'app.db'}"
     agor_schema.migrate(url, tmp_path / "p" / "drizzle" / "sqlite")
-    built = _read(url).tables["t"]
+    built = read_schema(url).tables["t"]
     assert {"t_bloom", "t_trgm", "t_doc", "t_ff", "t_desc", "t_part", "t_nnd", "a_b"} <= \
         set(built.indexes) | set(built.uniques)
     with sqlite3.connect(tmp_path / "app.db") as db:
@@ -229,7 +219,7 @@ def test_index_and_unique_options_fit_every_dialect(
     assert changes == [], statements
     url = f"sqlite:///{tmp / 'app.db'}"
     agor_schema.migrate(url, tmp / "p" / "drizzle" / "sqlite")
-    built = _read(url).tables["t"]
+    built = read_schema(url).tables["t"]
     assert {f"t_i{i}" for i in range(len(indexes))} <= set(built.indexes)
 # ------------------------------------------------------------------ real projects
 
@@ -257,7 +247,7 @@ def test_corpus_database_pulled_into_a_two_dialect_project(
     assert [c for c in changes if c not in reported and c[0] not in tables] == []
     url = f"sqlite:///{tmp_path / 'app.db'}"
     agor_schema.migrate(url, tmp_path / "p" / "drizzle" / "sqlite")
-    assert _read(url).tables
+    assert read_schema(url).tables
 
 
 @pytest.mark.parametrize("name", [*[n for n in NAMES if dialect_of(n) == "sqlite"], "agor"])
@@ -274,14 +264,14 @@ def test_sqlite_corpus_database_pulled_into_a_two_dialect_project(
     agor_schema.migrate(original, folder, allow_out_of_order=True)
     pulled, _ = _pull_and_compile(tmp_path / "p", original)
     agor_schema.migrate(rebuilt, tmp_path / "p" / "drizzle" / "sqlite")
-    found = drift(_read(original), _read(rebuilt), actual="database", wanted="pulled schema")
+    found = drift(read_schema(original), read_schema(rebuilt), actual="database", wanted="pulled schema")
     reported = {(w.get("table"), w.get("name")) for w in pulled["warnings"]
                 if w.get("dialect") == "sqlite"}
     tables = {t for t, _ in reported}
     assert [(c.table, c.name) for c in found.changes
             if (c.table, c.name) not in reported and c.table not in tables] == []
     agor_schema.migrate(pg_url, tmp_path / "p" / "drizzle" / "postgres")
-    assert _read(pg_url).tables
+    assert read_schema(pg_url).tables
 
 
 def test_sqlite_refusal_of_a_unique_entry_names_the_form_pull_writes() -> None:
@@ -330,7 +320,7 @@ def test_sqlite_only_features_pulled_into_a_two_dialect_project(tmp_path: Path,
                             ).fetchone() == (1, "ab")
     rebuilt = f"sqlite:///{tmp_path / 'b.db'}"
     agor_schema.migrate(rebuilt, tmp_path / "p" / "drizzle" / "sqlite")
-    assert _read(rebuilt).tables["t"].columns["v"].generated["type"] == "virtual"
+    assert read_schema(rebuilt).tables["t"].columns["v"].generated["type"] == "virtual"
 
 
 def test_postgres_only_types_keep_their_columns_and_dependents_to_postgres(
@@ -362,5 +352,5 @@ def test_postgres_only_types_keep_their_columns_and_dependents_to_postgres(
         drop_database(pg_admin_url, rebuilt)
     url = f"sqlite:///{tmp_path / 'app.db'}"
     agor_schema.migrate(url, tmp_path / "p" / "drizzle" / "sqlite")
-    built = _read(url).tables["t"]
+    built = read_schema(url).tables["t"]
     assert set(built.columns) == {"id", "label"} and "t_label_unique" in built.indexes
