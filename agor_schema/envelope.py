@@ -244,10 +244,9 @@ def help_envelope(command: click.Command, name: str, info_name: str | None,
                   args: Sequence[str], parent: Any = None) -> None:
     """`--help` (or `-h`) with `--format json`: the help text as the envelope's result, exit
     0. Returns (click prints its usual help) when JSON was not asked for."""
-    names = ("--help", "-h")
-    wanted = [a for a in list(args)[:list(args).index("--")] if a in names] \
-        if "--" in args else [a for a in args if a in names]
-    if not wanted or not wants_json(args):
+    args = list(args)
+    options = args[:args.index("--")] if "--" in args else args
+    if not any(a in ("--help", "-h") for a in options) or not wants_json(args):
         return
     ctx = click.Context(command, info_name=info_name, parent=parent)
     report = Report(name, "json")

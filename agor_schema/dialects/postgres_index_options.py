@@ -149,13 +149,13 @@ def parameter_problems(method: str, params: dict[str, Any], extension: str | Non
                 if spec.kind == "enum" and isinstance(value, bool) else ""
             problems.append((name, f"storage parameter {name} = {_shown(value)}: PostgreSQL "
                                    f"takes {spec.describe()}{hint}", False))
-    return problems + _hnsw_problems(method, known, params)
+    if known is EXTENSION_PARAMETERS[("vector", "hnsw")]:
+        problems += _hnsw_problems(known, params)
+    return problems
 
 
-def _hnsw_problems(method: str, known: dict, params: dict[str, Any]) -> list[tuple[str, str, bool]]:
+def _hnsw_problems(known: dict, params: dict[str, Any]) -> list[tuple[str, str, bool]]:
     """pgvector refuses to build an hnsw index whose ef_construction is below 2 * m."""
-    if known is not EXTENSION_PARAMETERS[("vector", "hnsw")]:
-        return []
     given = {k.lower(): v for k, v in params.items()}
     m, ef = given.get("m", 16), given.get("ef_construction", 64)  # pgvector's defaults
     if all(_accepts(known[k], v) for k, v in (("m", m), ("ef_construction", ef))) \
